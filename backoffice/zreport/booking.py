@@ -1,0 +1,233 @@
+"""Book a Z-report as one balanced voucher, exactly as the mapping says.
+
+Contract: ``shared/contracts/zreport-v1.md``, "How a report is booked", and
+``shared/contracts/mapping-v1.md``, "When the mapping lacks an account".
+
+Invariants of every voucher :func:`build_voucher` returns:
+
+- It holds, per (account, cost centre), the net of the report's postings; a positive net is a
+  Debit row, a negative net a Credit row, a zero net no row. No row is negative.
+- Rows are unique per (account, cost centre) and sorted by account.
+- The register's cost centre is on rows of result accounts (3000–8999) only.
+- It balances to the öre; if it did not, :class:`UnbalancedVoucherError` is raised (a bug: the
+  contract's balance rule makes every accepted report balance), never a voucher.
+- It is dated ``business_date``, in the mapping's voucher series, and its description identifies
+  the report within a Fortnox company (:func:`voucher_description`).
+
+A part with a non-zero amount and no account stops booking; every such part of the report is
+listed in one :class:`MappingIncompleteError`. A part whose amount is zero needs no account.
+"""
+
+import hashlib
+from dataclasses import dataclass
+from decimal import Decimal
+
+from backoffice.accounts.mapping import Mapping, MappingIncompleteError, MissingAccount
+from backoffice.money import ZERO
+from backoffice.zreport.report import SalesLine, ZReport
+from backoffice.zreport.voucher import (
+    MAX_DESCRIPTION_LENGTH,
+    NothingToBookError,
+    UnbalancedVoucherError,
+    Voucher,
+    VoucherRow,
+    is_result_account,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Posting:
+    """One signed amount on one account: debit when positive, credit when negative."""
+
+    account: int
+    cost_center: str | None
+    amount: Decimal
+
+
+_Key = tuple[int, str | None]
+
+
+def build_voucher(report: ZReport, mapping: Mapping, *, company_name: str) -> Voucher:
+    """Book ``report`` with ``mapping`` as one balanced voucher of ``company_name``'s restaurant.
+
+    The report must be contract-valid (intake checked it). Raises :class:`MappingIncompleteError`
+    listing every unmapped part with a non-zero amount, :class:`NothingToBookError` when every
+    account nets to zero, and :class:`UnbalancedVoucherError` if, by a bug, the rows don't balance.
+    """
+    postings = _post_report(report, mapping)
+    nets = _merge_by_account_and_cost_center(postings)
+    nets = _drop_zero_nets(nets)
+    rows = _rows_sorted_by_account(nets)
+    _check_balance(rows)
+    description = voucher_description(report, company_name)
+    if not rows:
+        raise NothingToBookError(description)
+    return Voucher(
+        description=description,
+        transaction_date=report.business_date,
+        series=mapping.voucher_series,
+        rows=rows,
+    )
+
+
+class _Postings:
+    """Collects the postings of one report, and the accounts found missing while making them."""
+
+    __slots__ = ("postings", "missing", "_cost_center")
+
+    def __init__(self, cost_center: str | None) -> None:
+        self.postings: list[_Posting] = []
+        self.missing: list[MissingAccount] = []
+        self._cost_center = cost_center
+
+    def post(self, account: int | None, amount: Decimal, missing: tuple[str, str | None, Decimal | None]) -> None:
+        """Post ``amount`` on ``account``; a zero amount needs no account, a missing one is recorded.
+
+        The register's cost centre goes on result accounts (3000–8999) only (zreport-v1.md,
+        "How a report is booked").
+        """
+        if not amount:
+            return
+        if account is None:
+            self.missing.append(MissingAccount(*missing))
+            return
+        cost_center = self._cost_center if is_result_account(account) else None
+        self.postings.append(_Posting(account, cost_center, amount))
+
+
+def _post_report(report: ZReport, mapping: Mapping) -> list[_Posting]:
+    """Postings per report part, signed as in zreport-v1.md "How a report is booked" (debit +, credit −).
+
+    Every part with a non-zero amount and no account is collected; if any, one
+    :class:`MappingIncompleteError` lists them all (mapping-v1.md, "When the mapping lacks an account").
+    """
+    book = _Postings(mapping.cost_center_for(report.register.id))
+    # Each payment: + amount on payment_methods[method].
+    for payment in report.payments:
+        book.post(
+            mapping.account_for_payment(payment.method), payment.amount, ("payment_method", payment.method, None)
+        )
+    # cash_difference d: + d on payment_methods["cash"], − d on other.cash_difference.
+    difference = report.cash_difference
+    book.post(mapping.account_for_payment("cash"), difference, ("payment_method", "cash", None))
+    book.post(mapping.cash_difference, -difference, ("cash_difference", None, None))
+    # Sales lines: − (gross − vat) on the sales account, − vat on vat_rates[rate]; returns the opposite.
+    _post_sales_lines(book, mapping, report.sales, sign=-1)
+    _post_sales_lines(book, mapping, report.returns, sign=1)
+    # Tips, gift cards sold and rounding: credited (− amount) on their accounts under "other".
+    tips = sum((tip.amount for tip in report.tips), ZERO)
+    book.post(mapping.tips, -tips, ("tips", None, None))
+    book.post(mapping.gift_cards_sold, -report.gift_cards_sold, ("gift_cards_sold", None, None))
+    book.post(mapping.rounding, -report.rounding, ("rounding", None, None))
+    if book.missing:
+        raise MappingIncompleteError(tuple(book.missing))
+    return book.postings
+
+
+def _post_sales_lines(book: _Postings, mapping: Mapping, lines: tuple[SalesLine, ...], *, sign: int) -> None:
+    """Post sales (``sign=-1``) or return (``sign=1``) lines: the net on the sales account, the VAT on the VAT account.
+
+    zreport-v1.md: each sales line − (gross − vat) on the sales account of (product group, VAT
+    rate) and − vat on ``vat_rates[rate]``; each return line + (gross − vat) and + vat. A 0 % line
+    has no VAT and so needs no VAT account.
+    """
+    for line in lines:
+        net = line.gross - line.vat
+        book.post(
+            mapping.sales_account(line.product_group, line.vat_rate),
+            net if sign > 0 else -net,
+            ("sales", line.product_group, line.vat_rate),
+        )
+        book.post(
+            mapping.vat_account(line.vat_rate),
+            line.vat if sign > 0 else -line.vat,
+            ("vat_rate", None, line.vat_rate),
+        )
+
+
+def _merge_by_account_and_cost_center(postings: list[_Posting]) -> dict[_Key, Decimal]:
+    """Net the postings per (account, cost centre): "per account (and cost centre) the voucher holds the net"."""
+    nets: dict[_Key, Decimal] = {}
+    for posting in postings:
+        key = (posting.account, posting.cost_center)
+        nets[key] = nets.get(key, ZERO) + posting.amount
+    return nets
+
+
+def _drop_zero_nets(nets: dict[_Key, Decimal]) -> dict[_Key, Decimal]:
+    """Drop accounts whose net is zero: "a zero net [becomes] no row"."""
+    return {key: net for key, net in nets.items() if net}
+
+
+def _rows_sorted_by_account(nets: dict[_Key, Decimal]) -> tuple[VoucherRow, ...]:
+    """One row per (account, cost centre), sorted by account: "a positive net becomes a row with that
+    Debit, a negative net a row with that Credit" (so no row is ever negative)."""
+    return tuple(
+        VoucherRow(account, debit=net, cost_center=cost_center)
+        if net > 0
+        else VoucherRow(account, credit=-net, cost_center=cost_center)
+        for (account, cost_center), net in sorted(nets.items(), key=lambda item: (item[0][0], item[0][1] or ""))
+    )
+
+
+def _check_balance(rows: tuple[VoucherRow, ...]) -> None:
+    """Check that debit equals credit to the öre: "the balance rule makes every voucher balance exactly".
+
+    A difference is a bug in booking or intake and raises :class:`UnbalancedVoucherError`; it
+    cannot be skipped.
+    """
+    debit_total = sum((row.debit for row in rows), ZERO)
+    credit_total = sum((row.credit for row in rows), ZERO)
+    if debit_total != credit_total:
+        raise UnbalancedVoucherError(debit_total, credit_total)
+
+
+# Description: "Z-rapport <z> <register name> (<register id>) <date> · <company>", at most 200 characters.
+_DESCRIPTION = "Z-rapport {z} {name} ({register_id}) {date} · {company}"
+_ELLIPSIS = "…"
+_HASH_LENGTH = 8
+
+
+def voucher_description(report: ZReport, company_name: str) -> str:
+    """Return the voucher text identifying ``report`` within a Fortnox company, at most 200 characters.
+
+    ``Z-rapport 1042 Kassa 1 (K1) 2026-11-20 · Krogen AB``: the z number, register id and date
+    identify the report within our company, the company name (unique in our database) tells our
+    restaurants apart when several book into the same Fortnox company. The export engine finds
+    a voucher in Fortnox by this text, so it depends on nothing but the report and the name.
+
+    When the text is longer than 200 characters, the register name and company name are shortened
+    (ending in "…") and ``#`` plus the first 8 hex digits of the full text's SHA-256 is appended, so
+    two reports still get different texts; the z number, register id and date are never shortened.
+    """
+    fields = {
+        "z": report.z_number,
+        "register_id": report.register.id,
+        "date": report.business_date.isoformat(),
+    }
+    full = _DESCRIPTION.format(name=report.register.name, company=company_name, **fields)
+    if len(full) <= MAX_DESCRIPTION_LENGTH:
+        return full
+    digest = hashlib.sha256(full.encode()).hexdigest()[:_HASH_LENGTH]
+    suffix = f" #{digest}"
+    budget = MAX_DESCRIPTION_LENGTH - len(_DESCRIPTION.format(name="", company="", **fields)) - len(suffix)
+    name, company = _shorten_pair(report.register.name, company_name, budget)
+    return _DESCRIPTION.format(name=name, company=company, **fields) + suffix
+
+
+def _shorten_pair(first: str, second: str, budget: int) -> tuple[str, str]:
+    """Shorten two texts to at most ``budget`` characters together, sharing the room fairly.
+
+    Each gets half; what one does not need goes to the other. A shortened text ends in "…".
+    """
+    half = budget // 2
+    first_room = max(half, budget - len(second))
+    second_room = budget - min(len(first), first_room)
+    return _shorten(first, first_room), _shorten(second, second_room)
+
+
+def _shorten(text: str, room: int) -> str:
+    """Return ``text`` if it fits in ``room`` characters, else its start and "…" in exactly ``room``."""
+    if len(text) <= room:
+        return text
+    return text[: room - len(_ELLIPSIS)] + _ELLIPSIS if room >= len(_ELLIPSIS) else ""
