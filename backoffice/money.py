@@ -44,7 +44,7 @@ def parse_amount(text: str) -> Decimal:
     raises ``ValueError`` with an English message.
     """
     if not isinstance(text, str):
-        raise ValueError(f"an amount must be a decimal string such as \"1234.50\", not {type(text).__name__}")
+        raise ValueError(f'an amount must be a decimal string such as "1234.50", not {type(text).__name__}')
     match = _AMOUNT.fullmatch(text)
     if match is None:
         raise ValueError(f"not an amount with at most two decimals: {text!r}")
@@ -75,7 +75,7 @@ def parse_vat_rate(text: str) -> Decimal:
     ``Decimal("12")``; ``"12.50"`` returns ``Decimal("12.5")``.
     """
     if not isinstance(text, str):
-        raise ValueError(f"a VAT rate must be a decimal string such as \"25\", not {type(text).__name__}")
+        raise ValueError(f'a VAT rate must be a decimal string such as "25", not {type(text).__name__}')
     if _VAT_RATE.fullmatch(text) is None:
         raise ValueError(f"not a VAT rate in percent with at most two decimals: {text!r}")
     rate = Decimal(text)

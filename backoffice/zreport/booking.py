@@ -104,9 +104,7 @@ def _post_report(report: ZReport, mapping: Mapping) -> list[_Posting]:
     book = _Postings(mapping.cost_center_for(report.register.id))
     # Each payment: + amount on payment_methods[method].
     for payment in report.payments:
-        book.post(
-            mapping.account_for_payment(payment.method), payment.amount, ("payment_method", payment.method, None)
-        )
+        book.post(mapping.account_for_payment(payment.method), payment.amount, ("payment_method", payment.method, None))
     # cash_difference d: + d on payment_methods["cash"], − d on other.cash_difference.
     difference = report.cash_difference
     book.post(mapping.account_for_payment("cash"), difference, ("payment_method", "cash", None))

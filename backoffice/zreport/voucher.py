@@ -106,9 +106,7 @@ class VoucherRow:
             self.transaction_information is not None
             and len(self.transaction_information) > MAX_TRANSACTION_INFORMATION_LENGTH
         ):
-            raise ValueError(
-                f"transaction_information is longer than {MAX_TRANSACTION_INFORMATION_LENGTH} characters"
-            )
+            raise ValueError(f"transaction_information is longer than {MAX_TRANSACTION_INFORMATION_LENGTH} characters")
 
 
 @dataclass(frozen=True, slots=True)
