@@ -1,0 +1,79 @@
+"""The back office: a Flask app that books cash-register Z-reports as Fortnox vouchers."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+
+from flask import Flask
+
+
+def create_app(config: Mapping | None = None) -> Flask:
+    """Build the app: settings, database, extensions, blueprints, error handlers, commands, worker."""
+    app = Flask(__name__, instance_relative_config=True)
+    _load_settings(app, config)
+    _init_logging(app)
+    _init_database(app)
+    _init_extensions(app)
+    _register_blueprints(app)
+    _register_error_handlers(app)
+    _register_commands(app)
+    return app
+
+
+def _load_settings(app: Flask, config: Mapping | None) -> None:
+    from backoffice.config import load_settings
+
+    app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024  # the POS contract's 1 MiB
+    app.config["SESSION_COOKIE_HTTPONLY"] = True
+    app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    # A config dict (tests) is complete by itself: the environment is not read then.
+    environ = os.environ if config is None else {}
+    app.config.update(load_settings(app.instance_path, environ, overrides=config))
+
+
+def _init_logging(app: Flask) -> None:
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+
+
+def _init_database(app: Flask) -> None:
+    from backoffice import db
+
+    db.init_app(app)
+
+
+def _init_extensions(app: Flask) -> None:
+    from backoffice.companies import auth
+
+    auth.init_app(app)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from backoffice.companies.views import bp as companies_bp
+    from backoffice.zreport.api import bp as zreport_api_bp
+
+    from backoffice.companies.auth import csrf
+
+    # The POS API authenticates every request by its bearer token; cookies play no part, so CSRF
+    # protection (for the browser's forms) does not apply there.
+    csrf.exempt(zreport_api_bp)
+    app.register_blueprint(zreport_api_bp)
+    app.register_blueprint(companies_bp)
+
+
+def _register_error_handlers(app: Flask) -> None:
+    from backoffice import errors
+
+    errors.init_app(app)
+
+
+def _register_commands(app: Flask) -> None:
+    from backoffice.cli import db_cli
+    from backoffice.companies.cli import companies_cli, registers_cli, users_cli
+    from backoffice.demo import demo_cli
+
+    for group in (db_cli, companies_cli, users_cli, registers_cli, demo_cli):
+        app.cli.add_command(group)

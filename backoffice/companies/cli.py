@@ -1,0 +1,81 @@
+"""Commands to create companies, users and registers (``flask companies|users|registers create``)."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from backoffice.companies.models import Company, Register, Role, User
+from backoffice.db import session
+
+companies_cli = AppGroup("companies", help="Restaurant companies.")
+users_cli = AppGroup("users", help="Users who log in to the back office.")
+registers_cli = AppGroup("registers", help="Cash registers and their API tokens.")
+
+
+def company_by_name(name: str) -> Company:
+    """The company called ``name``, or a usage error naming it."""
+    company = session.scalar(select(Company).where(Company.name == name))
+    if company is None:
+        raise click.BadParameter(f"no company named {name!r}", param_hint="--company")
+    return company
+
+
+@companies_cli.command("create")
+@click.argument("name")
+@click.option("--org-number", required=True, help="Organisationsnummer, e.g. 556677-8899.")
+def create_company(name: str, org_number: str) -> None:
+    """Create a restaurant company."""
+    if session.scalar(select(Company).where(Company.name == name)) is not None:
+        raise click.ClickException(f"a company named {name!r} already exists")
+    session.add(Company(name=name, org_number=org_number))
+    session.commit()
+    click.echo(f"Created company {name!r}.")
+
+
+@users_cli.command("create")
+@click.argument("email")
+@click.option("--company", "company_name", required=True)
+@click.option("--role", type=click.Choice([role.value for role in Role]), required=True)
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def create_user(email: str, company_name: str, role: str, password_stdin: bool) -> None:
+    """Create a user of a company; the password comes from a prompt or standard input."""
+    company = company_by_name(company_name)
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    if len(password) < 8:
+        raise click.ClickException("the password must be at least 8 characters")
+    email = email.strip().lower()
+    if session.scalar(select(User).where(User.email == email)) is not None:
+        raise click.ClickException(f"a user {email!r} already exists")
+    user = User(email=email, company=company, role=Role(role))
+    user.set_password(password)
+    session.add(user)
+    session.commit()
+    click.echo(f"Created {role} {email} for {company.name!r}.")
+
+
+@registers_cli.command("create")
+@click.option("--company", "company_name", required=True)
+@click.option("--id", "pos_id", required=True, help="The register's id as the POS uses it, e.g. K1.")
+@click.option("--name", required=True, help='The register\'s name, e.g. "Kassa 1".')
+@click.option("--serial-number", default=None)
+def create_register(company_name: str, pos_id: str, name: str, serial_number: str | None) -> None:
+    """Create a cash register and print its API token (shown once, stored only as a hash)."""
+    company = company_by_name(company_name)
+    if not 1 <= len(pos_id) <= 40 or not 1 <= len(name) <= 80:
+        raise click.ClickException("the id must be 1–40 characters and the name 1–80")
+    exists = session.scalar(select(Register).where(Register.company_id == company.id, Register.pos_id == pos_id))
+    if exists is not None:
+        raise click.ClickException(f"register {pos_id!r} already exists in {company.name!r}")
+    register = Register(company=company, pos_id=pos_id, name=name, serial_number=serial_number)
+    token = register.issue_token()
+    session.add(register)
+    session.commit()
+    click.echo(f"Created register {pos_id} ({name}) for {company.name!r}. Its API token, shown only now:")
+    click.echo(token)

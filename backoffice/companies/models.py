@@ -1,0 +1,97 @@
+"""Companies (restaurant businesses), their users and their cash registers."""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import secrets
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from backoffice.db import Base, now_utc
+
+#: Register API tokens carry this prefix so that a leaked one is recognisable in a scan.
+TOKEN_PREFIX = "reg_"
+
+
+class Role(enum.StrEnum):
+    #: may connect, change and deactivate the Fortnox integration
+    ADMIN = "admin"
+    #: sees everything of their own company and may run "Manuell export"
+    MANAGER = "manager"
+
+
+class Company(Base):
+    __tablename__ = "company"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: unique: commands address a company by its name, and the voucher text names it
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    org_number: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(default=now_utc)
+
+    users: Mapped[list[User]] = relationship(back_populates="company")
+    registers: Mapped[list[Register]] = relationship(back_populates="company", order_by="Register.pos_id")
+
+
+class User(UserMixin, Base):
+    __tablename__ = "user_account"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("company.id"), index=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[Role] = mapped_column(String(20))
+    #: failed logins in a row; reset by a successful one (login throttling)
+    failed_logins: Mapped[int] = mapped_column(default=0)
+    #: no login is accepted before this time after too many failures
+    locked_until: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=now_utc)
+
+    company: Mapped[Company] = relationship(back_populates="users")
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN
+
+
+class Register(Base):
+    """A cash register of a company, which authenticates to the POS API with its own token."""
+
+    __tablename__ = "register"
+    __table_args__ = (UniqueConstraint("company_id", "pos_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("company.id"), index=True)
+    #: the register's id as the POS uses it (``register.id`` in a Z-report), e.g. "K1"
+    pos_id: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(String(80))
+    serial_number: Mapped[str | None] = mapped_column(String(80))
+    #: Fortnox cost centre code booked on this register's result rows ("Kostnadsställen")
+    cost_center: Mapped[str | None] = mapped_column(String(6))
+    #: SHA-256 of the API token; the token itself is shown once and never stored
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=now_utc)
+
+    company: Mapped[Company] = relationship(back_populates="registers")
+
+    def issue_token(self) -> str:
+        """Give the register a new API token and return it; only its hash is kept."""
+        token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        self.token_hash = hash_token(token)
+        return token
+
+
+def hash_token(token: str) -> str:
+    """The stored form of a register token (tokens are 256-bit random, so a plain SHA-256 suffices)."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()

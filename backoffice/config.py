@@ -1,0 +1,79 @@
+"""Settings of the back office, read once inside ``create_app`` (never at import time).
+
+``load_settings`` returns a plain dict: defaults, then typed environment variables, then the
+secrets generated into the instance folder for a first start. Tests pass their own dict to
+``create_app`` instead.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+
+from cryptography.fernet import Fernet
+
+#: Fortnox's public endpoints (../shared/fortnox/api-facts.md §4); overridable for the emulator.
+FORTNOX_DEFAULTS = {
+    "FORTNOX_AUTH_URL": "https://apps.fortnox.se/oauth-v1/auth",
+    "FORTNOX_TOKEN_URL": "https://apps.fortnox.se/oauth-v1/token",
+    "FORTNOX_REVOKE_URL": "https://apps.fortnox.se/oauth-v1/revoke",
+    "FORTNOX_API_URL": "https://api.fortnox.se/3",
+}
+
+_TRUE = {"1", "true", "yes", "on"}
+
+
+def load_settings(
+    instance_path: str | Path, environ: Mapping[str, str] = os.environ, overrides: Mapping | None = None
+) -> dict:
+    """Return the settings for an app whose instance folder is ``instance_path``.
+
+    ``overrides`` (a test's config dict) win over the environment, and a secret given there is
+    not generated into the instance folder.
+    """
+    instance = Path(instance_path)
+    overrides = overrides or {}
+    settings: dict = {
+        "DATABASE_URL": environ.get("DATABASE_URL") or f"sqlite:///{instance / 'backoffice.db'}",
+        "SECRET_KEY": overrides.get("SECRET_KEY")
+        or environ.get("SECRET_KEY")
+        or _instance_secret(instance / "secret_key", _hex_secret),
+        "TOKEN_ENCRYPTION_KEY": overrides.get("TOKEN_ENCRYPTION_KEY")
+        or environ.get("TOKEN_ENCRYPTION_KEY")
+        or _instance_secret(instance / "token_encryption_key", _fernet_key),
+        "FORTNOX_CLIENT_ID": environ.get("FORTNOX_CLIENT_ID") or None,
+        "FORTNOX_CLIENT_SECRET": environ.get("FORTNOX_CLIENT_SECRET") or None,
+        "EMBEDDED_WORKER": environ.get("EMBEDDED_WORKER", "").lower() in _TRUE,
+        "DEMO_DATA": environ.get("DEMO_DATA", "").lower() in _TRUE,
+        "PUBLIC_URL": environ.get("PUBLIC_URL") or None,
+    }
+    for key, default in FORTNOX_DEFAULTS.items():
+        settings[key] = environ.get(key) or default
+    settings.update(overrides)
+    return settings
+
+
+def _hex_secret() -> str:
+    return secrets.token_hex(32)
+
+
+def _fernet_key() -> str:
+    return Fernet.generate_key().decode("ascii")
+
+
+def _instance_secret(path: Path, make) -> str:
+    """Read a secret from the instance folder, generating it (readable by the owner only) on first use."""
+    if path.exists():
+        return path.read_text(encoding="ascii").strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = make()
+    # O_EXCL: two processes starting at once must not write two different secrets.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text(encoding="ascii").strip()
+    with os.fdopen(fd, "w", encoding="ascii") as handle:
+        handle.write(value)
+    return value

@@ -1,0 +1,109 @@
+"""The POS API: registers deliver Z-reports (``shared/contracts/zreport-v1.md``).
+
+Messages here are for POS developers and stay in English, like the contract.
+"""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import Blueprint, g, jsonify, request
+from marshmallow import ValidationError
+from sqlalchemy import select
+
+from backoffice.companies.models import Register, hash_token
+from backoffice.db import session
+from backoffice.zreport.models import ZReportRecord
+from backoffice.zreport.operations import ZReportConflictError, WrongRegisterError, find_zreport, store_zreport
+from backoffice.zreport.schemas import DocumentError, load_json, zreport_schema
+
+bp = Blueprint("zreport_api", __name__, url_prefix="/api/v1")
+
+
+def api_error(status: int, field: str, message: str):
+    """The one error body of the POS API: ``{"errors": {field: [message]}}``."""
+    return jsonify(errors={field: [message]}), status
+
+
+def register_required(view):
+    """Authenticate the register by ``Authorization: Bearer <token>``; 401 otherwise."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        register = None
+        if scheme.lower() == "bearer" and token.strip():
+            register = session.scalar(select(Register).where(Register.token_hash == hash_token(token.strip())))
+        if register is None:
+            response = api_error(401, "authorization", "A valid register API token is required (Authorization: Bearer <token>).")
+            response[0].headers["WWW-Authenticate"] = 'Bearer realm="pos"'
+            return response
+        g.register = register
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def stored_report_body(record: ZReportRecord) -> dict:
+    return {
+        "register_id": record.register.pos_id,
+        "z_number": record.z_number,
+        "business_date": record.business_date.isoformat(),
+        "received_at": record.received_at.isoformat(),
+        "document": record.document_json(),
+    }
+
+
+@bp.post("/z-reports")
+@register_required
+def post_zreport():
+    """Store a Z-report: 201 created, 200 identical repeat, 409 conflict, 422 invalid."""
+    raw = request.get_data(as_text=True)
+    try:
+        document = load_json(raw)
+    except DocumentError as exc:
+        return api_error(400, "_schema", f"The body is not a zreport/v1 JSON document: {exc}.")
+    zreport = zreport_schema.load(document)  # ValidationError → 422 (error handler)
+    try:
+        stored = store_zreport(session, g.register, zreport, document, raw)
+    except WrongRegisterError as exc:
+        return api_error(
+            403,
+            "register.id",
+            f"This token belongs to register {exc.token_register!r}; a register can only report for itself"
+            f" (the report names {exc.report_register!r}).",
+        )
+    except ZReportConflictError as exc:
+        return api_error(
+            409,
+            "z_number",
+            f"Z-report {exc.z_number} of register {exc.register_id!r} is already stored with other content;"
+            " a Z-report is final once the day is closed.",
+        )
+    session.commit()
+    return jsonify(stored_report_body(stored.record)), 201 if stored.created else 200
+
+
+@bp.get("/z-reports/<register_id>/<int:z_number>")
+@register_required
+def get_zreport(register_id: str, z_number: int):
+    """Let a register confirm what was stored for one of its reports."""
+    if register_id != g.register.pos_id:
+        return api_error(403, "register_id", "A register can only read its own reports.")
+    record = find_zreport(session, g.register, z_number)
+    if record is None:
+        return api_error(404, "z_number", f"No Z-report {z_number} is stored for register {register_id!r}.")
+    return jsonify(stored_report_body(record))
+
+
+@bp.get("/openapi.json")
+def openapi():
+    """The OpenAPI document of the POS API, generated from the same marshmallow schemas."""
+    from backoffice.zreport.openapi import openapi_document
+
+    return jsonify(openapi_document())
+
+
+@bp.errorhandler(ValidationError)
+def validation_error(exc: ValidationError):
+    return jsonify(errors=exc.messages), 422
