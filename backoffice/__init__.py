@@ -72,8 +72,10 @@ def _register_error_handlers(app: Flask) -> None:
 
 def _register_commands(app: Flask) -> None:
     from backoffice.cli import db_cli
+    from backoffice.accounts.cli import mapping_cli
     from backoffice.companies.cli import companies_cli, registers_cli, users_cli
     from backoffice.demo import demo_cli
+    from backoffice.zreport.cli import zreport_cli
 
-    for group in (db_cli, companies_cli, users_cli, registers_cli, demo_cli):
+    for group in (db_cli, companies_cli, users_cli, registers_cli, mapping_cli, zreport_cli, demo_cli):
         app.cli.add_command(group)

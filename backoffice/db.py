@@ -70,6 +70,7 @@ def compare_type_for_migrations(context, inspected_column, metadata_column, insp
 
 def import_models() -> None:
     """Import every feature's models so that ``Base.metadata`` knows all tables (Alembic, tests)."""
+    import backoffice.accounts.models  # noqa: F401
     import backoffice.companies.models  # noqa: F401
     import backoffice.zreport.models  # noqa: F401
 

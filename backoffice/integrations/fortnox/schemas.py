@@ -46,12 +46,13 @@ def voucher_body(voucher: Voucher) -> dict:
     return {"Voucher": voucher_schema.dump(voucher)}
 
 
-def dumps_body(body: dict) -> str:
+def dumps_body(body: dict, *, indent: int | None = None) -> str:
     """Serialise a request body to JSON, writing every ``Decimal`` as an exact JSON number.
 
     The text is ASCII (other characters are ``\\u`` escapes), so any transport encoding carries it.
+    ``indent`` pretty-prints it for people (``flask zreport voucher``).
     """
-    return simplejson.dumps(body, use_decimal=True)
+    return simplejson.dumps(body, use_decimal=True, indent=indent)
 
 
 voucher_schema = VoucherSchema()

@@ -1,0 +1,48 @@
+"""``flask zreport voucher``: show the Fortnox voucher a Z-report would become, without a database."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+from flask.cli import AppGroup
+from marshmallow import ValidationError
+
+from backoffice.accounts.mapping import MappingIncompleteError
+from backoffice.accounts.schemas import mapping_schema
+from backoffice.integrations.fortnox.schemas import dumps_body, voucher_body
+from backoffice.messages import mapping_incomplete_message
+from backoffice.zreport.booking import build_voucher
+from backoffice.zreport.schemas import DocumentError, load_json, zreport_schema
+
+zreport_cli = AppGroup("zreport", help="Z-reports.")
+
+
+@zreport_cli.command("voucher")
+@click.argument("zreport_file", type=click.File("rb"))
+@click.option("--mapping", "mapping_file", type=click.File("rb"), required=True, help="A mapping/v1 JSON file.")
+@click.option("--company", "company_name", default="", help="The company name in the voucher text.")
+def voucher(zreport_file, mapping_file, company_name: str) -> None:
+    """Print the Fortnox voucher body for a Z-report and a mapping.
+
+    Exits 1 when the report or the mapping is invalid, 2 when the mapping lacks an account.
+    """
+    zreport = _load(zreport_file, zreport_schema, "Z-report")
+    mapping = _load(mapping_file, mapping_schema, "mapping")
+    try:
+        built = build_voucher(zreport, mapping, company_name=company_name)
+    except MappingIncompleteError as exc:
+        click.echo(mapping_incomplete_message(exc), err=True)
+        sys.exit(2)
+    click.echo(dumps_body(voucher_body(built), indent=2))
+
+
+def _load(file, schema, what: str):
+    try:
+        return schema.load(load_json(file.read()))
+    except DocumentError as exc:
+        click.echo(f"Invalid {what}: {exc}", err=True)
+    except ValidationError as exc:
+        click.echo(f"Invalid {what}:\n" + json.dumps(exc.messages, indent=2, ensure_ascii=False), err=True)
+    sys.exit(1)
