@@ -19,7 +19,6 @@ listed in one :class:`MappingIncompleteError`. A part whose amount is zero needs
 """
 
 import hashlib
-from dataclasses import dataclass
 from decimal import Decimal
 
 from backoffice.accounts.mapping import Mapping, MappingIncompleteError, MissingAccount
@@ -34,17 +33,10 @@ from backoffice.zreport.voucher import (
     is_result_account,
 )
 
-
-@dataclass(frozen=True, slots=True)
-class _Posting:
-    """One signed amount on one account: debit when positive, credit when negative."""
-
-    account: int
-    cost_center: str | None
-    amount: Decimal
-
-
+#: Where a posting goes: (account, cost centre).
 _Key = tuple[int, str | None]
+#: One signed amount on one (account, cost centre): debit when positive, credit when negative.
+_Posting = tuple[_Key, Decimal]
 
 
 def build_voucher(report: ZReport, mapping: Mapping, *, company_name: str) -> Voucher:
@@ -92,7 +84,7 @@ class _Postings:
             self.missing.append(MissingAccount(*missing))
             return
         cost_center = self._cost_center if is_result_account(account) else None
-        self.postings.append(_Posting(account, cost_center, amount))
+        self.postings.append(((account, cost_center), amount))
 
 
 def _post_report(report: ZReport, mapping: Mapping) -> list[_Posting]:
@@ -146,9 +138,8 @@ def _post_sales_lines(book: _Postings, mapping: Mapping, lines: tuple[SalesLine,
 def _merge_by_account_and_cost_center(postings: list[_Posting]) -> dict[_Key, Decimal]:
     """Net the postings per (account, cost centre): "per account (and cost centre) the voucher holds the net"."""
     nets: dict[_Key, Decimal] = {}
-    for posting in postings:
-        key = (posting.account, posting.cost_center)
-        nets[key] = nets.get(key, ZERO) + posting.amount
+    for key, amount in postings:
+        nets[key] = nets.get(key, ZERO) + amount
     return nets
 
 
