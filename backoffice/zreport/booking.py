@@ -172,7 +172,9 @@ def _check_balance(rows: tuple[VoucherRow, ...]) -> None:
 
 
 # Description: "Z-rapport <z> <register name> (<register id>) <date> · <company>", at most 200 characters.
-_DESCRIPTION = "Z-rapport {z} {name} ({register_id}) {date} · {company}"
+# The separator comes with the company name, so a text without one (the CLI's preview) ends in the date.
+_DESCRIPTION = "Z-rapport {z} {name} ({register_id}) {date}{company}"
+_COMPANY_SEPARATOR = " · "
 _ELLIPSIS = "…"
 _HASH_LENGTH = 8
 
@@ -184,6 +186,7 @@ def voucher_description(report: ZReport, company_name: str) -> str:
     identify the report within our company, the company name (unique in our database) tells our
     restaurants apart when several book into the same Fortnox company. The export engine finds
     a voucher in Fortnox by this text, so it depends on nothing but the report and the name.
+    Without a company name (a preview) the text ends after the date.
 
     When the text is longer than 200 characters, the register name and company name are shortened
     (ending in "…") and ``#`` plus the first 8 hex digits of the full text's SHA-256 is appended, so
@@ -194,14 +197,15 @@ def voucher_description(report: ZReport, company_name: str) -> str:
         "register_id": report.register.id,
         "date": report.business_date.isoformat(),
     }
-    full = _DESCRIPTION.format(name=report.register.name, company=company_name, **fields)
+    separator = _COMPANY_SEPARATOR if company_name else ""
+    full = _DESCRIPTION.format(name=report.register.name, company=separator + company_name, **fields)
     if len(full) <= MAX_DESCRIPTION_LENGTH:
         return full
     digest = hashlib.sha256(full.encode()).hexdigest()[:_HASH_LENGTH]
     suffix = f" #{digest}"
-    budget = MAX_DESCRIPTION_LENGTH - len(_DESCRIPTION.format(name="", company="", **fields)) - len(suffix)
+    budget = MAX_DESCRIPTION_LENGTH - len(_DESCRIPTION.format(name="", company=separator, **fields)) - len(suffix)
     name, company = _shorten_pair(report.register.name, company_name, budget)
-    return _DESCRIPTION.format(name=name, company=company, **fields) + suffix
+    return _DESCRIPTION.format(name=name, company=separator + company, **fields) + suffix
 
 
 def _shorten_pair(first: str, second: str, budget: int) -> tuple[str, str]:

@@ -418,9 +418,13 @@ def test_description_names_z_number_register_date_and_company():
     assert voucher_description(contract_example(), "Krogen AB") == voucher.description
 
 
+def test_without_a_company_name_the_description_ends_after_the_date():
+    assert voucher_description(contract_example(), "") == "Z-rapport 1042 Kassa 1 (K1) 2026-11-20"
+
+
 def test_a_description_of_exactly_200_characters_is_not_shortened():
-    base = len(voucher_description(contract_example(), ""))
-    company = "K" * (200 - base)
+    base = len(voucher_description(contract_example(), "K"))
+    company = "K" * (201 - base)
     assert voucher_description(contract_example(), company).endswith(" · " + company)
 
 
