@@ -12,7 +12,7 @@ from decimal import Decimal
 from marshmallow import Schema, ValidationError, fields, post_load, pre_dump, validate, validates_schema
 
 from backoffice.accounts.mapping import Mapping, SalesRule
-from backoffice.money import format_vat_rate, parse_vat_rate
+from backoffice.zreport.schemas import VatRate
 
 SCHEMA_NAME = "mapping/v1"
 #: The keys of ``other``, each the name of a ``Mapping`` attribute.
@@ -30,21 +30,6 @@ class Account(fields.Integer):
             validate=validate.Range(min=1000, max=9999, error="An account must be a JSON integer 1000–9999."),
             **kwargs,
         )
-
-
-class VatRate(fields.Field):
-    """A VAT rate in percent as a decimal string (``"25"``, ``"12.00"``), loaded canonical."""
-
-    def _deserialize(self, value, attr, data, **kwargs) -> Decimal:
-        if not isinstance(value, str):
-            raise ValidationError('A VAT rate must be a decimal string such as "25".')
-        try:
-            return parse_vat_rate(value)
-        except ValueError as exc:
-            raise ValidationError(f"Not a valid VAT rate: {exc}.") from exc
-
-    def _serialize(self, value, attr, obj, **kwargs) -> str | None:
-        return None if value is None else format_vat_rate(value)
 
 
 class SalesRuleSchema(Schema):
