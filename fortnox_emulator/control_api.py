@@ -1,0 +1,361 @@
+"""The control API under /_emulator/ for tests, benchmarks and the demo (JSON, off by default).
+
+It changes what Fortnox would let a user change in Fortnox's own UI (deactivate an account, make
+a series non-manual, lock a period...), and what only a test needs (faults, delays, the request
+log, expiring tokens). `control.EmulatorControl` is the Python client of this API; docs/EMULATOR.md
+lists every endpoint.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import Map, Rule
+from werkzeug.wrappers import Request, Response
+
+from fortnox_emulator import seed
+from fortnox_emulator.jsonio import json_response, parse_json
+from fortnox_emulator.state import FinancialYear, Tenant, Voucher
+from fortnox_emulator.tokens import parse_scopes
+
+if TYPE_CHECKING:
+    from fortnox_emulator.app import EmulatorApp
+
+
+class ControlError(Exception):
+    """A refused control call: HTTP status and an English message."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _body(request: Request) -> dict[str, Any]:
+    raw = request.get_data()
+    if not raw:
+        return {}
+    try:
+        data = parse_json(raw)
+    except Exception:
+        raise ControlError(400, "body is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise ControlError(400, "body must be a JSON object")
+    return data
+
+
+def _tenant(app: EmulatorApp, tenant_id: int) -> Tenant:
+    tenant = app.store.state.tenants.get(tenant_id)
+    if tenant is None:
+        raise ControlError(404, f"no tenant {tenant_id}")
+    return tenant
+
+
+def _years(tenant: Tenant, year_id: Any) -> list[FinancialYear]:
+    """The financial year named by `financial_year`, or every year when it is absent."""
+    if year_id is None:
+        return list(tenant.financial_years.values())
+    year = tenant.financial_years.get(int(year_id))
+    if year is None:
+        raise ControlError(404, f"no financial year {year_id}")
+    return [year]
+
+
+def _flag(data: dict[str, Any], name: str) -> bool:
+    if not isinstance(data.get(name), bool):
+        raise ControlError(400, f"{name} must be true or false")
+    return data[name]
+
+
+# --- handlers: each returns JSON-ready data, or a Response -----------------------------------------
+
+def info(app: EmulatorApp, request: Request) -> dict[str, Any]:
+    """GET /_emulator/: client id, tenants, and the runtime settings the control API can change."""
+    return {
+        "client_id": app.settings.client_id,
+        "tenants": [t.id for t in app.store.state.tenants.values()],
+        "default_tenant_id": min(app.store.state.tenants, default=None),
+        "response_delay": app.response_delay,
+        "auto_approve": auto_approve(app, request),
+        "rate_limit": {"requests": app.limiter.limit, "window": app.limiter.window},
+    }
+
+
+def list_tenants(app: EmulatorApp, request: Request) -> dict[str, Any]:
+    """GET /_emulator/tenants."""
+    return {"tenants": [{"tenant_id": t.id, "name": t.name, "org_number": t.org_number}
+                        for t in app.store.state.tenants.values()]}
+
+
+def create_tenant(app: EmulatorApp, request: Request) -> Response:
+    """POST /_emulator/tenants {"name", "org_number"} → 201 {"tenant_id"}."""
+    data = _body(request)
+    name = data.get("name") or seed.DEMO_COMPANY_NAME
+    org_number = data.get("org_number") or seed.DEMO_ORG_NUMBER
+    tenant = seed.create_tenant(app.store.state, name=str(name), org_number=str(org_number), today=app.today())
+    app.store.mark_dirty()
+    return json_response({"tenant_id": tenant.id}, 201)
+
+
+def reset_tenant(app: EmulatorApp, request: Request, tenant_id: int) -> dict[str, Any]:
+    """POST /_emulator/tenants/{id}/reset: books back to the seed; tokens keep working."""
+    seed.reset_tenant(_tenant(app, tenant_id), today=app.today())
+    app.store.mark_dirty()
+    return {"tenant_id": tenant_id, "reset": True}
+
+
+def issue_tokens(app: EmulatorApp, request: Request, tenant_id: int) -> dict[str, Any]:
+    """POST /_emulator/tenants/{id}/tokens {"scope": "..."}: a token pair without the consent page."""
+    _tenant(app, tenant_id)
+    data = _body(request)
+    scopes = parse_scopes(data.get("scope", "bookkeeping costcenter companyinformation settings"))
+    if scopes is None:
+        raise ControlError(400, "scope must name known Fortnox scopes")
+    answer = app.tokens.issue_directly(tenant_id, scopes)
+    app.store.mark_dirty()
+    return answer
+
+
+def expire_tokens(app: EmulatorApp, request: Request, tenant_id: int) -> dict[str, Any]:
+    """POST /_emulator/tenants/{id}/tokens/expire: access tokens answer 401 from now on."""
+    _tenant(app, tenant_id)
+    count = app.tokens.expire_access_tokens(tenant_id)
+    app.store.mark_dirty()
+    return {"expired": count}
+
+
+def revoke_tokens(app: EmulatorApp, request: Request, tenant_id: int) -> dict[str, Any]:
+    """POST /_emulator/tenants/{id}/tokens/revoke: every chain of the tenant dies."""
+    _tenant(app, tenant_id)
+    count = app.tokens.revoke_tenant(tenant_id)
+    app.store.mark_dirty()
+    return {"revoked_chains": count}
+
+
+def set_account(app: EmulatorApp, request: Request, tenant_id: int, number: int) -> dict[str, Any]:
+    """PUT /_emulator/tenants/{id}/accounts/{number} {"active": bool, "financial_year"?: id}."""
+    data = _body(request)
+    active = _flag(data, "active")
+    years = _years(_tenant(app, tenant_id), data.get("financial_year"))
+    accounts = [y.accounts[number] for y in years if number in y.accounts]
+    if not accounts:
+        raise ControlError(404, f"no account {number}")
+    for account in accounts:
+        account.active = active
+    app.store.mark_dirty()
+    return {"number": number, "active": active, "financial_years": [y.id for y in years if number in y.accounts]}
+
+
+def set_series(app: EmulatorApp, request: Request, tenant_id: int, code: str) -> dict[str, Any]:
+    """PUT /_emulator/tenants/{id}/voucherseries/{code} {"manual": bool, "financial_year"?: id}."""
+    data = _body(request)
+    manual = _flag(data, "manual")
+    years = [y for y in _years(_tenant(app, tenant_id), data.get("financial_year")) if code in y.series]
+    if not years:
+        raise ControlError(404, f"no voucher series {code}")
+    for year in years:
+        year.series[code].manual = manual
+    app.store.mark_dirty()
+    return {"code": code, "manual": manual, "financial_years": [y.id for y in years]}
+
+
+def delete_series(app: EmulatorApp, request: Request, tenant_id: int, code: str) -> dict[str, Any]:
+    """DELETE /_emulator/tenants/{id}/voucherseries/{code}[?financial_year=id]."""
+    years = [y for y in _years(_tenant(app, tenant_id), request.args.get("financial_year")) if code in y.series]
+    if not years:
+        raise ControlError(404, f"no voucher series {code}")
+    for year in years:
+        del year.series[code]
+    app.store.mark_dirty()
+    return {"code": code, "deleted_from_financial_years": [y.id for y in years]}
+
+
+def set_cost_center(app: EmulatorApp, request: Request, tenant_id: int, code: str) -> dict[str, Any]:
+    """PUT /_emulator/tenants/{id}/costcenters/{code} {"active": bool}."""
+    active = _flag(_body(request), "active")
+    cost_center = _tenant(app, tenant_id).cost_centers.get(code)
+    if cost_center is None:
+        raise ControlError(404, f"no cost centre {code}")
+    cost_center.active = active
+    app.store.mark_dirty()
+    return {"code": code, "active": active}
+
+
+def delete_cost_center(app: EmulatorApp, request: Request, tenant_id: int, code: str) -> dict[str, Any]:
+    """DELETE /_emulator/tenants/{id}/costcenters/{code}."""
+    if _tenant(app, tenant_id).cost_centers.pop(code, None) is None:
+        raise ControlError(404, f"no cost centre {code}")
+    app.store.mark_dirty()
+    return {"code": code, "deleted": True}
+
+
+def set_locked_period(app: EmulatorApp, request: Request, tenant_id: int) -> dict[str, Any]:
+    """PUT /_emulator/tenants/{id}/lockedperiod {"end_date": "YYYY-MM-DD" | null}."""
+    raw = _body(request).get("end_date")
+    try:
+        end_date = date.fromisoformat(raw) if raw is not None else None
+    except (TypeError, ValueError):
+        raise ControlError(400, "end_date must be YYYY-MM-DD or null") from None
+    _tenant(app, tenant_id).locked_until = end_date
+    app.store.mark_dirty()
+    return {"end_date": raw}
+
+
+def delete_financial_year(app: EmulatorApp, request: Request, tenant_id: int, year_id: int) -> dict[str, Any]:
+    """DELETE /_emulator/tenants/{id}/financialyears/{year_id} (its accounts and series go with it)."""
+    if _tenant(app, tenant_id).financial_years.pop(year_id, None) is None:
+        raise ControlError(404, f"no financial year {year_id}")
+    app.store.mark_dirty()
+    return {"financial_year": year_id, "deleted": True}
+
+
+def stored_vouchers(app: EmulatorApp, request: Request, tenant_id: int) -> dict[str, Any]:
+    """GET /_emulator/tenants/{id}/vouchers: every stored voucher with rows; amounts as exact strings."""
+    return {"vouchers": [_voucher(v) for v in _tenant(app, tenant_id).vouchers.values()]}
+
+
+def _voucher(voucher: Voucher) -> dict[str, Any]:
+    return {
+        "financial_year": voucher.year_id,
+        "series": voucher.series,
+        "number": voucher.number,
+        "transaction_date": voucher.transaction_date.isoformat(),
+        "description": voucher.description,
+        "comments": voucher.comments,
+        "cost_center": voucher.cost_center,
+        "project": voucher.project,
+        "created_at": voucher.created_at.isoformat(),
+        "rows": [{"account": r.account, "debit": f"{r.debit:.2f}", "credit": f"{r.credit:.2f}",
+                  "cost_center": r.cost_center, "project": r.project, "description": r.description,
+                  "transaction_information": r.transaction_information} for r in voucher.rows],
+    }
+
+
+def get_delay(app: EmulatorApp, request: Request) -> dict[str, Any]:
+    """GET /_emulator/delay."""
+    return {"seconds": app.response_delay}
+
+
+def set_delay(app: EmulatorApp, request: Request) -> dict[str, Any]:
+    """PUT /_emulator/delay {"seconds": n}: every /3/ call waits this long first."""
+    raw = _body(request).get("seconds")
+    try:
+        if isinstance(raw, bool):
+            raise TypeError(raw)
+        seconds = float(raw)  # parse_json gives Decimal for 1.5
+    except (TypeError, ValueError):
+        raise ControlError(400, "seconds must be a number") from None
+    if seconds < 0:
+        raise ControlError(400, "seconds must not be negative")
+    app.response_delay = seconds
+    return {"seconds": seconds}
+
+
+def list_faults(app: EmulatorApp, request: Request) -> dict[str, Any]:
+    """GET /_emulator/faults: the faults still armed."""
+    return {"faults": [f.as_json() for f in app.faults.list()]}
+
+
+def add_fault(app: EmulatorApp, request: Request) -> Response:
+    """POST /_emulator/faults {"kind", "count", "method", "path_prefix", "tenant_id", "seconds", "after"}."""
+    data = _body(request)
+    try:
+        fault = app.faults.add(
+            kind=str(data.get("kind")), count=int(data.get("count", 1)), method=data.get("method"),
+            path_prefix=data.get("path_prefix") or "/", tenant_id=data.get("tenant_id"),
+            seconds=float(data["seconds"]) if data.get("seconds") is not None else None,
+            after=data.get("after", "answer"))
+    except (TypeError, ValueError) as exc:
+        raise ControlError(400, str(exc)) from None
+    return json_response(fault.as_json(), 201)
+
+
+def clear_faults(app: EmulatorApp, request: Request) -> dict[str, Any]:
+    """DELETE /_emulator/faults."""
+    app.faults.clear()
+    return {"faults": []}
+
+
+def list_requests(app: EmulatorApp, request: Request) -> dict[str, Any]:
+    """GET /_emulator/requests[?tenant_id=]: requests received on /3/ and /oauth-v1/, oldest first."""
+    raw = request.args.get("tenant_id")
+    tenant_id = int(raw) if raw and raw.isdigit() else None
+    return {"requests": [e.as_json() for e in app.requests.entries(tenant_id)]}
+
+
+def clear_requests(app: EmulatorApp, request: Request) -> dict[str, Any]:
+    """DELETE /_emulator/requests."""
+    app.requests.clear()
+    return {"requests": []}
+
+
+def auto_approve(app: EmulatorApp, request: Request) -> dict[str, Any]:
+    """GET /_emulator/auto-approve."""
+    return {"enabled": app.settings.auto_approve, "tenant_id": app.settings.auto_approve_tenant_id,
+            "decision": app.settings.auto_approve_decision}
+
+
+def set_auto_approve(app: EmulatorApp, request: Request) -> dict[str, Any]:
+    """PUT /_emulator/auto-approve {"enabled": bool, "tenant_id"?: id|null, "decision"?: approve|deny}."""
+    data = _body(request)
+    enabled = _flag(data, "enabled")
+    decision = data.get("decision", app.settings.auto_approve_decision)
+    if decision not in ("approve", "deny"):
+        raise ControlError(400, "decision must be approve or deny")
+    tenant_id = data.get("tenant_id", app.settings.auto_approve_tenant_id)
+    if tenant_id is not None:
+        _tenant(app, int(tenant_id))
+    app.settings.auto_approve = enabled
+    app.settings.auto_approve_decision = decision
+    app.settings.auto_approve_tenant_id = int(tenant_id) if tenant_id is not None else None
+    return auto_approve(app, request)
+
+
+# --- routing --------------------------------------------------------------------------------------
+
+Handler = Callable[..., "dict[str, Any] | Response"]
+T = "/_emulator/tenants/<int:tenant_id>"
+ROUTES: dict[str, tuple[str, tuple[str, ...], Handler]] = {
+    "info": ("/_emulator/", ("GET",), info),
+    "tenants.list": ("/_emulator/tenants", ("GET",), list_tenants),
+    "tenants.create": ("/_emulator/tenants", ("POST",), create_tenant),
+    "tenants.reset": (f"{T}/reset", ("POST",), reset_tenant),
+    "tokens.issue": (f"{T}/tokens", ("POST",), issue_tokens),
+    "tokens.expire": (f"{T}/tokens/expire", ("POST",), expire_tokens),
+    "tokens.revoke": (f"{T}/tokens/revoke", ("POST",), revoke_tokens),
+    "accounts.set": (f"{T}/accounts/<int:number>", ("PUT",), set_account),
+    "series.set": (f"{T}/voucherseries/<code>", ("PUT",), set_series),
+    "series.delete": (f"{T}/voucherseries/<code>", ("DELETE",), delete_series),
+    "costcenters.set": (f"{T}/costcenters/<code>", ("PUT",), set_cost_center),
+    "costcenters.delete": (f"{T}/costcenters/<code>", ("DELETE",), delete_cost_center),
+    "lockedperiod.set": (f"{T}/lockedperiod", ("PUT",), set_locked_period),
+    "financialyears.delete": (f"{T}/financialyears/<int:year_id>", ("DELETE",), delete_financial_year),
+    "vouchers.list": (f"{T}/vouchers", ("GET",), stored_vouchers),
+    "delay.get": ("/_emulator/delay", ("GET",), get_delay),
+    "delay.set": ("/_emulator/delay", ("PUT",), set_delay),
+    "faults.list": ("/_emulator/faults", ("GET",), list_faults),
+    "faults.add": ("/_emulator/faults", ("POST",), add_fault),
+    "faults.clear": ("/_emulator/faults", ("DELETE",), clear_faults),
+    "requests.list": ("/_emulator/requests", ("GET",), list_requests),
+    "requests.clear": ("/_emulator/requests", ("DELETE",), clear_requests),
+    "autoapprove.get": ("/_emulator/auto-approve", ("GET",), auto_approve),
+    "autoapprove.set": ("/_emulator/auto-approve", ("PUT",), set_auto_approve),
+}
+URL_MAP = Map([Rule(rule, methods=list(methods), endpoint=name) for name, (rule, methods, _) in ROUTES.items()],
+              strict_slashes=False)
+
+
+def handle(app: EmulatorApp, request: Request) -> Response:
+    """Route one control call; state changes happen under the store lock."""
+    try:
+        endpoint, args = URL_MAP.bind_to_environ(request.environ).match()
+        with app.store.lock:
+            result = ROUTES[endpoint][2](app, request, **args)
+    except ControlError as exc:
+        return json_response({"error": str(exc)}, exc.status)
+    except HTTPException as exc:
+        return json_response({"error": exc.name}, exc.code or 404)
+    return result if isinstance(result, Response) else json_response(result)
+

@@ -1,0 +1,77 @@
+"""Settings of one emulator instance.
+
+Every number that makes a test slow in real Fortnox (token lifetime, rate-limit window, fault
+delays) is a setting here, so tests can shrink it instead of sleeping.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+
+@dataclass(slots=True)
+class EmulatorSettings:
+    """How an emulator behaves; the defaults are Fortnox's own values where they are known.
+
+    client_id / client_secret: the one OAuth client the emulator knows (Fortnox checks them with
+        HTTP Basic authentication on the token and revoke endpoints).
+    redirect_uris: the redirect URIs registered for the client; None accepts any URI, because a
+        newcomer's back office may run on any port.
+    auto_approve: skip the consent page and answer at once (tests); see auto_approve_tenant_id and
+        auto_approve_decision.
+    auto_approve_tenant_id: the company an auto-approved consent is for; None means the first tenant.
+    auto_approve_decision: "approve" or "deny" (deny redirects with error=access_denied).
+    control: serve the test control API under /_emulator/ (off unless asked for).
+    access_token_lifetime: seconds an access token is valid (Fortnox: 3600).
+    refresh_token_lifetime: seconds a refresh token is valid (Fortnox: 45 days).
+    authorization_code_lifetime: seconds an authorization code is valid (Fortnox: 10 minutes).
+    rate_limit_requests / rate_limit_window: at most this many API calls per sliding window of
+        this many seconds per (client id, tenant) (Fortnox: 25 per 5 s).
+    scope_error_status: HTTP status for a missing scope (code 2000663); Fortnox has been seen
+        answering both 400 and 403, we default to the 400 seen live.
+    response_delay: seconds every /3/ call waits before it is processed.
+    timeout_after_store_seconds: default wait of a `timeout_after_store` fault.
+    request_log_size: how many requests the control API remembers (oldest forgotten first).
+    state_file: JSON file that keeps tenants, tokens and vouchers across restarts; None keeps
+        everything in memory.
+    jwt_secret: HS256 key for access tokens; None makes (and persists) a random one.
+    seed_demo_tenant: create the demo restaurant company at start when there is no state yet.
+    """
+
+    client_id: str = "demo"
+    client_secret: str = "demo-secret"
+    redirect_uris: tuple[str, ...] | None = None
+    auto_approve: bool = False
+    auto_approve_tenant_id: int | None = None
+    auto_approve_decision: str = "approve"
+    control: bool = False
+    access_token_lifetime: int = 3600
+    refresh_token_lifetime: int = 45 * 24 * 3600
+    authorization_code_lifetime: int = 600
+    rate_limit_requests: int = 25
+    rate_limit_window: float = 5.0
+    scope_error_status: int = 400
+    response_delay: float = 0.0
+    timeout_after_store_seconds: float = 30.0
+    request_log_size: int = 10_000
+    state_file: Path | None = None
+    jwt_secret: str | None = None
+    seed_demo_tenant: bool = True
+
+    def __post_init__(self) -> None:
+        if self.auto_approve_decision not in ("approve", "deny"):
+            raise ValueError("auto_approve_decision must be 'approve' or 'deny'")
+        if self.scope_error_status not in (400, 403):
+            raise ValueError("scope_error_status must be 400 or 403")
+        if self.state_file is not None:
+            self.state_file = Path(self.state_file)
+
+    @classmethod
+    def from_kwargs(cls, **kwargs: object) -> EmulatorSettings:
+        """Build settings from keyword arguments, refusing unknown names (a typo would be silent)."""
+        known = {f.name for f in fields(cls)}
+        unknown = set(kwargs) - known
+        if unknown:
+            raise TypeError(f"unknown emulator settings: {', '.join(sorted(unknown))}")
+        return cls(**kwargs)  # type: ignore[arg-type]
