@@ -1,0 +1,275 @@
+"""``FortnoxClient``: one method per Fortnox resource the product uses (``shared/fortnox/api-facts.md`` §2).
+
+The caller owns authentication: it passes a ``requests.Session`` that authenticates each request
+(``auth=`` setting ``Authorization: Bearer <access token>``, or a plain session with the header set,
+in tests). The client adds the base URL, an explicit ``(connect, read)`` timeout, the rate limiter,
+JSON with exact ``Decimal`` amounts both ways, and turns every failure into a
+:class:`~backoffice.integrations.fortnox.errors.FortnoxError`.
+
+Retry policy (style B7, B8):
+
+- Every HTTP request, retries included, first takes a slot from the connection's
+  :class:`~backoffice.integrations.fortnox.ratelimit.SlidingWindowLimiter`. That is why retries are a
+  small bounded loop here and not urllib3's ``Retry`` mounted on the session: urllib3 would send its
+  retries behind the limiter's back (each one a request Fortnox counts), and mounting an adapter would
+  change a session the caller owns.
+- A 429 means Fortnox did not process the request, so any request, POST included, is retried after the
+  window drains (``Retry-After`` when sent), at most :data:`RATE_LIMIT_RETRIES` times, each counted in
+  :attr:`FortnoxClient.rate_limited_count`.
+- A GET is retried after a transport error or a 5xx, at most ``len(GET_RETRY_DELAYS)`` times.
+- **A POST is never retried otherwise.** Fortnox vouchers cannot be deleted and Fortnox offers no
+  idempotency key, so after an ambiguous failure the export engine calls :meth:`find_voucher` first.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Mapping
+from datetime import date
+from decimal import Decimal
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import requests
+
+from backoffice.integrations.fortnox.errors import (
+    FortnoxConnectionError,
+    FortnoxError,
+    FortnoxRateLimited,
+    FortnoxServerError,
+    connection_error_for,
+    error_for,
+)
+from backoffice.integrations.fortnox.ratelimit import SlidingWindowLimiter
+from backoffice.integrations.fortnox.schemas import dumps_body
+
+#: Fortnox's largest page (C# SDK ``ApiConstants.MaxLimit``); its default is 100.
+PAGE_LIMIT = 500
+#: How often a request answered 429 is sent again before :class:`FortnoxRateLimited` is raised.
+RATE_LIMIT_RETRIES = 3
+#: A ``Retry-After`` longer than this is not waited out inside a call: the engine schedules a retry.
+MAX_RATE_LIMIT_WAIT = 60.0
+#: Pauses before the retries of a GET that failed in transport or with a 5xx.
+GET_RETRY_DELAYS = (0.5, 2.0)
+
+_TRANSPORT_ERRORS = (
+    requests.ConnectionError,
+    requests.Timeout,
+    requests.exceptions.ChunkedEncodingError,
+    requests.exceptions.ContentDecodingError,
+)
+
+
+class FortnoxClient:
+    """The Fortnox REST API (``base_url`` like ``https://api.fortnox.se/3``) for one connection.
+
+    session: authenticates every request (the caller's business; see the module docstring).
+    timeout: ``(connect, read)`` seconds, never None.
+    limiter: the connection's limiter, normally ``limiter_for(<tenant id>)`` so that every client of
+        that connection in the process shares it; a private one when None.
+    rate_limited_count: how many 429 answers this client has met (and waited out).
+    """
+
+    def __init__(
+        self,
+        session: requests.Session,
+        *,
+        base_url: str,
+        timeout: tuple[float, float] = (5.0, 30.0),
+        limiter: SlidingWindowLimiter | None = None,
+    ) -> None:
+        if timeout is None or len(timeout) != 2:
+            raise ValueError("timeout must be a (connect, read) pair")
+        self.session = session
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self.limiter = limiter if limiter is not None else SlidingWindowLimiter()
+        self.rate_limited_count = 0
+        self._count_lock = threading.Lock()
+
+    # --- vouchers ---------------------------------------------------------------------------------
+
+    def create_voucher(self, body: dict, *, financial_year: int | None = None) -> dict:
+        """POST a ready ``{"Voucher": {...}}`` body and return the stored ``Voucher`` (with its number).
+
+        ``financial_year`` is the financial-year *Id*; without it Fortnox uses the preselected year.
+        Never retried except after a 429; an ambiguous failure (``exc.ambiguous``) must be
+        reconciled with :meth:`find_voucher` before posting again.
+        """
+        params = {"financialyear": financial_year} if financial_year is not None else None
+        return self._request("POST", "/vouchers", params=params, body=body)["Voucher"]
+
+    def find_voucher(
+        self, series: str, transaction_date: date, description: str, *, financial_year: int | None = None
+    ) -> dict | None:
+        """Return the voucher list item of ``series`` dated ``transaction_date`` whose ``Description``
+        is exactly ``description``, or None.
+
+        The engine calls it after an ambiguous POST, with the report's unique description, before
+        posting again. List items carry no rows. Pass the ``financial_year`` the POST used when it
+        is not the preselected year.
+        """
+        params: dict[str, Any] = {"fromdate": transaction_date.isoformat(), "todate": transaction_date.isoformat()}
+        if financial_year is not None:
+            params["financialyear"] = financial_year
+        for item in self._list(f"/vouchers/sublist/{_segment(series)}", "Vouchers", params):
+            if item.get("Description") == description and item.get("TransactionDate") == transaction_date.isoformat():
+                return item
+        return None
+
+    def get_voucher(self, series: str, number: int, financial_year: int | None = None) -> dict:
+        """Return one voucher with its rows (raises ``NotFoundError`` when there is none)."""
+        params = {"financialyear": financial_year} if financial_year is not None else None
+        return self._request("GET", f"/vouchers/{_segment(series)}/{int(number)}", params=params)["Voucher"]
+
+    # --- accounts ---------------------------------------------------------------------------------
+
+    def list_accounts(self, *, financial_year: int | None = None) -> list[dict]:
+        """All accounts (every page) of the preselected financial year, or of ``financial_year``."""
+        params = {"financialyear": financial_year} if financial_year is not None else None
+        return self._list("/accounts", "Accounts", params)
+
+    def create_account(self, number: int, description: str, *, active: bool = True) -> dict:
+        """Create an account in the preselected financial year and return it."""
+        body = {"Account": {"Number": int(number), "Description": description, "Active": active}}
+        return self._request("POST", "/accounts", body=body)["Account"]
+
+    def update_account(self, number: int, **fields: Any) -> dict:
+        """Change an account's fields, named as Fortnox names them (``Active=False``, ``VATCode="MP1"``)."""
+        return self._request("PUT", f"/accounts/{int(number)}", body={"Account": fields})["Account"]
+
+    # --- voucher series, cost centres, financial years, settings ----------------------------------
+
+    def list_voucher_series(self, *, financial_year: int | None = None) -> list[dict]:
+        """All voucher series (``VoucherSeriesCollection``) of the preselected or given financial year."""
+        params = {"financialyear": financial_year} if financial_year is not None else None
+        return self._list("/voucherseries", "VoucherSeriesCollection", params)
+
+    def create_voucher_series(self, code: str, description: str, *, manual: bool = True) -> dict:
+        """Create a voucher series (``Manual`` allows vouchers from integrations) and return it."""
+        body = {"VoucherSeries": {"Code": code, "Description": description, "Manual": manual}}
+        return self._request("POST", "/voucherseries", body=body)["VoucherSeries"]
+
+    def list_cost_centers(self) -> list[dict]:
+        """All cost centres (they are not per financial year)."""
+        return self._list("/costcenters", "CostCenters")
+
+    def create_cost_center(self, code: str, description: str) -> dict:
+        """Create a cost centre and return it."""
+        body = {"CostCenter": {"Code": code, "Description": description}}
+        return self._request("POST", "/costcenters", body=body)["CostCenter"]
+
+    def list_financial_years(self, for_date: date | None = None) -> list[dict]:
+        """All financial years, or only the one covering ``for_date`` (an empty list: none does).
+
+        The filter is ``date``; ``financialyeardate`` does not filter this endpoint (api-facts §2.6).
+        """
+        params = {"date": for_date.isoformat()} if for_date is not None else None
+        return self._list("/financialyears", "FinancialYears", params)
+
+    def locked_through(self) -> date | None:
+        """The last date of the locked period, or None when nothing is locked.
+
+        Fortnox: "If no date is returned, no period is locked"; a missing, null or empty ``EndDate``
+        all mean that, since the exact representation is unverified (api-facts §2.7).
+        """
+        locked = self._request("GET", "/settings/lockedperiod").get("LockedPeriod") or {}
+        end_date = locked.get("EndDate")
+        return date.fromisoformat(end_date) if end_date else None
+
+    def company_information(self) -> dict:
+        """The ``CompanyInformation`` object (``DatabaseNumber`` is the tenant id)."""
+        return self._request("GET", "/companyinformation")["CompanyInformation"]
+
+    def me(self) -> dict:
+        """The ``MeInformation`` object of the user who authorised the connection."""
+        return self._request("GET", "/me")["MeInformation"]
+
+    # --- plumbing ---------------------------------------------------------------------------------
+
+    def _list(self, path: str, key: str, params: Mapping[str, Any] | None = None) -> list[dict]:
+        """Every item of a paged list: ``limit=500`` and ``page`` until ``@TotalPages`` is reached.
+
+        An empty list answers ``@TotalPages: 0`` with ``@CurrentPage: 1``; a list without
+        ``MetaInformation`` is taken as a single page.
+        """
+        items: list[dict] = []
+        page = 1
+        while True:
+            data = self._request("GET", path, params={**(params or {}), "limit": PAGE_LIMIT, "page": page})
+            batch = data.get(key) or []
+            items.extend(batch)
+            meta = data.get("MetaInformation") or {}
+            total_pages = int(meta.get("@TotalPages") or 0)
+            if not batch or page >= total_pages:
+                return items
+            page += 1
+
+    def _request(
+        self, method: str, path: str, *, params: Mapping[str, Any] | None = None, body: dict | None = None
+    ) -> dict:
+        """Send one logical request with the retry policy of the module docstring; return the JSON object."""
+        url = self.base_url + path
+        data = dumps_body(body).encode("ascii") if body is not None else None
+        headers = {"Accept": "application/json"}
+        if data is not None:
+            headers["Content-Type"] = "application/json"
+        rate_limited = 0
+        transient = 0
+        while True:
+            try:
+                return self._send(method, url, params, data, headers)
+            except FortnoxRateLimited as exc:
+                self._count_rate_limited()
+                rate_limited += 1
+                wait = exc.retry_after
+                if rate_limited > RATE_LIMIT_RETRIES or (wait is not None and wait > MAX_RATE_LIMIT_WAIT):
+                    raise
+                # The next acquire() sleeps until the pause is over; the window then is empty.
+                self.limiter.report_rate_limited(max(wait, 0.0) if wait is not None else None)
+            except (FortnoxConnectionError, FortnoxServerError):
+                if method != "GET" or transient >= len(GET_RETRY_DELAYS):
+                    raise
+                time.sleep(GET_RETRY_DELAYS[transient])
+                transient += 1
+
+    def _send(self, method: str, url: str, params: Mapping[str, Any] | None, data: bytes | None, headers: dict) -> dict:
+        """One HTTP request through the limiter; raise the matching FortnoxError unless it succeeded."""
+        with self.limiter.slot():
+            try:
+                response = self.session.request(
+                    method, url, params=params, data=data, headers=headers, timeout=self.timeout
+                )
+                content = response.content  # read the body inside the try: it can break too
+            except _TRANSPORT_ERRORS as exc:
+                raise connection_error_for(exc, method=method, url=url) from exc
+        if response.status_code >= 400:
+            raise error_for(response)
+        if not content:
+            return {}
+        try:
+            parsed = response.json(parse_float=Decimal)
+        except ValueError as exc:
+            # A success whose body we cannot read: for a POST the resource may exist, so ambiguous.
+            raise FortnoxServerError(
+                f"Fortnox answered {method} {_path_of(url)} with a body that is not JSON", status=response.status_code
+            ) from exc
+        if not isinstance(parsed, dict):
+            status = response.status_code
+            raise FortnoxError(f"Fortnox answered {method} {_path_of(url)} with a non-object", status=status)
+        return parsed
+
+    def _count_rate_limited(self) -> None:
+        with self._count_lock:
+            self.rate_limited_count += 1
+
+
+def _segment(value: str) -> str:
+    """A path segment: series codes are short, but never let one add a path level or a query."""
+    return quote(str(value), safe="")
+
+
+def _path_of(url: str) -> str:
+    """The path of ``url``, for messages."""
+    return urlsplit(url).path
