@@ -353,6 +353,7 @@ def handle(app: EmulatorApp, request: Request) -> Response:
         endpoint, args = URL_MAP.bind_to_environ(request.environ).match()
         with app.store.lock:
             result = ROUTES[endpoint][2](app, request, **args)
+        app.store.save_if_dirty()
     except ControlError as exc:
         return json_response({"error": str(exc)}, exc.status)
     except HTTPException as exc:
