@@ -69,7 +69,10 @@ class FortnoxClient:
     limiter: the connection's limiter, normally ``limiter_for(<tenant id>)`` so that every client of
         that connection in the process shares it; a private one when None.
     rate_limited_count: how many 429 answers this client has met (and waited out).
+    page_limit: items asked for per page of a list (Fortnox's largest page, 500).
     """
+
+    page_limit = PAGE_LIMIT
 
     def __init__(
         self,
@@ -189,7 +192,7 @@ class FortnoxClient:
     # --- plumbing ---------------------------------------------------------------------------------
 
     def _list(self, path: str, key: str, params: Mapping[str, Any] | None = None) -> list[dict]:
-        """Every item of a paged list: ``limit=500`` and ``page`` until ``@TotalPages`` is reached.
+        """Every item of a paged list: ``limit`` (500) and ``page`` until ``@TotalPages`` is reached.
 
         An empty list answers ``@TotalPages: 0`` with ``@CurrentPage: 1``; a list without
         ``MetaInformation`` is taken as a single page.
@@ -197,7 +200,7 @@ class FortnoxClient:
         items: list[dict] = []
         page = 1
         while True:
-            data = self._request("GET", path, params={**(params or {}), "limit": PAGE_LIMIT, "page": page})
+            data = self._request("GET", path, params={**(params or {}), "limit": self.page_limit, "page": page})
             batch = data.get(key) or []
             items.extend(batch)
             meta = data.get("MetaInformation") or {}

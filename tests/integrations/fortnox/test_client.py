@@ -1,0 +1,401 @@
+"""FortnoxClient against the emulator over real HTTP: resources, typed refusals, the retry policy,
+reconciling an ambiguous POST, and the rate-limit burst."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+import requests
+
+from backoffice.integrations.fortnox.client import RATE_LIMIT_RETRIES, FortnoxClient
+from backoffice.integrations.fortnox.errors import (
+    AccessDeniedError,
+    AccountInactiveError,
+    AccountMissingError,
+    CostCenterInactiveError,
+    CostCenterMissingError,
+    FortnoxAuthError,
+    FortnoxConnectionError,
+    FortnoxRateLimited,
+    FortnoxServerError,
+    NoFinancialYearError,
+    NotFoundError,
+    PeriodLockedError,
+    SeriesMissingError,
+    SeriesNotManualError,
+    VoucherInvalidError,
+)
+from backoffice.integrations.fortnox.ratelimit import SlidingWindowLimiter, limiter_for
+from tests.integrations.fortnox.conftest import this_year_day, voucher
+
+# --- resources --------------------------------------------------------------------------------------
+
+
+def test_create_voucher_returns_the_stored_voucher_with_exact_decimal_amounts(client, emulator, tenant_id):
+    day = this_year_day()
+
+    stored = client.create_voucher(voucher(day), financial_year=2)
+
+    assert stored["VoucherSeries"] == "F" and stored["VoucherNumber"] == 1 and stored["Year"] == 2
+    assert stored["TransactionDate"] == day.isoformat()
+    debits = [row["Debit"] for row in stored["VoucherRows"]]
+    assert debits == [Decimal("125.50"), Decimal("0"), Decimal("0")]
+    assert all(isinstance(row["Credit"], Decimal) for row in stored["VoucherRows"])
+    [kept] = emulator.control.vouchers(tenant_id)
+    assert [row["credit"] for row in kept["rows"]] == ["0.00", "100.40", "25.10"]
+
+
+def test_get_voucher_reads_one_back_and_a_missing_one_is_not_found(client):
+    day = this_year_day()
+    number = client.create_voucher(voucher(day))["VoucherNumber"]
+
+    assert client.get_voucher("F", number, financial_year=2)["Description"] == "Z-rapport 1, kassa K1"
+    with pytest.raises(NotFoundError) as missing:
+        client.get_voucher("F", 999)
+    assert missing.value.status == 404 and missing.value.reason == "not_found"
+
+
+def test_find_voucher_matches_series_date_and_exact_description(client):
+    day = this_year_day()
+    client.create_voucher(voucher(day, description="Z-rapport 7, kassa K1"))
+    client.create_voucher(voucher(day, description="Z-rapport 8, kassa K1"))
+    client.create_voucher(voucher(day + timedelta(days=1), description="Z-rapport 9, kassa K1"))
+
+    found = client.find_voucher("F", day, "Z-rapport 8, kassa K1")
+
+    assert found["Description"] == "Z-rapport 8, kassa K1" and found["VoucherNumber"] == 2
+    assert client.find_voucher("F", day, "Z-rapport 8, kassa K") is None
+    assert client.find_voucher("F", day, "Z-rapport 9, kassa K1") is None  # another day
+    assert client.find_voucher("A", day, "Z-rapport 8, kassa K1") is None  # another series
+
+
+def test_lists_read_every_page(client, emulator, tenant_id):
+    client.page_limit = 10
+    emulator.control.clear_requests()
+
+    accounts = client.list_accounts()
+
+    numbers = [account["Number"] for account in accounts]
+    assert len(numbers) == len(set(numbers)) == 42  # the emulator's seeded chart
+    assert 3001 in numbers and 1910 in numbers
+    pages = [entry["query"] for entry in emulator.control.requests(tenant_id) if entry["path"] == "/3/accounts"]
+    assert len(pages) == 5
+
+
+def test_accounts_series_and_cost_centers_can_be_created_and_listed(client):
+    client.create_account(3005, "Försäljning, catering")
+    client.update_account(3005, Active=False)
+    client.create_voucher_series("K", "Kassa 2", manual=True)
+    client.create_cost_center("ODEN", "Restaurang Oden")
+
+    assert {a["Number"]: a["Active"] for a in client.list_accounts()}[3005] is False
+    assert {s["Code"]: s["Manual"] for s in client.list_voucher_series()} == {
+        "A": True,
+        "B": False,
+        "F": True,
+        "K": True,
+    }
+    assert [c["Code"] for c in client.list_cost_centers()] == ["ODEN"]
+
+
+def test_financial_years_can_be_filtered_by_date(client):
+    year = date.today().year
+
+    assert [fy["Id"] for fy in client.list_financial_years()] == [1, 2]
+    assert [fy["FromDate"] for fy in client.list_financial_years(date(year, 6, 1))] == [f"{year}-01-01"]
+    assert client.list_financial_years(date(2001, 6, 1)) == []
+
+
+def test_locked_through_is_none_until_a_period_is_locked(client, emulator, tenant_id):
+    assert client.locked_through() is None
+
+    emulator.control.set_locked_period(tenant_id, this_year_day(1, 31))
+
+    assert client.locked_through() == this_year_day(1, 31)
+
+
+def test_company_information_and_me(client, tenant_id):
+    assert client.company_information()["DatabaseNumber"] == tenant_id
+    assert client.me()["Email"]
+
+
+# --- typed refusals through the control API ---------------------------------------------------------
+
+
+def test_inactive_account(client, emulator, tenant_id):
+    emulator.control.set_account_active(tenant_id, 3001, False)
+
+    with pytest.raises(AccountInactiveError) as refused:
+        client.create_voucher(voucher(this_year_day()))
+
+    assert refused.value.account == 3001 and refused.value.reason == "account_inactive"
+    assert refused.value.status == 400 and refused.value.fortnox_message
+
+
+def test_missing_account(client):
+    rows = [
+        {"Account": 1910, "Debit": Decimal("10.00"), "Credit": Decimal("0.00")},
+        {"Account": 3099, "Debit": Decimal("0.00"), "Credit": Decimal("10.00")},
+    ]
+    with pytest.raises(AccountMissingError) as refused:
+        client.create_voucher(voucher(this_year_day(), rows=rows))
+
+    assert refused.value.reason == "account_missing"
+    assert refused.value.account in (3099, None)
+
+
+def test_series_not_manual(client, emulator, tenant_id):
+    emulator.control.set_series_manual(tenant_id, "F", False)
+
+    with pytest.raises(SeriesNotManualError) as refused:
+        client.create_voucher(voucher(this_year_day()))
+
+    assert refused.value.series == "F" and refused.value.reason == "series_not_manual"
+
+
+def test_missing_series(client, emulator, tenant_id):
+    emulator.control.delete_series(tenant_id, "F")
+
+    with pytest.raises(SeriesMissingError) as refused:
+        client.create_voucher(voucher(this_year_day()))
+
+    assert refused.value.reason == "series_missing"
+
+
+def _rows_with_cost_center(code):
+    return [
+        {"Account": 1910, "Debit": Decimal("10.00"), "Credit": Decimal("0.00")},
+        {"Account": 3001, "Debit": Decimal("0.00"), "Credit": Decimal("10.00"), "CostCenter": code},
+    ]
+
+
+def test_missing_cost_center(client):
+    with pytest.raises(CostCenterMissingError) as refused:
+        client.create_voucher(voucher(this_year_day(), rows=_rows_with_cost_center("NOPE")))
+
+    assert refused.value.reason == "cost_center_missing"
+    assert refused.value.cost_center == "NOPE"
+
+
+def test_inactive_cost_center(client, emulator, tenant_id):
+    client.create_cost_center("ODEN", "Restaurang Oden")
+    emulator.control.set_cost_center_active(tenant_id, "ODEN", False)
+
+    with pytest.raises(CostCenterInactiveError) as refused:
+        client.create_voucher(voucher(this_year_day(), rows=_rows_with_cost_center("ODEN")))
+
+    assert refused.value.reason == "cost_center_inactive"
+    assert refused.value.cost_center == "ODEN"
+
+
+def test_no_financial_year(client):
+    with pytest.raises(NoFinancialYearError) as refused:
+        client.create_voucher(voucher(date(2001, 3, 14)))
+
+    assert refused.value.reason == "no_financial_year"
+
+
+def test_locked_period(client, emulator, tenant_id):
+    emulator.control.set_locked_period(tenant_id, this_year_day(3, 31))
+
+    with pytest.raises(PeriodLockedError) as refused:
+        client.create_voucher(voucher(this_year_day(3, 14)))
+
+    assert refused.value.reason == "period_locked"
+    assert refused.value.locked_through == this_year_day(3, 31)
+
+
+def test_unbalanced_and_single_row_vouchers_are_invalid(client):
+    unbalanced = [
+        {"Account": 1910, "Debit": Decimal("10.00"), "Credit": Decimal("0.00")},
+        {"Account": 3001, "Debit": Decimal("0.00"), "Credit": Decimal("9.99")},
+    ]
+    single = [{"Account": 1910, "Debit": Decimal("10.00"), "Credit": Decimal("0.00")}]
+
+    with pytest.raises(VoucherInvalidError):
+        client.create_voucher(voucher(this_year_day(), rows=unbalanced))
+    with pytest.raises(VoucherInvalidError):
+        client.create_voucher(voucher(this_year_day(), rows=single))
+
+
+def test_missing_scope(make_client):
+    client = make_client(scope="bookkeeping companyinformation settings")
+
+    with pytest.raises(AccessDeniedError) as refused:
+        client.list_cost_centers()
+
+    assert refused.value.reason == "access_denied" and refused.value.status in (400, 403)
+
+
+def test_expired_access_token(client, emulator, tenant_id):
+    emulator.control.expire_access_tokens(tenant_id)
+
+    with pytest.raises(FortnoxAuthError) as refused:
+        client.list_accounts()
+
+    assert refused.value.status == 401 and refused.value.reason == "auth_expired"
+
+
+def test_revoked_chain(client, emulator, tenant_id):
+    emulator.control.revoke_tokens(tenant_id)
+
+    with pytest.raises(FortnoxAuthError) as refused:
+        client.create_voucher(voucher(this_year_day()))
+
+    assert refused.value.reason == "auth_expired"
+    assert emulator.control.vouchers(tenant_id) == []
+
+
+# --- retry policy -----------------------------------------------------------------------------------
+
+
+def _posts(emulator, tenant_id):
+    return [entry for entry in emulator.control.requests(tenant_id) if entry["method"] == "POST"]
+
+
+def test_find_voucher_after_a_timeout_finds_the_voucher_fortnox_stored(make_client, emulator, tenant_id):
+    client = make_client(timeout=(5.0, 1.0))
+    emulator.control.add_fault("timeout_after_store", method="POST", path_prefix="/3/vouchers", seconds=3)
+    day = this_year_day()
+
+    with pytest.raises(FortnoxConnectionError) as lost:
+        client.create_voucher(voucher(day, description="Z-rapport 42, kassa K1"))
+
+    assert lost.value.ambiguous and lost.value.reason == "transient"
+    assert isinstance(lost.value.__cause__, requests.ReadTimeout)
+    found = client.find_voucher("F", day, "Z-rapport 42, kassa K1")
+    assert found is not None and found["VoucherNumber"] == 1
+    assert len(_posts(emulator, tenant_id)) == 1  # never re-posted inside the client
+    assert len(emulator.control.vouchers(tenant_id)) == 1
+
+
+def test_a_dropped_connection_after_storing_is_ambiguous_and_not_retried(client, emulator, tenant_id):
+    emulator.control.add_fault("timeout_after_store", method="POST", path_prefix="/3/vouchers", seconds=0, after="drop")
+
+    with pytest.raises(FortnoxConnectionError) as lost:
+        client.create_voucher(voucher(this_year_day(), description="Z-rapport 43, kassa K1"))
+
+    assert lost.value.ambiguous
+    assert len(_posts(emulator, tenant_id)) == 1
+    assert client.find_voucher("F", this_year_day(), "Z-rapport 43, kassa K1") is not None
+
+
+def test_a_500_on_post_is_raised_at_once_as_ambiguous(client, emulator, tenant_id):
+    emulator.control.add_fault("500", method="POST", path_prefix="/3/vouchers")
+
+    with pytest.raises(FortnoxServerError) as failed:
+        client.create_voucher(voucher(this_year_day()))
+
+    assert failed.value.ambiguous and failed.value.status == 500
+    assert len(_posts(emulator, tenant_id)) == 1
+
+
+def test_gets_are_retried_after_a_500_and_a_dropped_connection(client, emulator, tenant_id):
+    emulator.control.add_fault("500", method="GET", path_prefix="/3/accounts")
+    emulator.control.add_fault("drop", method="GET", path_prefix="/3/accounts")
+    emulator.control.clear_requests()
+
+    assert len(client.list_accounts()) == 42
+
+    statuses = [entry["status"] for entry in emulator.control.requests(tenant_id) if entry["path"] == "/3/accounts"]
+    assert statuses == [500, None, 200]
+
+
+def test_a_get_gives_up_after_its_bounded_retries(client, emulator):
+    emulator.control.add_fault("500", count=3, method="GET", path_prefix="/3/me")
+
+    with pytest.raises(FortnoxServerError):
+        client.me()
+
+
+def test_connection_refused_is_not_ambiguous(client):
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    closed = FortnoxClient(client.session, base_url=f"http://127.0.0.1:{port}/3")
+
+    with pytest.raises(FortnoxConnectionError) as refused:
+        closed.create_voucher(voucher(this_year_day()))
+
+    assert refused.value.ambiguous is False
+
+
+class RecordingSleep:
+    """Real sleep that remembers how long each pause was."""
+
+    def __init__(self):
+        self.pauses = []
+
+    def __call__(self, seconds):
+        self.pauses.append(seconds)
+        time.sleep(seconds)
+
+
+def test_a_429_on_post_is_waited_out_retried_once_and_counted(make_client, emulator, tenant_id):
+    sleep = RecordingSleep()
+    client = make_client(limiter=SlidingWindowLimiter(period=0.5, sleep=sleep))
+    emulator.control.add_fault("429", method="POST", path_prefix="/3/vouchers")
+
+    stored = client.create_voucher(voucher(this_year_day()))
+
+    assert stored["VoucherNumber"] == 1
+    assert client.rate_limited_count == 1
+    assert [entry["status"] for entry in _posts(emulator, tenant_id)] == [429, 201]
+    assert sum(sleep.pauses) == pytest.approx(0.5, abs=0.05)  # the whole window drained
+    assert len(emulator.control.vouchers(tenant_id)) == 1
+
+
+def test_429_after_429_gives_up_with_rate_limited(make_client, emulator, tenant_id):
+    client = make_client(limiter=SlidingWindowLimiter(period=0.1))
+    emulator.control.add_fault("429", count=RATE_LIMIT_RETRIES + 1, method="GET", path_prefix="/3/me")
+
+    with pytest.raises(FortnoxRateLimited) as limited:
+        client.me()
+
+    assert limited.value.reason == "rate_limited"
+    assert client.rate_limited_count == RATE_LIMIT_RETRIES + 1
+
+
+@pytest.mark.slow
+def test_a_burst_of_100_from_several_threads_never_meets_a_429_and_keeps_to_the_floor(make_client, emulator, tenant_id):
+    limiter = limiter_for(f"burst-test-{tenant_id}-{time.monotonic_ns()}")
+    clients = [make_client(limiter=limiter) for _ in range(8)]
+    total, per_thread = 100, [13, 13, 13, 13, 12, 12, 12, 12]
+    assert sum(per_thread) == total
+    emulator.control.clear_requests()
+    failures = []
+
+    def work(client, count):
+        try:
+            for _ in range(count):
+                client.company_information()
+        except Exception as exc:  # noqa: BLE001 - reported below, with the thread's error
+            failures.append(exc)
+
+    threads = [threading.Thread(target=work, args=pair) for pair in zip(clients, per_thread, strict=True)]
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.monotonic() - started
+
+    floor = (-(-total // limiter.max_calls) - 1) * limiter.period  # the 100th call may start at 20 s
+    ratio = elapsed / floor
+    print(f"\nburst: {total} calls in {elapsed:.3f} s, floor {floor:.1f} s, ratio {ratio:.4f}")
+    assert failures == []
+    assert sum(client.rate_limited_count for client in clients) == 0
+    log = [entry for entry in emulator.control.requests(tenant_id) if entry["path"] == "/3/companyinformation"]
+    assert [entry["status"] for entry in log] == [200] * total
+    arrivals = sorted(datetime.fromisoformat(entry["time"]) for entry in log)
+    busiest = max(
+        sum(1 for later in arrivals[i:] if later - first < timedelta(seconds=5)) for i, first in enumerate(arrivals)
+    )
+    print(f"burst: at most {busiest} calls reached the emulator within any 5 s")
+    assert busiest <= 24
+    assert floor <= elapsed <= floor * 1.05
