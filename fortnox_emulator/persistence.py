@@ -1,8 +1,14 @@
-"""The state file: the whole `EmulatorState` as one JSON document, and back.
+"""The state file: a JSON snapshot of everything but vouchers, plus an append-only voucher journal.
 
-One generic codec driven by the dataclasses' type hints, so a new field needs no code here.
-Decimals are written as strings (never through float), dates and datetimes in ISO 8601, and
-dicts as lists of [key, value] pairs because their keys may be ints or tuples.
+Vouchers can never change in Fortnox, and they are what grows, so each one is written once, as a
+line of `<state file>.vouchers.jsonl`, when it is stored; the snapshot (companies, charts, series,
+tokens) stays small and is rewritten after each change. Storing a voucher thus costs one small
+snapshot plus one appended line, however many vouchers exist.
+
+One generic codec, driven by the dataclasses' type hints, serves both: Decimals are written as
+strings (never through float), dates and datetimes in ISO 8601, and dicts as lists of
+[key, value] pairs because their keys may be ints or tuples. Fields marked
+`metadata={"journal": True}` are left out of the snapshot.
 """
 
 from __future__ import annotations
@@ -11,33 +17,57 @@ import dataclasses
 import json
 import types
 import typing
+from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
 from functools import cache
 from typing import Any
 
-from fortnox_emulator.state import EmulatorState
+from fortnox_emulator.state import EmulatorState, Voucher
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 
-def dump_state(state: EmulatorState) -> str:
-    """Serialise the state to JSON text."""
+def dump_snapshot(state: EmulatorState) -> str:
+    """The state without vouchers, as JSON text."""
     return json.dumps({"format": FORMAT_VERSION, "state": _encode(state)}, ensure_ascii=False,
                       separators=(",", ":"))
 
 
-def load_state(text: str) -> EmulatorState:
-    """Read a state written by `dump_state`; refuses a document of another format version."""
-    document = json.loads(text)
+def voucher_line(tenant_id: int, voucher: Voucher) -> str:
+    """One journal line: the tenant and its voucher."""
+    return json.dumps({"tenant_id": tenant_id, "voucher": _encode(voucher)}, ensure_ascii=False,
+                      separators=(",", ":")) + "\n"
+
+
+def load_state(snapshot: str, journal: Iterable[str] = ()) -> EmulatorState:
+    """Rebuild the state from a snapshot and the journal lines.
+
+    A crash between appending a voucher and rewriting the snapshot leaves a voucher the snapshot's
+    series counter does not know; the counter is moved past it, so no number is ever given twice.
+    """
+    document = json.loads(snapshot)
     if document.get("format") != FORMAT_VERSION:
         raise ValueError(f"unsupported emulator state format {document.get('format')!r}")
-    return _decode(EmulatorState, document["state"])
+    state: EmulatorState = _decode(EmulatorState, document["state"])
+    for line in journal:
+        if not line.strip():
+            continue
+        entry = json.loads(line)
+        tenant = state.tenants[entry["tenant_id"]]
+        voucher: Voucher = _decode(Voucher, entry["voucher"])
+        tenant.vouchers[(voucher.year_id, voucher.series, voucher.number)] = voucher
+        year = tenant.financial_years.get(voucher.year_id)
+        series = year.series.get(voucher.series) if year else None
+        if series is not None and series.next_number <= voucher.number:
+            series.next_number = voucher.number + 1
+    return state
 
 
 def _encode(value: Any) -> Any:
     if dataclasses.is_dataclass(value):
-        return {f.name: _encode(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return {f.name: _encode(getattr(value, f.name)) for f in dataclasses.fields(value)
+                if not f.metadata.get("journal")}
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, (date, datetime)):  # datetime is a date

@@ -125,8 +125,9 @@ class Tenant:
     user_email: str = "demo@example.se"
     financial_years: dict[int, FinancialYear] = field(default_factory=dict)
     cost_centers: dict[str, CostCenter] = field(default_factory=dict)
-    #: key (financial year id, series, number), insertion order = order stored
-    vouchers: dict[tuple[int, str, int], Voucher] = field(default_factory=dict)
+    #: key (financial year id, series, number), insertion order = order stored. Vouchers never
+    #: change, so the state file keeps them in an append-only journal beside the snapshot.
+    vouchers: dict[tuple[int, str, int], Voucher] = field(default_factory=dict, metadata={"journal": True})
     #: Fortnox `LockedPeriod.EndDate`: bookkeeping up to and including this day is locked
     locked_until: date | None = None
 

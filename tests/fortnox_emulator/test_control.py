@@ -258,3 +258,39 @@ def test_the_state_file_is_written_after_each_change_not_only_at_stop(tmp_path):
         emulator.control.create_tenant("Pizzeria Napoli AB", "559911-2233")
         assert "Pizzeria Napoli AB" in state_file.read_text(encoding="utf-8")
         assert "Pizzeria Napoli AB" not in before
+
+
+def _post(emulator, token: str, day: str) -> requests.Response:
+    return requests.post(emulator.url + "/3/vouchers", json=voucher_body(day), timeout=10,
+                         headers={"Authorization": f"Bearer {token}"})
+
+
+def test_vouchers_are_journalled_so_a_crash_before_the_snapshot_never_reuses_a_number(tmp_path):
+    state_file = tmp_path / "fortnox.json"
+    with start_emulator(state_file=state_file) as first:
+        token = first.control.issue_tokens(first.default_tenant_id)["access_token"]
+        day = first.app.today().isoformat()
+        _post(first, token, day)
+        snapshot_after_first = state_file.read_text(encoding="utf-8")
+        _post(first, token, day)
+    state_file.write_text(snapshot_after_first, encoding="utf-8")  # as if killed before the rewrite
+
+    with start_emulator(state_file=state_file) as second:
+        answer = _post(second, token, day)
+
+        assert answer.json()["Voucher"]["VoucherNumber"] == 3
+        assert [v["number"] for v in second.control.vouchers(second.default_tenant_id)] == [1, 2, 3]
+
+
+def test_a_reset_tenant_stays_reset_after_a_restart(tmp_path):
+    state_file = tmp_path / "fortnox.json"
+    with start_emulator(state_file=state_file) as first:
+        token = first.control.issue_tokens(first.default_tenant_id)["access_token"]
+        day = first.app.today().isoformat()
+        _post(first, token, day)
+        first.control.reset_tenant(first.default_tenant_id)
+        _post(first, token, day)
+
+    with start_emulator(state_file=state_file) as second:
+        assert [v["number"] for v in second.control.vouchers(second.default_tenant_id)] == [1]
+        assert _post(second, token, day).json()["Voucher"]["VoucherNumber"] == 2
