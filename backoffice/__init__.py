@@ -19,6 +19,7 @@ def create_app(config: Mapping | None = None) -> Flask:
     _register_blueprints(app)
     _register_error_handlers(app)
     _register_commands(app)
+    _start_embedded_services(app)
     return app
 
 
@@ -53,6 +54,8 @@ def _init_extensions(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from backoffice.companies.views import bp as companies_bp
+    from backoffice.integrations.fortnox.views import bp as fortnox_bp
+    from backoffice.integrations.views import bp as integrations_bp
     from backoffice.zreport.api import bp as zreport_api_bp
 
     from backoffice.companies.auth import csrf
@@ -62,6 +65,8 @@ def _register_blueprints(app: Flask) -> None:
     csrf.exempt(zreport_api_bp)
     app.register_blueprint(zreport_api_bp)
     app.register_blueprint(companies_bp)
+    app.register_blueprint(fortnox_bp)
+    app.register_blueprint(integrations_bp)
 
 
 def _register_error_handlers(app: Flask) -> None:
@@ -75,7 +80,24 @@ def _register_commands(app: Flask) -> None:
     from backoffice.accounts.cli import mapping_cli
     from backoffice.companies.cli import companies_cli, registers_cli, users_cli
     from backoffice.demo import demo_cli
+    from backoffice.export.cli import export_cli
+    from backoffice.scheduler import worker_command
     from backoffice.zreport.cli import zreport_cli
 
-    for group in (db_cli, companies_cli, users_cli, registers_cli, mapping_cli, zreport_cli, demo_cli):
+    for group in (db_cli, companies_cli, users_cli, registers_cli, mapping_cli, zreport_cli, export_cli, demo_cli):
         app.cli.add_command(group)
+    app.cli.add_command(worker_command)
+
+
+def _start_embedded_services(app: Flask) -> None:
+    """``EMBEDDED_WORKER=1`` (``make run``): the export worker, and the Fortnox emulator when no
+    Fortnox client id is configured, run inside this process."""
+    if not app.config.get("EMBEDDED_WORKER"):
+        return
+    if app.config.get("FORTNOX_EMULATOR_URL"):
+        from backoffice.demo import start_embedded_emulator
+
+        start_embedded_emulator(app)
+    from backoffice.scheduler import start_embedded
+
+    start_embedded(app)

@@ -51,8 +51,24 @@ def load_settings(
     }
     for key, default in FORTNOX_DEFAULTS.items():
         settings[key] = environ.get(key) or default
+    settings["EXPORT_CONCURRENCY"] = int(environ.get("EXPORT_CONCURRENCY") or 8)
+    if not settings["FORTNOX_CLIENT_ID"] and not overrides.get("FORTNOX_CLIENT_ID"):
+        _use_emulator(settings, environ.get("FORTNOX_EMULATOR_URL") or "http://127.0.0.1:5050")
     settings.update(overrides)
     return settings
+
+
+def _use_emulator(settings: dict, url: str) -> None:
+    """No Fortnox client id: talk to the Fortnox emulator, with its built-in demo client."""
+    settings.update(
+        FORTNOX_EMULATOR_URL=url,
+        FORTNOX_CLIENT_ID="demo",
+        FORTNOX_CLIENT_SECRET="demo-secret",
+        FORTNOX_AUTH_URL=f"{url}/oauth-v1/auth",
+        FORTNOX_TOKEN_URL=f"{url}/oauth-v1/token",
+        FORTNOX_REVOKE_URL=f"{url}/oauth-v1/revoke",
+        FORTNOX_API_URL=f"{url}/3",
+    )
 
 
 def _hex_secret() -> str:

@@ -13,6 +13,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+import logging
+
 import click
 from flask import current_app
 from flask.cli import AppGroup
@@ -24,6 +26,8 @@ from backoffice.db import session
 from backoffice.money import ORE, to_ore
 from backoffice.zreport.operations import find_zreport, store_zreport
 from backoffice.zreport.schemas import parse_document
+
+log = logging.getLogger(__name__)
 
 DEMO_COMPANY = "Krogen AB"
 DEMO_ADMIN = "admin@krogen.se"
@@ -123,6 +127,25 @@ def seed_demo(db: Session, instance_path: Path, today: date, days: int = 30) -> 
             if find_zreport(db, register, z_number) is None:
                 deliver(db, register, zreport_document(register.pos_id, register.name, z_number, day))
     return company, password
+
+
+def start_embedded_emulator(app) -> None:
+    """Start the Fortnox emulator in this process, keeping its state in the instance folder."""
+    from urllib.parse import urlsplit
+
+    from fortnox_emulator.server import start_emulator
+
+    port = urlsplit(app.config["FORTNOX_EMULATOR_URL"]).port or 5050
+    try:
+        emulator = start_emulator(port=port, control=True, state_file=Path(app.instance_path) / "fortnox-emulator.json")
+    except OSError:
+        log.info("Port %s is taken: using the Fortnox emulator already running there", port)
+        return
+    app.extensions["fortnox_emulator"] = emulator
+    log.info(
+        "No FORTNOX_CLIENT_ID is set: using the embedded Fortnox emulator at %s (client id demo)",
+        app.config["FORTNOX_EMULATOR_URL"],
+    )
 
 
 demo_cli = AppGroup("demo", help="Demo data for trying the back office.")

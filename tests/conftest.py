@@ -60,13 +60,31 @@ def database_url(tmp_path_factory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def app_config(database_url, tmp_path_factory) -> dict:
+def emulator():
+    """The Fortnox emulator over real HTTP on 127.0.0.1, with its control API, for the whole run."""
+    from fortnox_emulator.server import start_emulator
+
+    running = start_emulator(auto_approve=True)
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="session")
+def app_config(database_url, emulator) -> dict:
     return {
         "TESTING": True,
         "DATABASE_URL": database_url,
         "SECRET_KEY": "test-secret-key",
         "TOKEN_ENCRYPTION_KEY": Fernet.generate_key().decode(),
         "EMBEDDED_WORKER": False,
+        "FORTNOX_CLIENT_ID": "demo",
+        "FORTNOX_CLIENT_SECRET": "demo-secret",
+        "FORTNOX_AUTH_URL": f"{emulator.url}/oauth-v1/auth",
+        "FORTNOX_TOKEN_URL": f"{emulator.url}/oauth-v1/token",
+        "FORTNOX_REVOKE_URL": f"{emulator.url}/oauth-v1/revoke",
+        "FORTNOX_API_URL": f"{emulator.url}/3",
+        "EXPORT_CONCURRENCY": 4,
+        "FORTNOX_READ_TIMEOUT": 2.0,
     }
 
 

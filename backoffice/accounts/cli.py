@@ -12,6 +12,7 @@ from backoffice.accounts.operations import UnknownRegisterError, load_mapping, s
 from backoffice.accounts.schemas import dump_mapping, mapping_schema
 from backoffice.companies.cli import company_by_name
 from backoffice.db import session
+from backoffice.export.engine import unblock_jobs
 from backoffice.zreport.schemas import DocumentError, load_json
 
 mapping_cli = AppGroup("mapping", help="The chart-of-accounts mapping (mapping/v1 JSON).")
@@ -43,4 +44,5 @@ def import_mapping(company_name: str, file) -> None:
     except UnknownRegisterError as exc:
         raise click.ClickException(f"cost_centres: {exc}") from exc
     session.commit()
-    click.echo(f"Imported the mapping of {company.name!r}.")
+    woken = unblock_jobs(session, company)
+    click.echo(f"Imported the mapping of {company.name!r}." + (f" {woken} blocked export(s) will run again." if woken else ""))

@@ -82,7 +82,10 @@ def find_zreport(session: Session, register: Register, z_number: int) -> ZReport
 
 
 def _after_store(session: Session, record: ZReportRecord) -> None:
-    """Hook for what must happen in the same transaction as a new report (the export job)."""
+    """What must happen in the same transaction as a new report: its export job."""
+    from backoffice.export.engine import create_job
+
+    create_job(session, record)
 
 
 def _new_record(register: Register, zreport: ZReport, raw: str, content_hash: str) -> ZReportRecord:

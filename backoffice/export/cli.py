@@ -1,0 +1,99 @@
+"""``flask export status|run``: see every Z-report's export, and run "Manuell export"."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from backoffice.companies.cli import company_by_name
+from backoffice.companies.models import Register
+from backoffice.db import session
+from backoffice.export.engine import run_progress, start_manual_export
+from backoffice.export.models import ExportJob
+from backoffice.export.tasks import run_due_jobs
+from backoffice.messages import missing_parts_message, reason_message
+from backoffice.zreport.models import ZReportRecord
+
+export_cli = AppGroup("export", help="Exports of Z-reports to Fortnox.")
+
+
+def reason_text(job: ExportJob | None) -> str | None:
+    """The Swedish reason of a blocked or failed job, with the missing accounts spelled out."""
+    if job is None or job.reason_code is None:
+        return None
+    detail = job.detail
+    if job.reason_code == "mapping_incomplete" and detail.get("missing"):
+        return missing_parts_message(detail["missing"])
+    return reason_message(job.reason_code, detail)
+
+
+def status_rows(company) -> list[dict]:
+    rows = session.execute(
+        select(ZReportRecord, Register.pos_id, ExportJob)
+        .join(Register, Register.id == ZReportRecord.register_id)
+        .outerjoin(ExportJob, ExportJob.zreport_id == ZReportRecord.id)
+        .where(ZReportRecord.company_id == company.id)
+        .order_by(ZReportRecord.business_date, Register.pos_id, ZReportRecord.z_number)
+    ).all()
+    return [
+        {
+            "register_id": pos_id,
+            "z_number": record.z_number,
+            "business_date": record.business_date.isoformat(),
+            "state": job.state if job else "not_exported",
+            "voucher_series": job.voucher_series if job else None,
+            "voucher_number": job.voucher_number if job else None,
+            "voucher_year": job.voucher_year if job else None,
+            "reason_code": job.reason_code if job else None,
+            "reason": reason_text(job),
+        }
+        for record, pos_id, job in rows
+    ]
+
+
+@export_cli.command("status")
+@click.option("--company", "company_name", required=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON list of objects.")
+def status(company_name: str, as_json: bool) -> None:
+    """List every Z-report of a company with its export state, voucher and reason."""
+    rows = status_rows(company_by_name(company_name))
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    for row in rows:
+        voucher = f"{row['voucher_series']} {row['voucher_number']}" if row["voucher_number"] else ""
+        reason = f"  {row['reason_code']}: {row['reason']}" if row["reason_code"] else ""
+        click.echo(f"{row['business_date']}  {row['register_id']:>6} Z{row['z_number']:<6} {row['state']:<10} {voucher:<10}{reason}")
+
+
+@export_cli.command("run")
+@click.option("--company", "company_name", required=True)
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--timeout", default=600, show_default=True, help="Seconds to wait for the exports.")
+def run(company_name: str, yes: bool, timeout: int) -> None:
+    """Manuell export: export now everything pending, failed, or blocked but fixed."""
+    company = company_by_name(company_name)
+    if not yes:
+        click.confirm(f"Exportera försäljningsdata för {company.name} till Fortnox nu?", abort=True)
+    run = start_manual_export(session, company, actor="cli")
+    app = current_app._get_current_object()
+    deadline = time.monotonic() + timeout
+    progress = run_progress(session, run)
+    while not progress.done and time.monotonic() < deadline:
+        run_due_jobs(app)
+        session.expire_all()
+        progress = run_progress(session, run)
+        if not progress.done:
+            time.sleep(1)
+    click.echo(
+        f"Exporterade: {progress.exported}, fanns redan: {progress.already_there}, "
+        f"blockerade: {progress.blocked}, misslyckade: {progress.failed}, väntar: {progress.pending}"
+    )
+    for row in status_rows(company):
+        if row["state"] in ("blocked", "failed"):
+            click.echo(f"  {row['business_date']} {row['register_id']} Z{row['z_number']}: {row['reason']}")

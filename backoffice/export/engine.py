@@ -1,0 +1,656 @@
+"""The export engine: every Z-report becomes exactly one voucher in Fortnox.
+
+A voucher cannot be changed or deleted in Fortnox, so a duplicate is a bookkeeping error. The
+engine therefore never posts twice without looking first: before a POST it marks the job
+``in_doubt`` and commits; only a clear answer from Fortnox clears the mark. A job still in doubt
+(a timeout, a reset, a 5xx, a worker killed mid-post) is reconciled before anything else: the
+voucher is looked up in Fortnox by its unique description in its series and date, adopted if it is
+there, and only then posted again.
+
+Work is claimed from the database, which is the queue: a job and its Fortnox connection are
+leased by one worker thread at a time (``SELECT … FOR UPDATE SKIP LOCKED`` on PostgreSQL, and a
+conditional update of the connection's lease), so the jobs of one connection run one at a time and
+its rate limit and token refresh stay safe. A crashed worker's leases run out and the work is
+picked up again. No transaction is held open while Fortnox is called.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from backoffice.accounts.mapping import Mapping, MappingIncompleteError
+from backoffice.accounts.models import AccountMapping
+from backoffice.companies.models import Company
+from backoffice.db import now_utc
+from backoffice.export.models import ExportAttempt, ExportJob, ExportState, ManualExportRun, Problem
+from backoffice.export.preflight import Blocker, check, check_accounts, check_cost_centers, check_series
+from backoffice.export.reasons import Reason
+from backoffice.integrations.fortnox.connection import client_for, forget_tokens
+from backoffice.integrations.fortnox.errors import (
+    FortnoxAuthError,
+    FortnoxConnectionError,
+    FortnoxError,
+    FortnoxRateLimited,
+    FortnoxRejected,
+    FortnoxServerError,
+    InvalidClientError,
+)
+from backoffice.integrations.fortnox.metadata import FortnoxSnapshot, fetch_snapshot
+from backoffice.integrations.fortnox.models import ConnectionStatus, FortnoxConnection, FortnoxIntegration
+from backoffice.integrations.fortnox.schemas import dumps_body, voucher_body
+from backoffice.zreport.booking import build_voucher
+from backoffice.zreport.models import ZReportRecord
+from backoffice.zreport.voucher import Voucher
+
+log = logging.getLogger(__name__)
+
+#: Seconds to wait before the 1st, 2nd and 3rd retry of a transient error; then the job has failed.
+RETRY_DELAYS = (5, 25, 125)
+#: Metadata older than this is read again before an export (the health check keeps it fresher).
+METADATA_MAX_AGE = timedelta(hours=1)
+#: How long a worker may hold a job and its connection before another may take over.
+DEFAULT_LEASE = timedelta(seconds=120)
+
+
+class InvalidTransition(Exception):
+    """A job was asked to move between two states that the export rules do not connect."""
+
+
+#: Who may move a job where: every transition of the export rules, on one screen.
+TRANSITIONS = {
+    ExportState.PENDING: {ExportState.EXPORTED, ExportState.BLOCKED, ExportState.FAILED, ExportState.PENDING, ExportState.SKIPPED},
+    ExportState.BLOCKED: {ExportState.PENDING, ExportState.BLOCKED, ExportState.SKIPPED, ExportState.EXPORTED},
+    ExportState.FAILED: {ExportState.PENDING, ExportState.SKIPPED},
+    ExportState.SKIPPED: {ExportState.PENDING},
+    ExportState.EXPORTED: set(),
+}
+
+
+def transition(job: ExportJob, state: ExportState, *, reason: Reason | None = None, blockers=(), detail=None) -> None:
+    """Move ``job`` to ``state``; blocked and failed jobs carry their reason and what the fix needs."""
+    if state not in TRANSITIONS[job.state]:
+        raise InvalidTransition(f"export job {job.id}: {job.state} → {state}")
+    job.state = state
+    if state in (ExportState.BLOCKED, ExportState.FAILED):
+        first = blockers[0] if blockers else None
+        job.reason_code = str(reason or first.reason)
+        job.reason_key = first.key if first else ""
+        payload = dict(detail or {})
+        if blockers:
+            payload.update(first.detail)
+            payload["blockers"] = [{"reason": str(b.reason), "key": b.key, **b.detail} for b in blockers]
+        job.reason_detail = json.dumps(payload, ensure_ascii=False, default=str)
+    else:
+        job.reason_code = job.reason_key = job.reason_detail = None
+    if state != ExportState.PENDING:
+        job.retry_at = None
+
+
+# --- jobs ---------------------------------------------------------------------------------------
+
+
+def integration_of(session: Session, company_id: int) -> FortnoxIntegration | None:
+    return session.scalar(select(FortnoxIntegration).where(FortnoxIntegration.company_id == company_id))
+
+
+def _mapping_row(session: Session, company_id: int) -> AccountMapping | None:
+    return session.scalar(select(AccountMapping).where(AccountMapping.company_id == company_id))
+
+
+def create_job(session: Session, record: ZReportRecord) -> ExportJob | None:
+    """The export job of a new report, in the report's transaction, when the integration is active."""
+    integration = integration_of(session, record.company_id)
+    if integration is None or not integration.active:
+        return None
+    mapping = _mapping_row(session, record.company_id)
+    start = mapping.start_date if mapping else None
+    skipped = start is not None and record.business_date < start
+    job = ExportJob(zreport=record, company_id=record.company_id, state=ExportState.SKIPPED if skipped else ExportState.PENDING)
+    session.add(job)
+    session.flush()
+    return job
+
+
+def ensure_jobs(session: Session, company: Company) -> int:
+    """Create the jobs of stored reports that have none, and apply the start date to unsent jobs.
+
+    Called when the integration is activated and when its start date moves. Returns how many jobs
+    became pending.
+    """
+    mapping = _mapping_row(session, company.id)
+    start = mapping.start_date if mapping else None
+    without_job = session.scalars(
+        select(ZReportRecord)
+        .outerjoin(ExportJob, ExportJob.zreport_id == ZReportRecord.id)
+        .where(ZReportRecord.company_id == company.id, ExportJob.id.is_(None))
+        .order_by(ZReportRecord.business_date, ZReportRecord.id)
+    ).all()
+    for record in without_job:
+        session.add(ExportJob(zreport=record, company_id=company.id, state=ExportState.SKIPPED))
+    session.flush()
+    woken = 0
+    jobs = session.scalars(
+        select(ExportJob)
+        .join(ZReportRecord)
+        .where(ExportJob.company_id == company.id, ExportJob.state.in_([ExportState.SKIPPED, ExportState.PENDING]))
+    ).all()
+    for job in jobs:
+        before_start = start is not None and job.zreport.business_date < start
+        if job.state == ExportState.SKIPPED and not before_start:
+            transition(job, ExportState.PENDING)
+            woken += 1
+        elif job.state == ExportState.PENDING and before_start and not job.in_doubt:
+            transition(job, ExportState.SKIPPED)
+    session.flush()
+    return woken
+
+
+# --- what blocks a job --------------------------------------------------------------------------
+
+
+@dataclass
+class CompanyContext:
+    """What deciding about a company's jobs needs, loaded once."""
+
+    company: Company
+    integration: FortnoxIntegration | None
+    mapping: Mapping | None
+    connection: FortnoxConnection | None
+    snapshot: FortnoxSnapshot | None
+
+    @classmethod
+    def load(cls, session: Session, company: Company) -> CompanyContext:
+        integration = integration_of(session, company.id)
+        row = _mapping_row(session, company.id)
+        connection = integration.connection if integration else None
+        return cls(company, integration, row.to_mapping() if row else None, connection, cached_snapshot(connection))
+
+
+def cached_snapshot(connection: FortnoxConnection | None) -> FortnoxSnapshot | None:
+    if connection is None or not connection.metadata_json:
+        return None
+    return FortnoxSnapshot.from_dict(json.loads(connection.metadata_json))
+
+
+def _connection_blockers(context: CompanyContext) -> list[Blocker]:
+    connection = context.connection
+    if connection is None or connection.status == ConnectionStatus.REVOKED:
+        return [Blocker(Reason.NOT_CONNECTED)]
+    if connection.status == ConnectionStatus.NEEDS_REAUTH:
+        return [Blocker(Reason.AUTH_EXPIRED, str(connection.tenant_id))]
+    return []
+
+
+def voucher_or_blockers(context: CompanyContext, record: ZReportRecord) -> tuple[Voucher | None, list[Blocker]]:
+    """Build the report's voucher, or say what in our own settings prevents it."""
+    if context.mapping is None:
+        return None, [Blocker(Reason.MAPPING_MISSING)]
+    try:
+        return build_voucher(record.to_report(), context.mapping, company_name=context.company.name), []
+    except MappingIncompleteError as exc:
+        missing = [
+            {"kind": m.kind, "key": m.key, "vat_rate": None if m.vat_rate is None else str(m.vat_rate)} for m in exc.missing
+        ]
+        return None, [Blocker(Reason.MAPPING_INCOMPLETE, "", {"missing": missing})]
+
+
+def blockers_for(context: CompanyContext, record: ZReportRecord) -> tuple[Voucher | None, list[Blocker]]:
+    """Everything that prevents exporting a report now, judged without calling Fortnox."""
+    voucher, blockers = voucher_or_blockers(context, record)
+    blockers += _connection_blockers(context)
+    if voucher is not None and context.snapshot is not None and not blockers:
+        blockers += check(voucher, context.snapshot)
+    return voucher, blockers
+
+
+def mapping_blockers(context: CompanyContext, today: date) -> list[Blocker]:
+    """What in Fortnox would refuse the next day close, found before it happens (health check)."""
+    mapping, snapshot = context.mapping, context.snapshot
+    if mapping is None or snapshot is None:
+        return []
+    accounts = set(mapping.payment_methods.values()) | set(mapping.vat_rates.values())
+    accounts |= {rule.account for rule in mapping.sales}
+    accounts |= {a for a in (mapping.tips, mapping.rounding, mapping.cash_difference, mapping.gift_cards_sold) if a}
+    blockers = check_series(mapping.voucher_series, snapshot) + check_accounts(sorted(accounts), snapshot)
+    blockers += check_cost_centers(sorted(set(mapping.cost_centres.values())), snapshot)
+    if snapshot.financial_year_for(today) is None:
+        blockers.append(Blocker(Reason.NO_FINANCIAL_YEAR, today.isoformat(), {"date": today.isoformat()}))
+    return blockers
+
+
+# --- claiming -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    job_id: int
+    connection_id: int | None
+
+
+def claim_next_job(session: Session, worker: str, *, now: datetime, lease: timedelta = DEFAULT_LEASE) -> Claim | None:
+    """Lease the oldest due job whose connection no other worker holds; commits. None when idle."""
+    candidates = session.execute(
+        select(ExportJob.id, FortnoxIntegration.connection_id)
+        .join(FortnoxIntegration, FortnoxIntegration.company_id == ExportJob.company_id)
+        .join(ZReportRecord, ZReportRecord.id == ExportJob.zreport_id)
+        .where(
+            ExportJob.state == ExportState.PENDING,
+            or_(ExportJob.retry_at.is_(None), ExportJob.retry_at <= now),
+            or_(ExportJob.lease_until.is_(None), ExportJob.lease_until < now),
+        )
+        .order_by(ExportJob.retry_at.is_not(None), ZReportRecord.business_date, ExportJob.id)
+        .limit(25)
+        .with_for_update(skip_locked=True, of=ExportJob)
+    ).all()
+    busy: set[int] = set()
+    for job_id, connection_id in candidates:
+        if connection_id in busy:
+            continue
+        if connection_id is not None:
+            taken = session.execute(
+                update(FortnoxConnection)
+                .where(
+                    FortnoxConnection.id == connection_id,
+                    or_(FortnoxConnection.lease_until.is_(None), FortnoxConnection.lease_until < now),
+                )
+                .values(lease_owner=worker, lease_until=now + lease)
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            if not taken:
+                busy.add(connection_id)
+                continue
+        session.execute(
+            update(ExportJob)
+            .where(ExportJob.id == job_id)
+            .values(lease_owner=worker, lease_until=now + lease)
+            .execution_options(synchronize_session=False)
+        )
+        session.commit()
+        return Claim(job_id, connection_id)
+    session.commit()
+    return None
+
+
+def release(session: Session, claim: Claim, worker: str) -> None:
+    """Give back the leases of a claim (only ours: a lease that ran out may belong to another now)."""
+    session.execute(
+        update(ExportJob)
+        .where(ExportJob.id == claim.job_id, ExportJob.lease_owner == worker)
+        .values(lease_owner=None, lease_until=None)
+        .execution_options(synchronize_session=False)
+    )
+    if claim.connection_id is not None:
+        session.execute(
+            update(FortnoxConnection)
+            .where(FortnoxConnection.id == claim.connection_id, FortnoxConnection.lease_owner == worker)
+            .values(lease_owner=None, lease_until=None)
+            .execution_options(synchronize_session=False)
+        )
+    session.commit()
+
+
+# --- exporting one job --------------------------------------------------------------------------
+
+
+def refresh_snapshot(session: Session, connection: FortnoxConnection, *, now: datetime) -> FortnoxSnapshot:
+    """Read Fortnox's metadata again and keep it on the connection (commits)."""
+    snapshot = fetch_snapshot(client_for(connection), now=now)
+    connection.metadata_json = json.dumps(snapshot.to_dict())
+    connection.metadata_fetched_at = now
+    session.commit()
+    return snapshot
+
+
+def _fresh_snapshot(session: Session, context: CompanyContext, now: datetime) -> FortnoxSnapshot:
+    connection = context.connection
+    if context.snapshot is None or connection.metadata_fetched_at is None or now - connection.metadata_fetched_at > METADATA_MAX_AGE:
+        context.snapshot = refresh_snapshot(session, connection, now=now)
+    return context.snapshot
+
+
+def export_one(session: Session, job_id: int, *, now: datetime | None = None) -> ExportState:
+    """Try once to bring a claimed job to Fortnox; records the attempt and commits. Returns the new state."""
+    now = now or now_utc()
+    job = session.get(ExportJob, job_id)
+    if job is None or job.state != ExportState.PENDING:
+        return job.state if job else ExportState.SKIPPED
+    context = CompanyContext.load(session, job.company)
+    voucher, blockers = voucher_or_blockers(context, job.zreport)
+    blockers += _connection_blockers(context)
+    if blockers:
+        return _block(session, job, blockers, now)
+    job.voucher_description = voucher.description
+    # No transaction stays open while Fortnox is called (on SQLite it would hold the write lock).
+    session.commit()
+    try:
+        snapshot = _fresh_snapshot(session, context, now)
+        blockers = check(voucher, snapshot)
+        if blockers:
+            return _block(session, job, blockers, now)
+        if job.in_doubt:
+            found = client_for(context.connection).find_voucher(voucher.series, voucher.transaction_date, voucher.description)
+            if found is not None:
+                return _exported(session, job, found, now, outcome="found")
+        return _post(session, job, context, voucher, now)
+    except FortnoxError as exc:
+        return _handle_error(session, job, context, exc, now)
+
+
+def _post(session: Session, job: ExportJob, context: CompanyContext, voucher: Voucher, now: datetime) -> ExportState:
+    body = voucher_body(voucher)
+    attempt = ExportAttempt(job=job, started_at=now, outcome="sending", request_body=dumps_body(body))
+    # Write-ahead: from here until Fortnox answers clearly, the voucher may exist in Fortnox.
+    job.in_doubt = True
+    session.add(attempt)
+    session.commit()
+    try:
+        # A 401 is answered by refreshing the token and sending once more (connection.BearerAuth).
+        created = client_for(context.connection).create_voucher(body)
+    except FortnoxError as exc:
+        attempt.finished_at = now_utc()
+        attempt.http_status = exc.status
+        attempt.fortnox_code = None if exc.code is None else str(exc.code)
+        attempt.fortnox_message = exc.fortnox_message or str(exc)
+        raise
+    attempt.finished_at = now_utc()
+    attempt.http_status = 201
+    return _exported(session, job, created, now, outcome="posted", attempt=attempt)
+
+
+def _exported(session, job: ExportJob, voucher: dict, now: datetime, *, outcome: str, attempt=None) -> ExportState:
+    if attempt is None:
+        attempt = ExportAttempt(job=job, started_at=now, finished_at=now_utc(), outcome=outcome)
+        session.add(attempt)
+    attempt.outcome = outcome
+    transition(job, ExportState.EXPORTED)
+    job.in_doubt = False
+    job.voucher_series = voucher.get("VoucherSeries")
+    job.voucher_number = voucher.get("VoucherNumber")
+    job.voucher_year = voucher.get("Year")
+    job.exported_at = now_utc()
+    session.execute(
+        update(FortnoxIntegration)
+        .where(FortnoxIntegration.company_id == job.company_id)
+        .values(last_export_at=job.exported_at)
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+    log.info("Exported Z-report %s as voucher %s %s (%s)", job.zreport_id, job.voucher_series, job.voucher_number, outcome)
+    sync_problems(session, job.company, now=now)
+    return ExportState.EXPORTED
+
+
+def _block(session: Session, job: ExportJob, blockers: list[Blocker], now: datetime, attempt: ExportAttempt | None = None) -> ExportState:
+    if attempt is None:
+        attempt = ExportAttempt(job=job, started_at=now, finished_at=now_utc(), outcome="blocked")
+        session.add(attempt)
+    attempt.outcome = "blocked"
+    attempt.reason_code = str(blockers[0].reason)
+    transition(job, ExportState.BLOCKED, blockers=blockers)
+    session.commit()
+    log.info("Export of Z-report %s blocked: %s %s", job.zreport_id, job.reason_code, job.reason_key)
+    sync_problems(session, job.company, now=now)
+    return ExportState.BLOCKED
+
+
+def _handle_error(session: Session, job: ExportJob, context: CompanyContext, exc: FortnoxError, now: datetime) -> ExportState:
+    attempt = job.attempts[-1] if job.attempts and job.attempts[-1].outcome == "sending" else None
+    if isinstance(exc, FortnoxRateLimited):
+        # Not a failure: Fortnox did not process the request. Wait as asked and go on.
+        job.in_doubt = job.in_doubt and attempt is None
+        job.retry_at = now + timedelta(seconds=exc.retry_after or 5)
+        _note(session, job, attempt, "rate_limited", exc, now)
+        session.commit()
+        return ExportState.PENDING
+    if isinstance(exc, FortnoxAuthError):
+        job.in_doubt = job.in_doubt and attempt is None
+        connection = context.connection
+        reason = Reason.AUTH_EXPIRED
+        if exc.status == 401 and not isinstance(exc, InvalidClientError):
+            # The API refused a token refreshed a moment ago: Fortnox invalidated the connection.
+            reason = Reason.CONNECTION_INVALIDATED
+            forget_tokens(session.get(FortnoxConnection, connection.id), ConnectionStatus.NEEDS_REAUTH)
+            session.commit()
+        return _block(session, job, [Blocker(reason, str(connection.tenant_id))], now, attempt)
+    if isinstance(exc, FortnoxRejected):
+        # Fortnox refused, so nothing was booked. Our cached metadata was wrong: read it again.
+        job.in_doubt = job.in_doubt and attempt is None
+        try:
+            refresh_snapshot(session, context.connection, now=now)
+        except FortnoxError:
+            log.warning("Could not refresh Fortnox metadata after a refusal", exc_info=True)
+        reason = Reason(exc.reason) if exc.reason in Reason._value2member_map_ else Reason.VOUCHER_INVALID
+        if exc.reason == "access_denied":
+            reason = Reason.ACCESS_DENIED
+        key = str(getattr(exc, "account", None) or getattr(exc, "series", None) or getattr(exc, "cost_center", None) or "")
+        detail = {"fortnox_code": exc.code, "fortnox_message": exc.fortnox_message}
+        if getattr(exc, "account", None):
+            detail["account"] = exc.account
+        if getattr(exc, "series", None):
+            detail["series"] = exc.series
+        if getattr(exc, "cost_center", None):
+            detail["cost_center"] = exc.cost_center
+        return _block(session, job, [Blocker(reason, key, detail)], now, attempt)
+    # Transient: a timeout, a reset, a 5xx. After a POST, the voucher may or may not exist.
+    ambiguous = isinstance(exc, FortnoxServerError) or (isinstance(exc, FortnoxConnectionError) and exc.ambiguous)
+    if attempt is not None:  # the error answered our POST: the voucher exists only if it was ambiguous
+        job.in_doubt = ambiguous
+    job.retries += 1
+    _note(session, job, attempt, "in_doubt" if job.in_doubt else "failed", exc, now)
+    if job.retries > len(RETRY_DELAYS):
+        transition(job, ExportState.FAILED, reason=Reason.EXPORT_FAILED, detail={"error": str(exc)})
+        session.commit()
+        log.warning("Export of Z-report %s failed after %s retries: %s", job.zreport_id, len(RETRY_DELAYS), exc)
+        sync_problems(session, job.company, now=now)
+        return ExportState.FAILED
+    job.retry_at = now + timedelta(seconds=RETRY_DELAYS[job.retries - 1])
+    session.commit()
+    return ExportState.PENDING
+
+
+def _note(session: Session, job: ExportJob, attempt: ExportAttempt | None, outcome: str, exc: FortnoxError, now) -> None:
+    if attempt is None:
+        attempt = ExportAttempt(job=job, started_at=now)
+        session.add(attempt)
+    attempt.finished_at = now_utc()
+    attempt.outcome = outcome
+    attempt.http_status = attempt.http_status or exc.status
+    attempt.fortnox_message = attempt.fortnox_message or exc.fortnox_message or str(exc)
+    attempt.reason_code = str(getattr(exc, "reason", "")) or None
+
+
+# --- problems and healing -----------------------------------------------------------------------
+
+
+def job_causes(session: Session, company: Company) -> dict[tuple[str, str], tuple[dict, int]]:
+    """Each cause that blocked (or failed) the company's jobs: what the fix needs, and how many wait."""
+    causes: dict[tuple[str, str], tuple[dict, int]] = {}
+    rows = session.execute(
+        select(ExportJob.reason_code, ExportJob.reason_detail).where(
+            ExportJob.company_id == company.id, ExportJob.state.in_([ExportState.BLOCKED, ExportState.FAILED])
+        )
+    ).all()
+    for reason_code, reason_detail in rows:
+        detail = json.loads(reason_detail) if reason_detail else {}
+        for blocker in detail.get("blockers") or [{"reason": reason_code, "key": ""}]:
+            extra = {k: v for k, v in blocker.items() if k not in ("reason", "key")}
+            if "fortnox_message" in detail:
+                extra.setdefault("fortnox_message", detail["fortnox_message"])
+            key = (blocker["reason"], blocker.get("key") or "")
+            known, count = causes.get(key, (extra, 0))
+            causes[key] = (known, count + 1)
+    return causes
+
+
+def sync_problems(session: Session, company: Company, *, now: datetime | None = None, context: CompanyContext | None = None) -> None:
+    """Open a problem for each cause that blocks (or failed) the company's exports, close the rest.
+
+    Causes come from the jobs, from the connection (an ended authorisation) and from checking the
+    mapping against Fortnox's metadata before the next day close. One cause is one problem, however
+    many reports wait on it. Commits.
+    """
+    now = now or now_utc()
+    context = context or CompanyContext.load(session, company)
+    wanted: dict[tuple[str, str], dict] = {key: detail for key, (detail, _) in job_causes(session, company).items()}
+    if context.integration is not None and context.integration.active:
+        for blocker in _connection_blockers(context) + mapping_blockers(context, now.date()):
+            wanted.setdefault((str(blocker.reason), blocker.key), blocker.detail)
+    open_problems = {
+        (p.kind, p.key): p
+        for p in session.scalars(select(Problem).where(Problem.company_id == company.id, Problem.closed_at.is_(None)))
+    }
+    for key, problem in open_problems.items():
+        if key not in wanted:
+            problem.closed_at = now
+    for (kind, key), detail in wanted.items():
+        text = json.dumps(detail, ensure_ascii=False, default=str)
+        if (kind, key) in open_problems:
+            open_problems[(kind, key)].detail = text
+        else:
+            session.add(Problem(company_id=company.id, kind=kind, key=key, detail=text, opened_at=now))
+    session.commit()
+
+
+def unblock_jobs(session: Session, company: Company, *, now: datetime | None = None) -> int:
+    """Send every blocked job whose cause is gone back to pending, oldest first. Commits.
+
+    Called by what fixes a cause (saving the mapping, reconnecting, a metadata refresh that shows
+    an account active again…). A job still blocked is re-judged with the current state, without
+    calling Fortnox, so its reason stays precise. Returns how many jobs became pending.
+    """
+    now = now or now_utc()
+    context = CompanyContext.load(session, company)
+    jobs = session.scalars(
+        select(ExportJob)
+        .join(ZReportRecord)
+        .where(ExportJob.company_id == company.id, ExportJob.state == ExportState.BLOCKED)
+        .order_by(ZReportRecord.business_date, ExportJob.id)
+    ).all()
+    woken = 0
+    for job in jobs:
+        if job.reason_code == Reason.VOUCHER_INVALID:
+            continue  # only "Exportera igen" or "Manuell export" try a refused voucher again
+        _, blockers = blockers_for(context, job.zreport)
+        if blockers:
+            transition(job, ExportState.BLOCKED, blockers=blockers)
+        else:
+            transition(job, ExportState.PENDING)
+            job.retries = 0
+            job.retry_at = now
+            woken += 1
+    session.commit()
+    sync_problems(session, company, now=now, context=context)
+    if woken:
+        log.info("Unblocked %s export job(s) of %s", woken, company.name)
+    return woken
+
+
+def heal_connection(session: Session, connection: FortnoxConnection, *, now: datetime | None = None) -> int:
+    """Read the connection's metadata again, then re-judge the blocked jobs of every company on it."""
+    now = now or now_utc()
+    if connection.status == ConnectionStatus.ACTIVE:
+        try:
+            refresh_snapshot(session, connection, now=now)
+        except FortnoxAuthError:
+            log.warning("Fortnox authorisation of connection %s has ended", connection.id)
+        except FortnoxError:
+            log.warning("Health check of connection %s could not read Fortnox", connection.id, exc_info=True)
+    woken = 0
+    for integration in list(connection.integrations):
+        woken += unblock_jobs(session, integration.company, now=now)
+    return woken
+
+
+# --- manual export ------------------------------------------------------------------------------
+
+
+def start_manual_export(session: Session, company: Company, *, actor: str, now: datetime | None = None) -> ManualExportRun:
+    """"Manuell export": export now everything pending, failed, or blocked but fixed. Commits.
+
+    Failed jobs and vouchers Fortnox refused are tried again; blocked jobs are re-judged. The run
+    records the jobs it waits for, whose states its progress bar shows.
+    """
+    now = now or now_utc()
+    ensure_jobs(session, company)
+    for job in session.scalars(
+        select(ExportJob).where(
+            ExportJob.company_id == company.id,
+            or_(
+                ExportJob.state == ExportState.FAILED,
+                and_(ExportJob.state == ExportState.BLOCKED, ExportJob.reason_code == Reason.VOUCHER_INVALID),
+            ),
+        )
+    ):
+        transition(job, ExportState.PENDING)
+        job.retries = 0
+    session.execute(
+        update(ExportJob)
+        .where(ExportJob.company_id == company.id, ExportJob.state == ExportState.PENDING)
+        .values(retry_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+    unblock_jobs(session, company, now=now)
+    ids = session.scalars(
+        select(ExportJob.id).where(ExportJob.company_id == company.id, ExportJob.state == ExportState.PENDING)
+    ).all()
+    run = ManualExportRun(company_id=company.id, started_by=actor, started_at=now, job_ids=json.dumps(ids), total=len(ids))
+    session.add(run)
+    session.commit()
+    return run
+
+
+def retry_job(session: Session, job: ExportJob) -> None:
+    """"Exportera igen" for one failed (or refused) job. Commits."""
+    transition(job, ExportState.PENDING)
+    job.retries = 0
+    job.retry_at = None
+    session.commit()
+
+
+@dataclass(frozen=True, slots=True)
+class RunProgress:
+    total: int
+    exported: int
+    already_there: int
+    blocked: int
+    failed: int
+    pending: int
+
+    @property
+    def done(self) -> bool:
+        return self.pending == 0
+
+
+def run_progress(session: Session, run: ManualExportRun) -> RunProgress:
+    ids = json.loads(run.job_ids)
+    if not ids:
+        return RunProgress(0, 0, 0, 0, 0, 0)
+    counts = dict(
+        session.execute(select(ExportJob.state, func.count()).where(ExportJob.id.in_(ids)).group_by(ExportJob.state)).all()
+    )
+    adopted = session.scalar(
+        select(func.count(func.distinct(ExportAttempt.job_id))).where(
+            ExportAttempt.job_id.in_(ids), ExportAttempt.outcome == "found"
+        )
+    )
+    exported = counts.get(ExportState.EXPORTED, 0)
+    return RunProgress(
+        total=len(ids),
+        exported=exported - adopted,
+        already_there=adopted,
+        blocked=counts.get(ExportState.BLOCKED, 0),
+        failed=counts.get(ExportState.FAILED, 0),
+        pending=counts.get(ExportState.PENDING, 0),
+    )
+
+
+def worker_config_lease() -> timedelta:
+    return timedelta(seconds=float(current_app.config.get("EXPORT_LEASE_SECONDS", DEFAULT_LEASE.total_seconds())))

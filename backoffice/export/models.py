@@ -1,0 +1,132 @@
+"""Export jobs (one per Z-report), their attempts, the problems that block them, manual runs."""
+
+from __future__ import annotations
+
+import enum
+import json
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from backoffice.companies.models import Company
+from backoffice.db import Base, now_utc
+from backoffice.zreport.models import ZReportRecord
+
+
+class ExportState(enum.StrEnum):
+    #: waits for a worker; set at intake, by a retry's schedule, by unblocking and by "Manuell export"
+    PENDING = "pending"
+    #: the voucher is in Fortnox (posted, or found there after an ambiguous post); final
+    EXPORTED = "exported"
+    #: waits for a fix by the user (mapping, account, series, cost centre, year, lock, authorisation)
+    BLOCKED = "blocked"
+    #: transient errors outlasted the retries; "Exportera igen" or "Manuell export" make it pending
+    FAILED = "failed"
+    #: the report's business date is before the integration's start date; never exported
+    SKIPPED = "skipped"
+
+
+class ExportJob(Base):
+    __tablename__ = "export_job"
+    __table_args__ = (Index("ix_export_job_due", "state", "retry_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    zreport_id: Mapped[int] = mapped_column(ForeignKey("zreport.id"), unique=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("company.id"), index=True)
+    state: Mapped[ExportState] = mapped_column(String(20), default=ExportState.PENDING)
+    #: why the job is blocked or failed, as a machine-readable code (``export.reasons``)
+    reason_code: Mapped[str | None] = mapped_column(String(40))
+    #: what distinguishes the cause within its kind (the account, series or cost centre), for its problem
+    reason_key: Mapped[str | None] = mapped_column(String(80))
+    #: JSON object with what the fix needs (account, series, cost centre, Fortnox's message…)
+    reason_detail: Mapped[str | None] = mapped_column(Text)
+    #: transient failures in a row; the retry plan is (5, 25, 125) seconds
+    retries: Mapped[int] = mapped_column(default=0)
+    #: not before this time (a scheduled retry, or a wait that Fortnox's rate limit asked for)
+    retry_at: Mapped[datetime | None]
+    #: a post whose outcome is unknown (timeout, reset, 5xx, crash): look the voucher up before posting again
+    in_doubt: Mapped[bool] = mapped_column(default=False)
+    #: the worker that holds the job, and until when (a crashed worker's lease runs out)
+    lease_owner: Mapped[str | None] = mapped_column(String(80))
+    lease_until: Mapped[datetime | None]
+    voucher_description: Mapped[str | None] = mapped_column(String(200))
+    voucher_series: Mapped[str | None] = mapped_column(String(10))
+    voucher_number: Mapped[int | None]
+    #: Fortnox's financial year id (``Year``), not a calendar year
+    voucher_year: Mapped[int | None]
+    exported_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=now_utc)
+    updated_at: Mapped[datetime] = mapped_column(default=now_utc, onupdate=now_utc)
+
+    zreport: Mapped[ZReportRecord] = relationship()
+    company: Mapped[Company] = relationship()
+    attempts: Mapped[list[ExportAttempt]] = relationship(
+        back_populates="job", cascade="all, delete-orphan", order_by="ExportAttempt.id"
+    )
+
+    @property
+    def detail(self) -> dict:
+        return json.loads(self.reason_detail) if self.reason_detail else {}
+
+
+class ExportAttempt(Base):
+    """One try to export a job: when, what was sent, what Fortnox answered."""
+
+    __tablename__ = "export_attempt"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("export_job.id", ondelete="CASCADE"), index=True)
+    started_at: Mapped[datetime] = mapped_column(default=now_utc)
+    finished_at: Mapped[datetime | None]
+    #: what the attempt did: posted, found (adopted after doubt), blocked, failed, rate_limited, in_doubt
+    outcome: Mapped[str] = mapped_column(String(20))
+    request_body: Mapped[str | None] = mapped_column(Text)
+    http_status: Mapped[int | None]
+    fortnox_code: Mapped[str | None] = mapped_column(String(20))
+    fortnox_message: Mapped[str | None] = mapped_column(Text)
+    reason_code: Mapped[str | None] = mapped_column(String(40))
+
+    job: Mapped[ExportJob] = relationship(back_populates="attempts")
+
+
+class Problem(Base):
+    """One cause that blocks exports of a company (or made them fail), however many reports wait on it.
+
+    Opened by the engine or the health check; closed by itself when the cause is gone.
+    """
+
+    __tablename__ = "problem"
+    __table_args__ = (UniqueConstraint("company_id", "kind", "key", "opened_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("company.id"), index=True)
+    #: the reason code (``export.reasons``): account_missing, series_not_manual, auth_expired…
+    kind: Mapped[str] = mapped_column(String(40))
+    #: what distinguishes two problems of one kind: the account, series or cost centre ("" when none)
+    key: Mapped[str] = mapped_column(String(80), default="")
+    #: JSON object with what the fix needs
+    detail: Mapped[str] = mapped_column(Text, default="{}")
+    opened_at: Mapped[datetime] = mapped_column(default=now_utc)
+    closed_at: Mapped[datetime | None]
+
+    company: Mapped[Company] = relationship()
+
+    @property
+    def details(self) -> dict:
+        return json.loads(self.detail) if self.detail else {}
+
+
+class ManualExportRun(Base):
+    """A "Manuell export": the counts its progress bar polls."""
+
+    __tablename__ = "manual_export_run"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("company.id"), index=True)
+    started_by: Mapped[str] = mapped_column(String(254))
+    started_at: Mapped[datetime] = mapped_column(default=now_utc)
+    finished_at: Mapped[datetime | None]
+    #: ids of the jobs this run waits for, as a JSON list
+    job_ids: Mapped[str] = mapped_column(Text, default="[]")
+    total: Mapped[int] = mapped_column(default=0)

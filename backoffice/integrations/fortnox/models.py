@@ -1,0 +1,75 @@
+"""A Fortnox connection (one per Fortnox company) and each restaurant's integration with it.
+
+Fortnox's refresh tokens are single-use: two token chains for one Fortnox company, or two
+refreshes at once, invalidate each other. So a connection is keyed by Fortnox's tenant id
+(``DatabaseNumber``) and shared by every restaurant of ours that books into that company.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from backoffice.companies.models import Company
+from backoffice.db import Base, now_utc
+
+
+class ConnectionStatus(enum.StrEnum):
+    #: tokens work (as far as we know); set by the OAuth callback
+    ACTIVE = "active"
+    #: Fortnox refused our refresh token (used elsewhere, expired or revoked): a user must log in again
+    NEEDS_REAUTH = "needs_reauth"
+    #: we revoked it ourselves ("Inaktivera"); the tokens are forgotten
+    REVOKED = "revoked"
+
+
+class FortnoxConnection(Base):
+    __tablename__ = "fortnox_connection"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Fortnox's DatabaseNumber (the JWT's tenantId): one connection, one token chain, per Fortnox company
+    tenant_id: Mapped[int] = mapped_column(unique=True)
+    fortnox_company_name: Mapped[str] = mapped_column(String(200))
+    organization_number: Mapped[str | None] = mapped_column(String(20))
+    status: Mapped[ConnectionStatus] = mapped_column(String(20), default=ConnectionStatus.ACTIVE)
+    #: Fernet-encrypted access token; never stored or logged in clear
+    access_token_enc: Mapped[str | None] = mapped_column(Text)
+    #: Fernet-encrypted refresh token (single-use: the new one is committed before it is used)
+    refresh_token_enc: Mapped[str | None] = mapped_column(Text)
+    access_expires_at: Mapped[datetime | None]
+    scope: Mapped[str | None] = mapped_column(String(200))
+    #: JSON of the cached metadata snapshot (accounts, series, cost centres, years, locked period)
+    metadata_json: Mapped[str | None] = mapped_column(Text)
+    metadata_fetched_at: Mapped[datetime | None]
+    #: a worker's exclusive right to call Fortnox for this connection until ``lease_until``
+    lease_owner: Mapped[str | None] = mapped_column(String(80))
+    lease_until: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=now_utc)
+    updated_at: Mapped[datetime] = mapped_column(default=now_utc, onupdate=now_utc)
+
+    integrations: Mapped[list[FortnoxIntegration]] = relationship(back_populates="connection")
+
+
+class FortnoxIntegration(Base):
+    """A restaurant's use of Fortnox ("BOKFÖRING"): which connection, and whether it is active."""
+
+    __tablename__ = "fortnox_integration"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("company.id"), unique=True)
+    connection_id: Mapped[int | None] = mapped_column(ForeignKey("fortnox_connection.id"), index=True)
+    #: exports run only while active (the wizard's last step activates; "Inaktivera" deactivates)
+    active: Mapped[bool] = mapped_column(default=False)
+    activated_at: Mapped[datetime | None]
+    deactivated_at: Mapped[datetime | None]
+    last_export_at: Mapped[datetime | None]
+    #: the step the setup wizard reached, so "Åtgärda detta" and a reload resume there
+    wizard_step: Mapped[str | None] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(default=now_utc)
+
+    company: Mapped[Company] = relationship()
+    connection: Mapped[FortnoxConnection | None] = relationship(back_populates="integrations")
+

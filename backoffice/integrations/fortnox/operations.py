@@ -1,0 +1,107 @@
+"""Connecting a restaurant to Fortnox, activating and deactivating its integration."""
+
+from __future__ import annotations
+
+import logging
+
+import requests
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from backoffice.companies.models import Company
+from backoffice.db import now_utc
+from backoffice.integrations.fortnox import oauth
+from backoffice.integrations.fortnox.client import FortnoxClient
+from backoffice.integrations.fortnox.connection import (
+    FortnoxSettings,
+    decrypt,
+    forget_client,
+    forget_tokens,
+    store_tokens,
+)
+from backoffice.integrations.fortnox.errors import FortnoxError
+from backoffice.integrations.fortnox.models import ConnectionStatus, FortnoxConnection, FortnoxIntegration
+
+log = logging.getLogger(__name__)
+
+
+def integration_for(session: Session, company: Company) -> FortnoxIntegration:
+    """The company's integration row, created (inactive) on first use. Flushes."""
+    integration = session.scalar(select(FortnoxIntegration).where(FortnoxIntegration.company_id == company.id))
+    if integration is None:
+        integration = FortnoxIntegration(company=company, active=False)
+        session.add(integration)
+        session.flush()
+    return integration
+
+
+def connect(session: Session, company: Company, fortnox: FortnoxSettings, code: str, redirect_uri: str) -> FortnoxConnection:
+    """Exchange an authorisation code and link the company to the Fortnox company it was given for.
+
+    Connections are keyed by Fortnox's tenant id: a second restaurant connecting the same Fortnox
+    company shares the existing connection, whose token chain the new tokens replace, so there is
+    only ever one chain per Fortnox company. Flushes; the caller commits.
+    """
+    tokens = oauth.exchange_code(fortnox.client_id, fortnox.client_secret, fortnox.token_url, code, redirect_uri)
+    http = requests.Session()
+    http.headers["Authorization"] = f"Bearer {tokens.access_token}"
+    with http:
+        info = FortnoxClient(http, base_url=fortnox.api_url).company_information()
+    tenant_id = int(info.get("DatabaseNumber") or oauth.tenant_id_from_access_token(tokens.access_token))
+    connection = session.scalar(select(FortnoxConnection).where(FortnoxConnection.tenant_id == tenant_id))
+    if connection is None:
+        connection = FortnoxConnection(tenant_id=tenant_id, fortnox_company_name=info.get("CompanyName") or str(tenant_id))
+        session.add(connection)
+    connection.fortnox_company_name = info.get("CompanyName") or connection.fortnox_company_name
+    connection.organization_number = info.get("OrganizationNumber")
+    store_tokens(connection, tokens)
+    connection.metadata_json = None  # read Fortnox again: it may be another company than before
+    if connection.id is not None:
+        forget_client(connection.id)
+    integration = integration_for(session, company)
+    integration.connection = connection
+    session.flush()
+    log.info("%s connected to Fortnox company %s (tenant %s)", company.name, connection.fortnox_company_name, tenant_id)
+    return connection
+
+
+def activate(session: Session, company: Company) -> FortnoxIntegration:
+    """Start exporting (the wizard's last step): jobs for the stored reports from the start date on."""
+    from backoffice.export.engine import ensure_jobs
+
+    integration = integration_for(session, company)
+    integration.active = True
+    integration.activated_at = now_utc()
+    integration.deactivated_at = None
+    session.flush()
+    ensure_jobs(session, company)
+    return integration
+
+
+def deactivate(session: Session, company: Company, fortnox: FortnoxSettings) -> None:
+    """"Inaktivera": stop exporting, revoke the authorisation at Fortnox and forget the tokens.
+
+    The history (reports, jobs, attempts) stays. When another restaurant of ours still uses the
+    same Fortnox connection, its tokens are kept for it: revoking them would stop its exports too.
+    Flushes; the caller commits.
+    """
+    integration = integration_for(session, company)
+    integration.active = False
+    integration.deactivated_at = now_utc()
+    connection = integration.connection
+    integration.connection = None
+    session.flush()
+    if connection is None:
+        return
+    others = [i for i in connection.integrations if i.company_id != company.id]
+    if others:
+        return
+    refresh_token = decrypt(connection.refresh_token_enc)
+    if refresh_token:
+        try:
+            oauth.revoke(fortnox.client_id, fortnox.client_secret, fortnox.revoke_url, refresh_token)
+        except FortnoxError:
+            log.warning("Fortnox did not confirm revoking connection %s; the tokens are forgotten anyway", connection.id)
+    forget_tokens(connection, ConnectionStatus.REVOKED)
+    forget_client(connection.id)
+    session.flush()

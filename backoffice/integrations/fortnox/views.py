@@ -1,0 +1,84 @@
+"""The OAuth2 authorisation code flow: ``/integrations/fortnox/connect`` and ``/callback``."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, session as web_session, url_for
+from flask_login import current_user, login_required
+
+from backoffice.companies.auth import admin_required
+from backoffice.db import session
+from backoffice.integrations.fortnox import oauth
+from backoffice.integrations.fortnox.connection import settings
+from backoffice.integrations.fortnox.errors import FortnoxError
+from backoffice.integrations.fortnox.operations import connect
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("fortnox", __name__, url_prefix="/integrations/fortnox")
+
+#: The scopes the export needs (shared/fortnox/README.md).
+SCOPES = ("bookkeeping", "costcenter", "companyinformation", "settings")
+_STATE = "fortnox_oauth_state"
+_NEXT = "fortnox_oauth_next"
+
+
+def _redirect_uri() -> str:
+    return url_for("fortnox.callback", _external=True)
+
+
+@bp.get("/connect")
+@login_required
+def connect_start():
+    """Send an admin to Fortnox to log in and approve; the state is bound to this session."""
+    admin_required()
+    state = secrets.token_urlsafe(32)
+    web_session[_STATE] = state
+    web_session[_NEXT] = _safe_next(request.args.get("next"))
+    fortnox = settings()
+    return redirect(oauth.authorization_url(fortnox.client_id, fortnox.auth_url, _redirect_uri(), state, scopes=SCOPES))
+
+
+@bp.get("/callback")
+@login_required
+def callback():
+    """Back from Fortnox: check the state, exchange the code, read the company, store the connection."""
+    admin_required()
+    expected = web_session.pop(_STATE, None)
+    next_url = web_session.pop(_NEXT, None) or url_for("integrations.index")
+    state = request.args.get("state")
+    if not expected or not state or not secrets.compare_digest(expected, state):
+        log.warning("Refused a Fortnox callback with a wrong, missing or reused state")
+        return render_template(
+            "error.html", title="Ogiltig inloggning", code=400,
+            message="Inloggningen i Fortnox kunde inte kopplas till din session. Försök igen från BackOffice.",
+        ), 400
+    if request.args.get("error"):
+        flash("Du avbröt inloggningen i Fortnox. BackOffice har inte fått åtkomst till Fortnox.", "error")
+        return redirect(next_url)
+    code = request.args.get("code")
+    if not code:
+        abort(400)
+    try:
+        connection = connect(session, current_user.company, settings(), code, _redirect_uri())
+    except FortnoxError as exc:
+        session.rollback()
+        log.warning("Connecting to Fortnox failed: %s", exc)
+        flash("Kopplingen till Fortnox misslyckades. Försök igen om en stund.", "error")
+        return redirect(next_url)
+    session.commit()
+    from backoffice.export.engine import unblock_jobs
+
+    # Reconnecting fixes an ended authorisation for every restaurant on this Fortnox company.
+    for integration in list(connection.integrations):
+        unblock_jobs(session, integration.company)
+    flash("BackOffice är nu kopplat till Fortnox.", "info")
+    return redirect(next_url)
+
+
+def _safe_next(target: str | None) -> str | None:
+    if target and target.startswith("/") and not target.startswith("//"):
+        return target
+    return None

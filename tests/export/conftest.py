@@ -1,0 +1,92 @@
+"""A restaurant connected to its own tenant of the Fortnox emulator, with an active integration."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from backoffice.accounts.operations import save_mapping
+from backoffice.accounts.schemas import mapping_schema
+from backoffice.companies.models import Company
+from backoffice.db import now_utc
+from backoffice.export.engine import claim_next_job, export_one, release
+from backoffice.export.models import ExportJob
+from backoffice.integrations.fortnox.connection import store_tokens
+from backoffice.integrations.fortnox.models import FortnoxConnection, FortnoxIntegration
+from backoffice.integrations.fortnox.oauth import TokenSet
+from tests.conftest import SHARED
+
+
+def contract_mapping() -> dict:
+    text = (SHARED / "contracts" / "mapping-v1.md").read_text(encoding="utf-8")
+    document = json.loads(text.split("```json", 1)[1].split("```", 1)[0])
+    document.pop("start_date")
+    return document
+
+
+@dataclass
+class Restaurant:
+    company: Company
+    tenant_id: int
+    connection_id: int
+    tokens: dict  # register pos_id → API token
+
+
+@pytest.fixture()
+def restaurant(db, emulator, make_company, make_register):
+    """Make a company with registers, its own emulator tenant, tokens, a mapping and an active integration."""
+
+    def make(registers=("K1",), mapping: dict | None = None, active: bool = True, cost_centres: dict | None = None) -> Restaurant:
+        company = make_company()
+        tokens = {pos_id: make_register(company, pos_id=pos_id, name=f"Kassa {pos_id[1:]}")[1] for pos_id in registers}
+        tenant_id = emulator.control.create_tenant(company.name, "556677-8899")
+        answer = emulator.control.issue_tokens(tenant_id)
+        connection = FortnoxConnection(tenant_id=tenant_id, fortnox_company_name=company.name)
+        store_tokens(
+            connection,
+            TokenSet(
+                access_token=answer["access_token"],
+                refresh_token=answer["refresh_token"],
+                expires_at=now_utc() + timedelta(seconds=answer["expires_in"]),
+                scope=answer.get("scope", ""),
+            ),
+        )
+        db.add(connection)
+        db.add(FortnoxIntegration(company=company, connection=connection, active=active))
+        document = mapping if mapping is not None else contract_mapping()
+        document = {**document, "cost_centres": cost_centres or {}}
+        db.flush()
+        db.refresh(company)
+        save_mapping(db, company, mapping_schema.load(document), actor="test")
+        db.commit()
+        return Restaurant(company, tenant_id, connection.id, tokens)
+
+    return make
+
+
+def run_jobs(db, *, now: datetime | None = None, limit: int = 1000) -> list[str]:
+    """Claim and export due jobs one by one at ``now`` (an explicit clock instead of sleeping)."""
+    now = now or now_utc()
+    states = []
+    for _ in range(limit):
+        claim = claim_next_job(db, "test-worker", now=now)
+        if claim is None:
+            break
+        try:
+            states.append(str(export_one(db, claim.job_id, now=now)))
+        finally:
+            release(db, claim, "test-worker")
+    return states
+
+
+def jobs_of(db, company) -> list[ExportJob]:
+    db.expire_all()
+    return db.scalars(select(ExportJob).where(ExportJob.company_id == company.id).order_by(ExportJob.id)).all()
+
+
+def later(seconds: float) -> datetime:
+    return datetime.now(UTC) + timedelta(seconds=seconds)

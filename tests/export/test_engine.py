@@ -1,0 +1,250 @@
+"""The export engine against the Fortnox emulator over real HTTP: each state, each blocking cause."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from backoffice.accounts.operations import save_mapping
+from backoffice.accounts.schemas import mapping_schema
+from backoffice.export.engine import (
+    RETRY_DELAYS,
+    heal_connection,
+    start_manual_export,
+    unblock_jobs,
+)
+from backoffice.export.models import ExportAttempt, Problem
+from backoffice.integrations.fortnox.models import FortnoxConnection
+from backoffice.messages import reason_message
+from backoffice.zreport.booking import build_voucher
+from tests.export.conftest import contract_mapping, jobs_of, later, run_jobs
+
+
+def open_problems(db, company) -> dict[str, str]:
+    db.expire_all()
+    rows = db.scalars(select(Problem).where(Problem.company_id == company.id, Problem.closed_at.is_(None)))
+    return {problem.kind: problem.key for problem in rows}
+
+
+def voucher_posts(emulator, tenant_id) -> int:
+    return sum(1 for r in emulator.control.requests(tenant_id) if r["method"] == "POST" and r["path"] == "/3/vouchers")
+
+
+def test_a_report_is_exported_once_as_the_booking_core_voucher(db, pos, emulator, restaurant, make_document):
+    shop = restaurant()
+    document = make_document()
+    assert pos.post(shop.tokens["K1"], document).status_code == 201
+    [job] = jobs_of(db, shop.company)
+    assert job.state == "pending"
+
+    assert run_jobs(db) == ["exported"]
+    assert run_jobs(db) == []
+
+    [job] = jobs_of(db, shop.company)
+    [stored] = emulator.control.vouchers(shop.tenant_id)
+    expected = build_voucher(job.zreport.to_report(), mapping_schema.load({**contract_mapping(), "cost_centres": {}}), company_name=shop.company.name)
+    assert (job.state, job.voucher_series, job.voucher_number) == ("exported", "F", stored["number"])
+    assert stored["description"] == expected.description
+    assert stored["transaction_date"] == document["business_date"]
+    rows = sorted((r["account"], Decimal(r["debit"]), Decimal(r["credit"])) for r in stored["rows"])
+    assert rows == sorted((r.account, r.debit, r.credit) for r in expected.rows)
+    assert [a.outcome for a in job.attempts] == ["posted"]
+    assert open_problems(db, shop.company) == {}
+
+
+def test_reports_before_the_start_date_are_skipped_and_activation_catches_up(db, pos, restaurant, make_document):
+    from backoffice.integrations.fortnox.operations import activate
+
+    shop = restaurant(mapping={**contract_mapping(), "start_date": "2026-11-15"}, active=False)
+    old = make_document(business_date="2026-11-10")
+    new = make_document(business_date="2026-11-20")
+    for document in (old, new):
+        assert pos.post(shop.tokens["K1"], document).status_code == 201
+    assert jobs_of(db, shop.company) == []  # not active: no jobs yet
+
+    activate(db, shop.company)
+    db.commit()
+
+    states = {job.zreport.business_date.isoformat(): job.state for job in jobs_of(db, shop.company)}
+    assert states == {"2026-11-10": "skipped", "2026-11-20": "pending"}
+    assert run_jobs(db) == ["exported"]
+
+
+def test_a_missing_account_blocks_with_the_contract_message_until_the_mapping_is_saved(db, pos, emulator, restaurant, make_document):
+    incomplete = contract_mapping()
+    del incomplete["payment_methods"]["card"]
+    shop = restaurant(mapping=incomplete)
+    pos.post(shop.tokens["K1"], make_document())
+
+    assert run_jobs(db) == ["blocked"]
+    [job] = jobs_of(db, shop.company)
+    assert job.reason_code == "mapping_incomplete"
+    assert job.detail["missing"] == [{"kind": "payment_method", "key": "card", "vat_rate": None}]
+    assert open_problems(db, shop.company) == {"mapping_incomplete": ""}
+    assert voucher_posts(emulator, shop.tenant_id) == 0
+
+    save_mapping(db, shop.company, mapping_schema.load({**contract_mapping(), "cost_centres": {}}), actor="test")
+    db.commit()
+    assert unblock_jobs(db, shop.company) == 1
+    assert run_jobs(db) == ["exported"]
+    assert open_problems(db, shop.company) == {}
+
+
+def test_an_inactive_account_blocks_before_posting_and_heals_when_reactivated(db, pos, emulator, restaurant, make_document):
+    shop = restaurant()
+    emulator.control.set_account_active(shop.tenant_id, 2890, False)
+    pos.post(shop.tokens["K1"], make_document())
+
+    assert run_jobs(db) == ["blocked"]
+    [job] = jobs_of(db, shop.company)
+    assert (job.reason_code, job.reason_key) == ("account_inactive", "2890")
+    assert voucher_posts(emulator, shop.tenant_id) == 0
+    assert open_problems(db, shop.company) == {"account_inactive": "2890"}
+    assert reason_message("account_inactive", job.detail).startswith("Bokföringen kunde inte exporteras eftersom ett eller flera konton är inaktiva")
+
+    emulator.control.set_account_active(shop.tenant_id, 2890, True)
+    connection = db.get(FortnoxConnection, shop.connection_id)
+    assert heal_connection(db, connection) == 1
+    assert run_jobs(db) == ["exported"]
+    assert open_problems(db, shop.company) == {}
+
+
+def test_fortnox_refusals_the_cache_missed_block_with_the_precise_reason(db, pos, emulator, restaurant, make_document):
+    shop = restaurant()
+    pos.post(shop.tokens["K1"], make_document())
+    run_jobs(db)  # fills the metadata cache
+    pos.post(shop.tokens["K1"], make_document())
+    emulator.control.set_series_manual(shop.tenant_id, "F", False)  # behind the cache's back
+
+    assert run_jobs(db) == ["blocked"]
+    job = jobs_of(db, shop.company)[-1]
+    assert (job.reason_code, job.reason_key) == ("series_not_manual", "F")
+    assert reason_message(job.reason_code, job.detail) == "Fortnox error 2001940: Verifikationsserien är inte manuell (F)."
+    assert open_problems(db, shop.company) == {"series_not_manual": "F"}
+
+    emulator.control.set_series_manual(shop.tenant_id, "F", True)
+    heal_connection(db, db.get(FortnoxConnection, shop.connection_id))
+    assert run_jobs(db) == ["exported"]
+
+
+def test_a_cost_centre_missing_in_fortnox_blocks_until_it_is_added(db, pos, emulator, restaurant, make_document, app):
+    from backoffice.integrations.fortnox.connection import client_for
+
+    shop = restaurant(cost_centres={"K1": "REST1"})
+    pos.post(shop.tokens["K1"], make_document())
+
+    assert run_jobs(db) == ["blocked"]
+    [job] = jobs_of(db, shop.company)
+    assert (job.reason_code, job.reason_key) == ("cost_center_missing", "REST1")
+    assert 'lägga till kostnadsstället' in reason_message(job.reason_code, job.detail)
+
+    connection = db.get(FortnoxConnection, shop.connection_id)
+    client_for(connection).create_cost_center("REST1", "Restaurangen")
+    heal_connection(db, connection)
+    assert run_jobs(db) == ["exported"]
+    [stored] = emulator.control.vouchers(shop.tenant_id)
+    assert {r["cost_center"] for r in stored["rows"] if r["account"] >= 3000} == {"REST1"}
+    assert {r["cost_center"] for r in stored["rows"] if r["account"] < 3000} == {None}
+
+
+def test_a_locked_period_and_a_missing_financial_year_block(db, pos, emulator, restaurant, make_document):
+    shop = restaurant()
+    emulator.control.set_locked_period(shop.tenant_id, "2026-11-20")
+    pos.post(shop.tokens["K1"], make_document(business_date="2026-11-20"))
+    pos.post(shop.tokens["K1"], make_document(business_date="2019-01-02"))
+
+    assert sorted(run_jobs(db)) == ["blocked", "blocked"]
+    reasons = {job.zreport.business_date.isoformat(): job.reason_code for job in jobs_of(db, shop.company)}
+    assert reasons == {"2026-11-20": "period_locked", "2019-01-02": "no_financial_year"}
+    assert voucher_posts(emulator, shop.tenant_id) == 0
+
+
+def test_a_timeout_after_fortnox_stored_the_voucher_adopts_it_instead_of_posting_twice(db, pos, emulator, restaurant, make_document):
+    shop = restaurant()
+    pos.post(shop.tokens["K1"], make_document())
+    run_jobs(db, limit=0)
+    emulator.control.add_fault("timeout_after_store", method="POST", path_prefix="/3/vouchers", tenant_id=shop.tenant_id, seconds=4)
+
+    assert run_jobs(db) == ["pending"]
+    [job] = jobs_of(db, shop.company)
+    assert job.in_doubt and job.retries == 1
+    assert len(emulator.control.vouchers(shop.tenant_id)) == 1
+
+    assert run_jobs(db, now=later(RETRY_DELAYS[0] + 1)) == ["exported"]
+    [job] = jobs_of(db, shop.company)
+    assert [a.outcome for a in job.attempts] == ["in_doubt", "found"]
+    assert len(emulator.control.vouchers(shop.tenant_id)) == 1
+    assert voucher_posts(emulator, shop.tenant_id) == 1
+
+
+def test_transient_errors_retry_after_5_25_125_seconds_then_fail_and_manual_export_recovers(db, pos, emulator, restaurant, make_document):
+    shop = restaurant()
+    pos.post(shop.tokens["K1"], make_document())
+    emulator.control.add_fault("500", count=4, method="POST", path_prefix="/3/vouchers", tenant_id=shop.tenant_id)
+
+    elapsed = 0
+    assert run_jobs(db) == ["pending"]
+    for delay in RETRY_DELAYS:
+        [job] = jobs_of(db, shop.company)
+        assert job.in_doubt  # a 5xx after a POST: the voucher may exist
+        assert run_jobs(db, now=later(elapsed + delay - 1)) == []  # not before its time
+        elapsed += delay
+        assert run_jobs(db, now=later(elapsed + 1)) == (["failed"] if delay == RETRY_DELAYS[-1] else ["pending"])
+    [job] = jobs_of(db, shop.company)
+    assert (job.state, job.reason_code) == ("failed", "export_failed")
+    assert open_problems(db, shop.company) == {"export_failed": ""}
+
+    run = start_manual_export(db, shop.company, actor="test")
+    assert run.total == 1
+    assert run_jobs(db, now=later(elapsed + 2)) == ["exported"]
+    assert len(emulator.control.vouchers(shop.tenant_id)) == 1
+    assert open_problems(db, shop.company) == {}
+
+
+def test_a_429_is_waited_out_not_counted_as_a_failure(db, pos, emulator, restaurant, make_document):
+    shop = restaurant()
+    pos.post(shop.tokens["K1"], make_document())
+    run_jobs(db, limit=0)
+    emulator.control.add_fault("429", count=2, method="POST", path_prefix="/3/vouchers", tenant_id=shop.tenant_id)
+
+    states = run_jobs(db)
+    states += run_jobs(db, now=later(30))
+    [job] = jobs_of(db, shop.company)
+    assert job.state == "exported" and job.retries == 0
+    assert len(emulator.control.vouchers(shop.tenant_id)) == 1
+
+
+def test_an_expired_access_token_is_refreshed_and_a_revoked_chain_blocks_until_reconnected(db, pos, emulator, restaurant, make_document):
+    from backoffice.integrations.fortnox.connection import forget_client
+
+    shop = restaurant()
+    pos.post(shop.tokens["K1"], make_document())
+    emulator.control.expire_access_tokens(shop.tenant_id)
+    forget_client(shop.connection_id)
+    assert run_jobs(db) == ["exported"]  # 401 → refresh → post
+
+    emulator.control.revoke_tokens(shop.tenant_id)
+    forget_client(shop.connection_id)
+    pos.post(shop.tokens["K1"], make_document())
+    assert run_jobs(db) == ["blocked"]
+    job = jobs_of(db, shop.company)[-1]
+    assert job.reason_code == "auth_expired"
+    connection = db.get(FortnoxConnection, shop.connection_id)
+    db.refresh(connection)
+    assert connection.status == "needs_reauth" and connection.refresh_token_enc is None
+    assert "auth_expired" in open_problems(db, shop.company)
+    assert reason_message("auth_expired").startswith("Din Fortnox-autentisering har upphört att gälla")
+
+
+def test_every_attempt_records_what_was_sent_and_what_fortnox_answered(db, pos, emulator, restaurant, make_document):
+    shop = restaurant()
+    pos.post(shop.tokens["K1"], make_document())
+    emulator.control.add_fault("500", method="POST", path_prefix="/3/vouchers", tenant_id=shop.tenant_id)
+
+    run_jobs(db)
+    run_jobs(db, now=later(10))
+
+    attempts = db.scalars(select(ExportAttempt).join(ExportAttempt.job).where(ExportAttempt.job.has(company_id=shop.company.id)).order_by(ExportAttempt.id)).all()
+    assert [(a.outcome, a.http_status) for a in attempts][-1] == ("posted", 201)
+    assert attempts[0].http_status == 500 and '"VoucherSeries": "F"' in attempts[0].request_body
