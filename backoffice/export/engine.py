@@ -47,7 +47,7 @@ from backoffice.integrations.fortnox.models import ConnectionStatus, FortnoxConn
 from backoffice.integrations.fortnox.schemas import dumps_body, voucher_body
 from backoffice.zreport.booking import build_voucher
 from backoffice.zreport.models import ZReportRecord
-from backoffice.zreport.voucher import Voucher
+from backoffice.zreport.voucher import NothingToBookError, Voucher
 
 log = logging.getLogger(__name__)
 
@@ -194,6 +194,8 @@ def voucher_or_blockers(context: CompanyContext, record: ZReportRecord) -> tuple
         return None, [Blocker(Reason.MAPPING_MISSING)]
     try:
         return build_voucher(record.to_report(), context.mapping, company_name=context.company.name), []
+    except NothingToBookError:
+        return None, []
     except MappingIncompleteError as exc:
         missing = [
             {"kind": m.kind, "key": m.key, "vat_rate": None if m.vat_rate is None else str(m.vat_rate)} for m in exc.missing
@@ -205,7 +207,7 @@ def blockers_for(context: CompanyContext, record: ZReportRecord) -> tuple[Vouche
     """Everything that prevents exporting a report now, judged without calling Fortnox."""
     voucher, blockers = voucher_or_blockers(context, record)
     blockers += _connection_blockers(context)
-    if voucher is not None and context.snapshot is not None and not blockers:
+    if voucher is not None and context.snapshot is not None and not blockers:  # None: nothing to book
         blockers += check(voucher, context.snapshot)
     return voucher, blockers
 
@@ -323,6 +325,13 @@ def export_one(session: Session, job_id: int, *, now: datetime | None = None) ->
         return job.state if job else ExportState.SKIPPED
     context = CompanyContext.load(session, job.company)
     voucher, blockers = voucher_or_blockers(context, job.zreport)
+    if voucher is None and not blockers:
+        # Every account nets to zero (a day without sales): Fortnox takes no voucher without rows.
+        transition(job, ExportState.SKIPPED)
+        job.reason_code = "nothing_to_book"
+        session.add(ExportAttempt(job=job, started_at=now, finished_at=now_utc(), outcome="nothing_to_book"))
+        session.commit()
+        return ExportState.SKIPPED
     blockers += _connection_blockers(context)
     if blockers:
         return _block(session, job, blockers, now)

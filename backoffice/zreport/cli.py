@@ -15,6 +15,7 @@ from backoffice.integrations.fortnox.schemas import dumps_body, voucher_body
 from backoffice.messages import mapping_incomplete_message
 from backoffice.zreport.booking import build_voucher
 from backoffice.zreport.schemas import DocumentError, load_json, zreport_schema
+from backoffice.zreport.voucher import NothingToBookError
 
 zreport_cli = AppGroup("zreport", help="Z-reports.")
 
@@ -26,7 +27,8 @@ zreport_cli = AppGroup("zreport", help="Z-reports.")
 def voucher(zreport_file, mapping_file, company_name: str) -> None:
     """Print the Fortnox voucher body for a Z-report and a mapping.
 
-    Exits 1 when the report or the mapping is invalid, 2 when the mapping lacks an account.
+    Exits 1 when the report or the mapping is invalid, 2 when the mapping lacks an account, 3 when
+    every account nets to zero (no voucher to book).
     """
     zreport = _load(zreport_file, zreport_schema, "Z-report")
     mapping = _load(mapping_file, mapping_schema, "mapping")
@@ -35,6 +37,9 @@ def voucher(zreport_file, mapping_file, company_name: str) -> None:
     except MappingIncompleteError as exc:
         click.echo(mapping_incomplete_message(exc), err=True)
         sys.exit(2)
+    except NothingToBookError:
+        click.echo("Inget att bokföra: alla konton summerar till noll för denna Z-rapport.", err=True)
+        sys.exit(3)
     click.echo(dumps_body(voucher_body(built), indent=2))
 
 

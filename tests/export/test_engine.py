@@ -248,3 +248,17 @@ def test_every_attempt_records_what_was_sent_and_what_fortnox_answered(db, pos, 
     attempts = db.scalars(select(ExportAttempt).join(ExportAttempt.job).where(ExportAttempt.job.has(company_id=shop.company.id)).order_by(ExportAttempt.id)).all()
     assert [(a.outcome, a.http_status) for a in attempts][-1] == ("posted", 201)
     assert attempts[0].http_status == 500 and '"VoucherSeries": "F"' in attempts[0].request_body
+
+
+def test_a_report_that_nets_to_zero_is_skipped_without_a_voucher(db, pos, emulator, restaurant, make_document):
+    shop = restaurant()
+    empty_day = make_document(
+        sales=[{"product_group": "Mat", "vat_rate": "12", "gross": "0.00", "vat": "0.00", "count": 0}],
+        returns=[], tips=[], rounding="0.00", payments=[{"method": "card", "amount": "0.00", "count": 0}],
+    )
+    assert pos.post(shop.tokens["K1"], empty_day).status_code == 201
+
+    assert run_jobs(db) == ["skipped"]
+    [job] = jobs_of(db, shop.company)
+    assert job.reason_code == "nothing_to_book"
+    assert voucher_posts(emulator, shop.tenant_id) == 0
