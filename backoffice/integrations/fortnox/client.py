@@ -226,11 +226,12 @@ class FortnoxClient:
             except FortnoxRateLimited as exc:
                 self._count_rate_limited()
                 rate_limited += 1
-                wait = exc.retry_after
-                if rate_limited > RATE_LIMIT_RETRIES or (wait is not None and wait > MAX_RATE_LIMIT_WAIT):
+                pause = exc.retry_after
+                # Every client of this connection pauses (the limiter is shared), also when we give up
+                # here; the next acquire() sleeps until the pause is over and Fortnox's window is empty.
+                self.limiter.report_rate_limited(min(pause, MAX_RATE_LIMIT_WAIT) if pause is not None else None)
+                if rate_limited > RATE_LIMIT_RETRIES or (pause is not None and pause > MAX_RATE_LIMIT_WAIT):
                     raise
-                # The next acquire() sleeps until the pause is over; the window then is empty.
-                self.limiter.report_rate_limited(max(wait, 0.0) if wait is not None else None)
             except (FortnoxConnectionError, FortnoxServerError):
                 if method != "GET" or transient >= len(GET_RETRY_DELAYS):
                     raise

@@ -3,16 +3,19 @@ reconciling an ambiguous POST, and the rate-limit burst."""
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import time
+from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
 
-from backoffice.integrations.fortnox.client import RATE_LIMIT_RETRIES, FortnoxClient
+from backoffice.integrations.fortnox.client import MAX_RATE_LIMIT_WAIT, RATE_LIMIT_RETRIES, FortnoxClient
 from backoffice.integrations.fortnox.errors import (
     AccessDeniedError,
     AccountInactiveError,
@@ -359,6 +362,61 @@ def test_429_after_429_gives_up_with_rate_limited(make_client, emulator, tenant_
 
     assert limited.value.reason == "rate_limited"
     assert client.rate_limited_count == RATE_LIMIT_RETRIES + 1
+
+
+@pytest.fixture
+def scripted() -> Iterator[tuple[str, list]]:
+    """A tiny real HTTP server answering GETs from a script of (status, headers, body) — for what the
+    emulator does not do: Fortnox has never been seen sending Retry-After, but we honour it if it does."""
+    script: list[tuple[int, dict, dict]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            status, headers, body = script.pop(0)
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            for name, value in {"Content-Type": "application/json", **headers}.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/3", script
+    server.shutdown()
+    server.server_close()
+
+
+def test_retry_after_is_honoured(scripted):
+    base_url, script = scripted
+    script += [(429, {"Retry-After": "0.3"}, {"message": "Too Many Requests"}), (200, {}, {"MeInformation": {"Id": 1}})]
+    sleep = RecordingSleep()
+    client = FortnoxClient(requests.Session(), base_url=base_url, limiter=SlidingWindowLimiter(sleep=sleep))
+
+    assert client.me() == {"Id": 1}
+
+    assert client.rate_limited_count == 1
+    assert sum(sleep.pauses) == pytest.approx(0.3, abs=0.05)
+
+
+def test_a_retry_after_too_long_to_wait_in_a_call_is_raised_and_pauses_the_limiter_at_most_a_minute(scripted):
+    base_url, script = scripted
+    script += [(429, {"Retry-After": "3600"}, {"message": "Too Many Requests"})]
+    clock = [100.0]
+    limiter = SlidingWindowLimiter(clock=lambda: clock[0], sleep=lambda s: clock.__setitem__(0, clock[0] + s))
+    client = FortnoxClient(requests.Session(), base_url=base_url, limiter=limiter)
+
+    with pytest.raises(FortnoxRateLimited) as limited:
+        client.me()
+
+    assert limited.value.retry_after == 3600 and script == []
+    limiter.acquire()
+    assert clock[0] == pytest.approx(100.0 + MAX_RATE_LIMIT_WAIT)
 
 
 @pytest.mark.slow
