@@ -23,6 +23,9 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 OPENAPI_PATH = REPO_ROOT / ".." / "shared" / "fortnox" / "openapi.json"
 ALL_SCOPES = "bookkeeping costcenter companyinformation settings"
 REDIRECT_URI = "http://127.0.0.1:9/callback"
+#: A Fortnox authorization request as our back office sends it.
+AUTH_QUERY = {"client_id": "demo", "redirect_uri": REDIRECT_URI, "scope": ALL_SCOPES, "state": "abc123",
+              "access_type": "offline", "response_type": "code"}
 
 
 def _relax_nullable(node: Any) -> Any:
@@ -178,8 +181,7 @@ def session_for(emulator: RunningEmulator, openapi: OpenApiChecker) -> Callable[
 def authorize(emulator: RunningEmulator, *, scope: str = ALL_SCOPES, state: str = "st4te",
               extra: dict[str, str] | None = None) -> dict[str, list[str]]:
     """Run GET /oauth-v1/auth (auto-approve must be on) and return the redirect's query."""
-    params = {"client_id": "demo", "redirect_uri": REDIRECT_URI, "scope": scope, "state": state,
-              "access_type": "offline", "response_type": "code", **(extra or {})}
+    params = {**AUTH_QUERY, "scope": scope, "state": state, **(extra or {})}
     response = requests.get(emulator.url + "/oauth-v1/auth", params=params, allow_redirects=False, timeout=10)
     assert response.status_code == 302, response.text
     location = response.headers["Location"]

@@ -11,7 +11,7 @@ import jwt
 import pytest
 import requests
 
-from tests.fortnox_emulator.conftest import ALL_SCOPES, REDIRECT_URI, authorize, token_request
+from tests.fortnox_emulator.conftest import AUTH_QUERY, REDIRECT_URI, authorize, token_request
 
 
 def _api_status(emulator, access_token: str, path: str = "/3/accounts") -> int:
@@ -37,12 +37,8 @@ def _assert_invalid_grant(response: requests.Response) -> None:
     assert response.json()["error"] == "invalid_grant"
 
 
-AUTH_PARAMS = {"client_id": "demo", "redirect_uri": REDIRECT_URI, "scope": ALL_SCOPES, "state": "abc123",
-               "access_type": "offline", "response_type": "code"}
-
-
 def test_consent_page_is_swedish_with_company_choice_and_both_buttons(emulator):
-    response = requests.get(emulator.url + "/oauth-v1/auth", params=AUTH_PARAMS, timeout=10)
+    response = requests.get(emulator.url + "/oauth-v1/auth", params=AUTH_QUERY, timeout=10)
 
     assert response.status_code == 200
     assert response.headers["Content-Type"].startswith("text/html")
@@ -57,7 +53,7 @@ def test_consent_page_is_swedish_with_company_choice_and_both_buttons(emulator):
 
 def test_approving_the_consent_form_redirects_with_code_and_state(emulator, tenant_id):
     second = emulator.control.create_tenant("Pizzeria Napoli AB", "559911-2233")
-    form = {**AUTH_PARAMS, "tenant_id": str(second), "email": "anna@example.se", "password": "x", "decision": "approve"}
+    form = {**AUTH_QUERY, "tenant_id": str(second), "email": "anna@example.se", "password": "x", "decision": "approve"}
 
     response = requests.post(emulator.url + "/oauth-v1/auth", data=form, allow_redirects=False, timeout=10)
 
@@ -70,7 +66,7 @@ def test_approving_the_consent_form_redirects_with_code_and_state(emulator, tena
 
 
 def test_cancelling_the_consent_redirects_with_access_denied_and_state(emulator):
-    form = {**AUTH_PARAMS, "decision": "deny"}
+    form = {**AUTH_QUERY, "decision": "deny"}
 
     response = requests.post(emulator.url + "/oauth-v1/auth", data=form, allow_redirects=False, timeout=10)
 
@@ -79,7 +75,7 @@ def test_cancelling_the_consent_redirects_with_access_denied_and_state(emulator)
 
 
 def test_approving_without_login_shows_the_page_again_with_an_error(emulator, tenant_id):
-    form = {**AUTH_PARAMS, "tenant_id": str(tenant_id), "decision": "approve"}
+    form = {**AUTH_QUERY, "tenant_id": str(tenant_id), "decision": "approve"}
 
     response = requests.post(emulator.url + "/oauth-v1/auth", data=form, allow_redirects=False, timeout=10)
 
@@ -101,7 +97,7 @@ def test_unknown_scope_is_refused_with_invalid_scope(emulator):
 
 
 def test_unknown_client_gets_an_error_page_not_a_redirect(emulator):
-    response = requests.get(emulator.url + "/oauth-v1/auth", params={**AUTH_PARAMS, "client_id": "nope"},
+    response = requests.get(emulator.url + "/oauth-v1/auth", params={**AUTH_QUERY, "client_id": "nope"},
                             allow_redirects=False, timeout=10)
     assert response.status_code == 400
     assert "Okänd integration" in response.text
