@@ -34,6 +34,7 @@ from urllib.parse import quote, urlsplit
 import requests
 
 from backoffice.integrations.fortnox.errors import (
+    TRANSPORT_ERRORS,
     FortnoxConnectionError,
     FortnoxError,
     FortnoxRateLimited,
@@ -52,13 +53,6 @@ RATE_LIMIT_RETRIES = 3
 MAX_RATE_LIMIT_WAIT = 60.0
 #: Pauses before the retries of a GET that failed in transport or with a 5xx.
 GET_RETRY_DELAYS = (0.5, 2.0)
-
-_TRANSPORT_ERRORS = (
-    requests.ConnectionError,
-    requests.Timeout,
-    requests.exceptions.ChunkedEncodingError,
-    requests.exceptions.ContentDecodingError,
-)
 
 
 class FortnoxClient:
@@ -246,7 +240,7 @@ class FortnoxClient:
                     method, url, params=params, data=data, headers=headers, timeout=self.timeout
                 )
                 content = response.content  # read the body inside the try: it can break too
-            except _TRANSPORT_ERRORS as exc:
+            except TRANSPORT_ERRORS as exc:
                 raise connection_error_for(exc, method=method, url=url) from exc
         if response.status_code >= 400:
             raise error_for(response)

@@ -350,6 +350,16 @@ def error_for(response: requests.Response) -> FortnoxError:
     return cls(message, **common)
 
 
+#: What ``requests`` raises when no usable answer came back; :func:`connection_error_for` turns these
+#: into :class:`FortnoxConnectionError`. Configuration mistakes (``InvalidURL``…) are left to surface.
+TRANSPORT_ERRORS = (
+    requests.ConnectionError,
+    requests.Timeout,
+    requests.exceptions.ChunkedEncodingError,
+    requests.exceptions.ContentDecodingError,
+)
+
+
 def connection_error_for(exc: BaseException, *, method: str, url: str) -> FortnoxConnectionError:
     """Turn a transport exception (from requests/urllib3) into a :class:`FortnoxConnectionError`.
 

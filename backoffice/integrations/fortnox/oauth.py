@@ -37,7 +37,7 @@ from oauthlib.oauth2 import OAuth2Error
 from requests.auth import HTTPBasicAuth
 from requests_oauthlib import OAuth2Session
 
-from backoffice.integrations.fortnox.errors import FortnoxError, connection_error_for, error_for
+from backoffice.integrations.fortnox.errors import TRANSPORT_ERRORS, FortnoxError, connection_error_for, error_for
 
 #: What the product asks for (README "Decisions where the sources are silent"): vouchers, accounts,
 #: series and financial years (bookkeeping), cost centres, company information, and the locked period,
@@ -228,7 +228,7 @@ def _as_fortnox_errors(url: str) -> Iterator[None]:
     """Turn transport failures and oauthlib's own refusals into FortnoxErrors."""
     try:
         yield
-    except (requests.ConnectionError, requests.Timeout) as exc:
+    except TRANSPORT_ERRORS as exc:
         raise connection_error_for(exc, method="POST", url=url) from exc
     except OAuth2Error as exc:  # a 2xx answer oauthlib cannot read as a token (no access_token…)
         raise FortnoxError(f"Fortnox's token endpoint gave an unusable answer ({exc.error})") from exc

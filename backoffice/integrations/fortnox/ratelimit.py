@@ -27,7 +27,7 @@ PERIOD = 5.0
 
 
 class Permit:
-    """A booked slot in the window: ``stamp`` is when it stops counting minus the period."""
+    """A booked slot in the window; it counts until ``stamp + period`` (stamp: start, then release)."""
 
     __slots__ = ("stamp",)
 
