@@ -42,11 +42,13 @@ class FortnoxError(Exception):
     code: Fortnox's ``ErrorInformation`` code as an int, or None when the body carried none.
     fortnox_message: Fortnox's own (usually Swedish) text, shown to the user under our sentence.
     reason: a stable snake_case code for this kind of failure (a class attribute).
+    summary: what went wrong in English, the start of the messages ``error_for`` writes (a class attribute).
     ambiguous: True when the request may have taken effect although no success was seen, so a
         POST must be reconciled (``find_voucher``) before it is sent again.
     """
 
     reason: ClassVar[str] = "fortnox_error"
+    summary: ClassVar[str] = "Fortnox answered with an unexpected response"
     ambiguous: bool = False
 
     def __init__(
@@ -95,6 +97,7 @@ class FortnoxServerError(FortnoxError):
     """
 
     reason = "transient"
+    summary = "Fortnox had a server error"
     ambiguous = True
 
 
@@ -105,6 +108,7 @@ class FortnoxRateLimited(FortnoxError):
     """
 
     reason = "rate_limited"
+    summary = "Fortnox rate limit exceeded"
 
     def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
@@ -116,30 +120,35 @@ class FortnoxAuthError(FortnoxError):
     (``invalid_grant``). The user must connect the company to Fortnox again."""
 
     reason = "auth_expired"
+    summary = "Fortnox refused the authorisation (expired or revoked)"
 
 
 class InvalidClientError(FortnoxAuthError):
     """The token endpoint refused our client id or secret (401 ``invalid_client``): our configuration."""
 
     reason = "invalid_client"
+    summary = "Fortnox refused our client id or secret"
 
 
 class NotFoundError(FortnoxError):
     """A GET by id found nothing (HTTP 404)."""
 
     reason = "not_found"
+    summary = "Fortnox found no such resource"
 
 
 class FortnoxRejected(FortnoxError):
     """Fortnox refused the request for a cause that waits for a fix by the user (a blocking cause)."""
 
     reason = "rejected"
+    summary = "Fortnox refused the request"
 
 
 class AccessDeniedError(FortnoxRejected):
     """A scope or licence is missing (2000663, 2001101, 2001103; HTTP 400 or 403)."""
 
     reason = "access_denied"
+    summary = "Fortnox denied access (missing scope or licence)"
 
 
 class SeriesNotManualError(FortnoxRejected):
@@ -149,6 +158,7 @@ class SeriesNotManualError(FortnoxRejected):
     """
 
     reason = "series_not_manual"
+    summary = "the voucher series does not allow manual vouchers"
 
     def __init__(self, message: str, *, series: str | None = None, **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
@@ -162,6 +172,7 @@ class SeriesMissingError(FortnoxRejected):
     """
 
     reason = "series_missing"
+    summary = "the voucher series does not exist in that financial year"
 
     def __init__(self, message: str, *, series: str | None = None, **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
@@ -175,6 +186,7 @@ class AccountMissingError(FortnoxRejected):
     """
 
     reason = "account_missing"
+    summary = "an account does not exist in Fortnox"
 
     def __init__(self, message: str, *, account: int | None = None, **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
@@ -188,6 +200,7 @@ class AccountInactiveError(FortnoxRejected):
     """
 
     reason = "account_inactive"
+    summary = "an account is inactive in Fortnox"
 
     def __init__(self, message: str, *, account: int | None = None, **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
@@ -201,6 +214,7 @@ class CostCenterMissingError(FortnoxRejected):
     """
 
     reason = "cost_center_missing"
+    summary = "a cost centre does not exist in Fortnox"
 
     def __init__(self, message: str, *, cost_center: str | None = None, **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
@@ -214,6 +228,7 @@ class CostCenterInactiveError(FortnoxRejected):
     """
 
     reason = "cost_center_inactive"
+    summary = "a cost centre is inactive in Fortnox"
 
     def __init__(self, message: str, *, cost_center: str | None = None, **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
@@ -224,6 +239,7 @@ class NoFinancialYearError(FortnoxRejected):
     """No financial year covers the voucher's date ("Räkenskapsår saknas för valt datum")."""
 
     reason = "no_financial_year"
+    summary = "no financial year covers the voucher's date"
 
 
 class PeriodLockedError(FortnoxRejected):
@@ -233,6 +249,7 @@ class PeriodLockedError(FortnoxRejected):
     """
 
     reason = "period_locked"
+    summary = "the voucher's date is in a locked period"
 
     def __init__(self, message: str, *, locked_through: date | None = None, **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
@@ -243,6 +260,7 @@ class VoucherInvalidError(FortnoxRejected):
     """Any other refusal of a voucher (unbalanced, fewer than two rows 2001897, …)."""
 
     reason = "voucher_invalid"
+    summary = "Fortnox refused the voucher"
 
 
 # --- classification -------------------------------------------------------------------------------
@@ -294,26 +312,6 @@ _RULES_BY_MESSAGE: tuple[tuple[tuple[str, ...], type[FortnoxError]], ...] = (
     (("existerar inte",), AccountMissingError),
 )
 
-_SUMMARY: dict[type[FortnoxError], str] = {
-    FortnoxError: "Fortnox answered with an unexpected response",
-    FortnoxServerError: "Fortnox had a server error",
-    FortnoxRateLimited: "Fortnox rate limit exceeded",
-    FortnoxAuthError: "Fortnox refused the authorisation (expired or revoked)",
-    InvalidClientError: "Fortnox refused our client id or secret",
-    NotFoundError: "Fortnox found no such resource",
-    FortnoxRejected: "Fortnox refused the request",
-    AccessDeniedError: "Fortnox denied access (missing scope or licence)",
-    SeriesNotManualError: "the voucher series does not allow manual vouchers",
-    SeriesMissingError: "the voucher series does not exist in that financial year",
-    AccountMissingError: "an account does not exist in Fortnox",
-    AccountInactiveError: "an account is inactive in Fortnox",
-    CostCenterMissingError: "a cost centre does not exist in Fortnox",
-    CostCenterInactiveError: "a cost centre is inactive in Fortnox",
-    NoFinancialYearError: "no financial year covers the voucher's date",
-    PeriodLockedError: "the voucher's date is in a locked period",
-    VoucherInvalidError: "Fortnox refused the voucher",
-}
-
 _QUOTED = re.compile(r"[\"“”']([^\"“”']{1,10})[\"“”']")
 _PARENTHESISED = re.compile(r"\(([A-Za-z0-9]{1,10})\)")
 _ACCOUNT = re.compile(r"kont(?:o|ot)\s*:?\s*[\"“”']?(\d{4})\b", re.IGNORECASE)
@@ -331,7 +329,7 @@ def error_for(response: requests.Response) -> FortnoxError:
     data = _json_object(response.content)
     code, fortnox_message, oauth_error = _read_error_body(data)
     cls = _classify(status, code, fortnox_message, oauth_error, _is_voucher_post(response))
-    message = f"{_SUMMARY[cls]}: {_request_line(response)}"
+    message = f"{cls.summary}: {_request_line(response)}"
     if data is None and response.content:  # an HTML outage page is no message to show anyone
         content_type = response.headers.get("Content-Type", "no content type")
         message += f" (the body was {len(response.content)} bytes of {content_type}, not a JSON object)"
