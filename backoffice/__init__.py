@@ -38,6 +38,8 @@ def _init_logging(app: Flask) -> None:
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    # One line a second from the worker's tick says nothing; its own jobs log what they do.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
 
 def _init_database(app: Flask) -> None:
