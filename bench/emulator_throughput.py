@@ -70,6 +70,15 @@ def _client(port: int, token: str, day: str, deadline: float, latencies: dict[st
         latencies[f"{method} {path}"].append(time.perf_counter() - start)
 
 
+def _cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of a process so far (Linux /proc; None elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def run(seconds: float, threads: int) -> float:
     """Run the benchmark and return requests per second."""
     cores = sorted(os.sched_getaffinity(0))
@@ -96,7 +105,9 @@ def run(seconds: float, threads: int) -> float:
 
     try:
         drive(1.0)  # warm up
+        cpu_before = _cpu_seconds(server.pid)
         latencies, errors = drive(seconds)
+        cpu_after = _cpu_seconds(server.pid)
     finally:
         stop.set()
         server.join(timeout=10)
@@ -109,6 +120,10 @@ def run(seconds: float, threads: int) -> float:
         values.sort()
         print(f"  {name:18} {len(values) / seconds:7.0f}/s  median {statistics.median(values) * 1000:5.1f} ms"
               f"  p95 {values[int(len(values) * 0.95)] * 1000:5.1f} ms")
+    if cpu_before is not None and cpu_after is not None:
+        busy = (cpu_after - cpu_before) / seconds
+        print(f"  server CPU busy {busy:.0%} of its core: about {total / max(cpu_after - cpu_before, 1e-9):.0f} "
+              "requests per CPU-second")
     print(f"  errors: {len(errors)}" + (f" (first: {errors[0]})" if errors else ""))
     print(f"  target {TARGET}/s: {'met' if rate >= TARGET and not errors else 'NOT met'}")
     return rate

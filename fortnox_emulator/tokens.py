@@ -112,6 +112,7 @@ class TokenService:
         self.state = state
         self.settings = settings
         self._issued_since_prune = 0
+        self._verified: dict[str, dict[str, Any]] = {}
 
     # --- authorization endpoint ---------------------------------------------------------------
     def issue_code(self, *, tenant_id: int, scopes: tuple[str, ...], redirect_uri: str | None,
@@ -279,11 +280,23 @@ class TokenService:
         return answer
 
     def _decode(self, token: str) -> dict[str, Any] | None:
-        try:
-            return jwt.decode(token, self.state.jwt_secret, algorithms=["HS256"],
-                              options={"verify_aud": False, "require": ["exp", "iat", "jti"]})
-        except jwt.InvalidTokenError:
-            return None
+        """The verified claims of an unexpired token, or None.
+
+        Verifying the signature costs more than the rest of an API call, so verified claims are
+        cached by token text; expiry is still checked on every call, and revocation lives in the
+        server-side records that `authenticate` reads each time.
+        """
+        claims = self._verified.get(token)
+        if claims is None:
+            try:
+                claims = jwt.decode(token, self.state.jwt_secret, algorithms=["HS256"],
+                                    options={"verify_aud": False, "require": ["exp", "iat", "jti"]})
+            except jwt.InvalidTokenError:
+                return None
+            if len(self._verified) >= 10_000:
+                self._verified.clear()
+            self._verified[token] = claims
+        return claims if claims["exp"] > time.time() else None
 
     def _prune_now_and_then(self) -> None:
         """Forget expired access tokens and codes, and refresh tokens past their 45 days.
