@@ -264,7 +264,8 @@ def add_fault(app: EmulatorApp, request: Request) -> Response:
     try:
         fault = app.faults.add(
             kind=str(data.get("kind")), count=int(data.get("count", 1)), method=data.get("method"),
-            path_prefix=data.get("path_prefix") or "/", tenant_id=data.get("tenant_id"),
+            path_prefix=data.get("path_prefix") or "/",
+            tenant_id=int(data["tenant_id"]) if data.get("tenant_id") is not None else None,
             seconds=float(data["seconds"]) if data.get("seconds") is not None else None,
             after=data.get("after", "answer"))
     except (TypeError, ValueError) as exc:

@@ -108,7 +108,7 @@ def authorize(app: EmulatorApp, request: Request) -> Response:
     if request.method == "GET":
         if not app.settings.auto_approve:
             return _consent_page(app, auth)
-        tenant_id = app.settings.auto_approve_tenant_id or min(app.store.state.tenants)
+        tenant_id = app.settings.auto_approve_tenant_id or min(app.store.state.tenants, default=-1)
         decision = app.settings.auto_approve_decision
     else:
         decision = request.form.get("decision", "")

@@ -155,7 +155,7 @@ class Field:
         if self.kind == "int":
             return integer(obj, self.json_name)
         if self.kind == "decimal":
-            return amount(obj, self.json_name) if self.json_name in obj else None
+            return amount(obj, self.json_name)
         return choice(obj, self.json_name, self.allowed)
 
 
@@ -164,5 +164,5 @@ def apply_fields(target: object, obj: Mapping[str, Any], writable: tuple[Field, 
     for spec in writable:
         if spec.json_name in obj:
             value = spec.read(obj)
-            if value is not None or spec.kind == "text":
+            if value is not None or spec.kind in ("text", "int"):  # text and numbers may be cleared
                 setattr(target, spec.attribute, value)

@@ -129,8 +129,8 @@ class TokenService:
     def check_client(self, client_id: str | None, client_secret: str | None) -> None:
         """Basic client authentication; 401 invalid_client otherwise."""
         if not (client_id is not None and client_secret is not None
-                and secrets.compare_digest(client_id, self.settings.client_id)
-                and secrets.compare_digest(client_secret, self.settings.client_secret)):
+                and secrets.compare_digest(client_id.encode(), self.settings.client_id.encode())
+                and secrets.compare_digest(client_secret.encode(), self.settings.client_secret.encode())):
             raise invalid_client()
 
     def exchange_code(self, code: str | None, redirect_uri: str | None) -> dict[str, Any]:
