@@ -84,7 +84,7 @@ def run_jobs(db, *, now: datetime | None = None, limit: int = 1000) -> list[str]
 
 
 def jobs_of(db, company) -> list[ExportJob]:
-    db.expire_all()
+    db.rollback()  # end the test's read transaction: on SQLite it would keep seeing an old snapshot
     return db.scalars(select(ExportJob).where(ExportJob.company_id == company.id).order_by(ExportJob.id)).all()
 
 
