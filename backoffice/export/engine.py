@@ -343,16 +343,20 @@ def export_one(session: Session, job_id: int, *, now: datetime | None = None) ->
         blockers = check(voucher, snapshot)
         if blockers:
             return _block(session, job, blockers, now)
+        # The voucher's own financial year, not Fortnox's preselected one (31 Dec exported on 2 Jan).
+        year = snapshot.financial_year_for(voucher.transaction_date).id
         if job.in_doubt:
-            found = client_for(context.connection).find_voucher(voucher.series, voucher.transaction_date, voucher.description)
+            found = client_for(context.connection).find_voucher(
+                voucher.series, voucher.transaction_date, voucher.description, financial_year=year
+            )
             if found is not None:
                 return _exported(session, job, found, now, outcome="found")
-        return _post(session, job, context, voucher, now)
+        return _post(session, job, context, voucher, now, year)
     except FortnoxError as exc:
         return _handle_error(session, job, context, exc, now)
 
 
-def _post(session: Session, job: ExportJob, context: CompanyContext, voucher: Voucher, now: datetime) -> ExportState:
+def _post(session: Session, job: ExportJob, context: CompanyContext, voucher: Voucher, now: datetime, year: int) -> ExportState:
     body = voucher_body(voucher)
     attempt = ExportAttempt(job=job, started_at=now, outcome="sending", request_body=dumps_body(body))
     # Write-ahead: from here until Fortnox answers clearly, the voucher may exist in Fortnox.
@@ -361,7 +365,7 @@ def _post(session: Session, job: ExportJob, context: CompanyContext, voucher: Vo
     session.commit()
     try:
         # A 401 is answered by refreshing the token and sending once more (connection.BearerAuth).
-        created = client_for(context.connection).create_voucher(body)
+        created = client_for(context.connection).create_voucher(body, financial_year=year)
     except FortnoxError as exc:
         attempt.finished_at = now_utc()
         attempt.http_status = exc.status

@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from backoffice.companies.models import Register, hash_token
 from backoffice.db import session
+from backoffice.scheduler import wake
 from backoffice.zreport.models import ZReportRecord
 from backoffice.zreport.operations import ZReportConflictError, WrongRegisterError, find_zreport, store_zreport
 from backoffice.zreport.schemas import DocumentError, load_json, zreport_schema
@@ -81,6 +82,8 @@ def post_zreport():
             " a Z-report is final once the day is closed.",
         )
     session.commit()
+    if stored.created:
+        wake()  # export within seconds, not at the next tick
     return jsonify(stored_report_body(stored.record)), 201 if stored.created else 200
 
 
