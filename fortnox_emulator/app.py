@@ -1,14 +1,14 @@
 """The emulator as one WSGI application: what happens to every request, in order.
 
 For /3/ (the API) and /oauth-v1/ (OAuth):
-1. find the caller (API only: a valid bearer token gives client and tenant);
+1. find the caller (API only: a valid bearer token gives client and tenant), and log the request
+   for the control API (its status is filled in when the answer goes out);
 2. wait the configured response delay (API only);
 3. take an injected fault if one matches: `500`, `429` and `drop` answer without processing;
 4. API only: 401 without a valid token, 429 over the rate limit, the scope check, then the
    handler under the store lock; OAuth: the endpoint;
 5. write the state file if the request changed anything;
-6. a `timeout_after_store` fault now waits (or drops the connection) after the work is done;
-7. log the request for the control API.
+6. a `timeout_after_store` fault now waits (or drops the connection) after the work is done.
 /_emulator/ is the control API (only when enabled); / is a small Swedish landing page.
 """
 
@@ -82,7 +82,7 @@ class EmulatorApp:
         elif path == "/":
             response = self._index()
         else:
-            response = Response("Not Found", 404, content_type="text/html; charset=utf-8")
+            response = _not_found()
         return response(environ, start_response)
 
     # --- /3/ and /oauth-v1/ ------------------------------------------------------------------------
@@ -100,8 +100,7 @@ class EmulatorApp:
         if fault is not None and fault.kind != "timeout_after_store":
             response = self._fault_answer(fault, request)
         else:
-            response = self._api(request, identity) if api_call else OAUTH_ROUTES.get(
-                request.path.rstrip("/"), _no_oauth_route)(self, request)
+            response = self._api(request, identity) if api_call else self._oauth(request)
             self.store.save_if_dirty()
             if fault is not None:
                 self.stopping.wait(fault.seconds if fault.seconds is not None
@@ -117,6 +116,10 @@ class EmulatorApp:
         if fault.kind == "429":
             return json_response(TOO_MANY_REQUESTS, 429)
         return json_response(SYSTEM_EXCEPTION.body(), 500)
+
+    def _oauth(self, request: Request) -> Response:
+        endpoint = OAUTH_ROUTES.get(request.path.rstrip("/"))
+        return endpoint(self, request) if endpoint is not None else _not_found()
 
     def _api(self, request: Request, identity: Identity | None) -> Response:
         if identity is None:
@@ -148,7 +151,8 @@ class EmulatorApp:
         return Response(html, content_type="text/html; charset=utf-8")
 
 
-def _no_oauth_route(app: EmulatorApp, request: Request) -> Response:
+def _not_found() -> Response:
+    """Outside /3/ Fortnox answers unknown paths with an HTML page."""
     return Response("Not Found", 404, content_type="text/html; charset=utf-8")
 
 

@@ -141,13 +141,11 @@ def _error_page(app: EmulatorApp, title: str, message: str) -> Response:
 
 def token(app: EmulatorApp, request: Request) -> Response:
     """POST /oauth-v1/token."""
-    credentials = request.authorization
     grant_type = request.form.get("grant_type")
     try:
         with app.store.lock:
             try:
-                app.tokens.check_client(credentials.username if credentials else None,
-                                        credentials.password if credentials else None)
+                _check_client(app, request)
                 if grant_type == "authorization_code":
                     answer = app.tokens.exchange_code(request.form.get("code"), request.form.get("redirect_uri"))
                 elif grant_type == "refresh_token":
@@ -167,16 +165,23 @@ def token(app: EmulatorApp, request: Request) -> Response:
 
 def revoke(app: EmulatorApp, request: Request) -> Response:
     """POST /oauth-v1/revoke."""
-    credentials = request.authorization
     try:
         with app.store.lock:
-            app.tokens.check_client(credentials.username if credentials else None,
-                                    credentials.password if credentials else None)
+            _check_client(app, request)
             app.tokens.revoke(request.form.get("token"))
             app.store.mark_dirty()
     except OAuthError as exc:
         return _oauth_error(exc)
     return Response(json.dumps({"revoked": True}), 200, content_type="application/json")
+
+
+def _check_client(app: EmulatorApp, request: Request) -> None:
+    """HTTP Basic client authentication, the only kind Fortnox accepts on these endpoints."""
+    credentials = request.authorization
+    if credentials is None or credentials.type != "basic":
+        app.tokens.check_client(None, None)
+    else:
+        app.tokens.check_client(credentials.username, credentials.password)
 
 
 def _oauth_error(exc: OAuthError) -> Response:

@@ -150,6 +150,12 @@ class FortnoxSession:
         return self.request("PUT", path, json=body, params=params)
 
 
+def error_of(response: requests.Response) -> tuple[int, str]:
+    """(code, message) of an ErrorInformation body in either key casing, code as int."""
+    info = {key.lower(): value for key, value in response.json()["ErrorInformation"].items()}
+    return int(info["code"]), info["message"]
+
+
 def decimal_json(response: requests.Response) -> Any:
     """An answer's JSON with numbers as Decimal, as our client parses it."""
     return json.loads(response.text, parse_float=Decimal)

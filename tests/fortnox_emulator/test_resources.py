@@ -7,15 +7,12 @@ from datetime import date
 import pytest
 import requests
 
-from tests.fortnox_emulator.conftest import FortnoxSession, voucher_body
+from tests.fortnox_emulator.conftest import FortnoxSession, error_of, voucher_body
 
 RESTAURANT_ACCOUNTS = {1580, 1910, 1930, 2421, 2611, 2621, 2631, 2890, 3001, 3002, 3003, 3004, 3051, 3052, 3053,
                        3740, 3990, 6990}
 
 
-def _error(response) -> tuple[int, str]:
-    info = {k.lower(): v for k, v in response.json()["ErrorInformation"].items()}
-    return int(info["code"]), info["message"]
 
 
 # --- accounts ---------------------------------------------------------------------------------------
@@ -58,7 +55,7 @@ def test_one_account_and_a_404_for_an_unknown_one(fortnox):
 
 def test_accounts_are_per_financial_year(fortnox):
     assert fortnox.get("/3/accounts/3001", financialyear=1).json()["Account"]["Year"] == 1
-    assert _error(fortnox.get("/3/accounts/3001", financialyear=9))[0] == 2999014
+    assert error_of(fortnox.get("/3/accounts/3001", financialyear=9))[0] == 2999014
 
 
 def test_creating_and_updating_an_account(fortnox):
@@ -69,16 +66,16 @@ def test_creating_and_updating_an_account(fortnox):
 
     assert created.status_code == 201 and created.headers["Location"] == "accounts"
     assert created.json()["Account"]["Active"] is True
-    assert _error(duplicate) == (2999012, "Konto 3055 finns redan.")
+    assert error_of(duplicate) == (2999012, "Konto 3055 finns redan.")
     assert updated.status_code == 200
     assert (updated.json()["Account"]["Description"], updated.json()["Account"]["Active"]) == ("Take away", False)
-    assert _error(renumbered) == (2999013, 'Fältet "Number" kan inte ändras.')
+    assert error_of(renumbered) == (2999013, 'Fältet "Number" kan inte ändras.')
     assert fortnox.get("/3/accounts/3055").json()["Account"]["Active"] is False
 
 
 def test_an_account_without_description_is_refused(fortnox):
     response = fortnox.post("/3/accounts", {"Account": {"Number": 3056}})
-    assert _error(response) == (2999009, 'Fältet "Description" måste anges.')
+    assert error_of(response) == (2999009, 'Fältet "Description" måste anges.')
 
 
 # --- voucher series ----------------------------------------------------------------------------------
@@ -128,8 +125,8 @@ def test_cost_centres_start_empty_and_can_be_created_read_and_updated(fortnox):
                                             "Code": "REST1", "Description": "Restaurangen", "Note": None}
     assert (updated.json()["CostCenter"]["Active"], updated.json()["CostCenter"]["Note"]) == (False, "Stängd")
     assert [c["Code"] for c in fortnox.get("/3/costcenters").json()["CostCenters"]] == ["REST1"]
-    assert _error(too_long)[0] == 2999010
-    assert _error(fortnox.get("/3/costcenters/NONE")) == (2999103, "Kan inte hitta kostnadsstället.")
+    assert error_of(too_long)[0] == 2999010
+    assert error_of(fortnox.get("/3/costcenters/NONE")) == (2999103, "Kan inte hitta kostnadsstället.")
 
 
 # --- financial years, locked period, company ---------------------------------------------------------
@@ -142,7 +139,7 @@ def test_financial_years_cover_last_year_and_this_year(fortnox, emulator):
         (1, f"{today.year - 1}-01-01", f"{today.year - 1}-12-31"), (2, f"{today.year}-01-01", f"{today.year}-12-31")]
     assert years[0]["AccountingMethod"] == "ACCRUAL"
     assert fortnox.get("/3/financialyears/2").json()["FinancialYear"]["Id"] == 2
-    assert _error(fortnox.get("/3/financialyears/7")) == (2999105, "Kan inte hitta räkenskapsåret.")
+    assert error_of(fortnox.get("/3/financialyears/7")) == (2999105, "Kan inte hitta räkenskapsåret.")
 
 
 def test_financial_years_filtered_by_date_may_be_an_empty_list(fortnox, emulator):
@@ -213,7 +210,7 @@ def test_scopes_are_enforced(emulator, tenant_id, session_for, scope, path, stat
 
     assert response.status_code == status
     if status == 400:
-        assert _error(response) == (2000663, "Har inte behörighet för scope")
+        assert error_of(response) == (2000663, "Har inte behörighet för scope")
 
 
 def test_the_missing_scope_status_can_be_403(make_emulator, openapi):
@@ -221,10 +218,10 @@ def test_the_missing_scope_status_can_be_403(make_emulator, openapi):
     token = emulator.control.issue_tokens(emulator.default_tenant_id, "bookkeeping")["access_token"]
     response = FortnoxSession(emulator.url, token, openapi).get("/3/costcenters")
     assert response.status_code == 403
-    assert _error(response)[0] == 2000663
+    assert error_of(response)[0] == 2000663
 
 
 def test_an_unknown_route_is_404_no_such_route(fortnox):
     response = fortnox.get("/3/articles")
     assert response.status_code == 404
-    assert _error(response) == (2000762, "No such route")
+    assert error_of(response) == (2000762, "No such route")

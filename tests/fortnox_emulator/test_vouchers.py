@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from tests.fortnox_emulator.conftest import decimal_json, voucher_body
+from tests.fortnox_emulator.conftest import decimal_json, error_of, voucher_body
 
 
 @pytest.fixture
@@ -20,10 +20,6 @@ def day(today) -> str:
     return today.isoformat()
 
 
-def _error(response) -> tuple[int, str]:
-    """(code, message) from an ErrorInformation body in either key casing; code as int."""
-    info = {k.lower(): v for k, v in response.json()["ErrorInformation"].items()}
-    return int(info["code"]), info["message"]
 
 
 def test_posting_a_voucher_answers_201_with_location_and_the_stored_voucher(fortnox, day):
@@ -91,7 +87,7 @@ def test_a_stored_voucher_can_never_be_changed(fortnox, emulator, tenant_id, day
     response = fortnox.request(method, "/3/vouchers/F/1", json=changed)
 
     assert response.status_code == 400
-    assert _error(response)[0] == 2999008
+    assert error_of(response)[0] == 2999008
     assert emulator.control.vouchers(tenant_id)[0]["description"] == "Z-rapport 1, kassa K1"
 
 
@@ -155,7 +151,7 @@ def test_voucher_rules(fortnox, emulator, tenant_id, day, rows, series, code, me
     response = fortnox.post("/3/vouchers", voucher_body(day, rows=rows, series=series))
 
     assert response.status_code == 400
-    assert _error(response) == (code, message)
+    assert error_of(response) == (code, message)
     assert emulator.control.vouchers(tenant_id) == []
 
 
@@ -164,7 +160,7 @@ def test_an_account_deactivated_in_fortnox_is_refused_by_number(fortnox, emulato
 
     response = fortnox.post("/3/vouchers", voucher_body(day))
 
-    assert _error(response) == (2999002, 'Konto "3001" är inte aktivt')
+    assert error_of(response) == (2999002, 'Konto "3001" är inte aktivt')
     emulator.control.set_account_active(tenant_id, 3001, True)
     assert fortnox.post("/3/vouchers", voucher_body(day)).status_code == 201
 
@@ -189,13 +185,13 @@ def test_a_series_made_non_manual_is_refused_with_2001940(fortnox, emulator, ten
 def test_a_deleted_series_is_an_invalid_series(fortnox, emulator, tenant_id, day):
     emulator.control.delete_series(tenant_id, "F", financial_year=2)
 
-    assert _error(fortnox.post("/3/vouchers", voucher_body(day))) == (2999005, "Ogiltig verifikationsserie angiven")
+    assert error_of(fortnox.post("/3/vouchers", voucher_body(day))) == (2999005, "Ogiltig verifikationsserie angiven")
 
 
 def test_a_date_without_financial_year_is_refused(fortnox, emulator, tenant_id, day):
-    assert _error(fortnox.post("/3/vouchers", voucher_body("2001-05-05")))[1] == "Räkenskapsår saknas för valt datum"
+    assert error_of(fortnox.post("/3/vouchers", voucher_body("2001-05-05")))[1] == "Räkenskapsår saknas för valt datum"
     emulator.control.delete_financial_year(tenant_id, 2)
-    assert _error(fortnox.post("/3/vouchers", voucher_body(day))) == (2999006, "Räkenskapsår saknas för valt datum")
+    assert error_of(fortnox.post("/3/vouchers", voucher_body(day))) == (2999006, "Räkenskapsår saknas för valt datum")
 
 
 def test_without_financialyear_the_preselected_year_is_used(fortnox, today):
@@ -207,14 +203,14 @@ def test_without_financialyear_the_preselected_year_is_used(fortnox, today):
     accepted = fortnox.post("/3/vouchers", voucher_body(last_year), financialyear=1)
 
     assert refused.status_code == 400
-    assert _error(refused)[0] == 2999007
+    assert error_of(refused)[0] == 2999007
     assert accepted.status_code == 201
     assert accepted.json()["Voucher"]["Year"] == 1
 
 
 def test_an_unknown_financialyear_parameter_is_refused(fortnox, day):
     response = fortnox.post("/3/vouchers", voucher_body(day), financialyear=99)
-    assert _error(response) == (2999014, "Räkenskapsåret 99 finns inte.")
+    assert error_of(response) == (2999014, "Räkenskapsåret 99 finns inte.")
 
 
 def test_the_locked_period_refuses_dates_up_to_and_including_its_end(fortnox, emulator, tenant_id, today):
@@ -243,8 +239,8 @@ def test_cost_centres_must_exist_and_be_active(fortnox, emulator, tenant_id, day
     emulator.control.delete_cost_center(tenant_id, "REST1")
     missing = fortnox.post("/3/vouchers", voucher_body(day, rows=rows))
 
-    assert _error(inactive) == (2000947, 'Kostnadsstället "REST1" är inte aktivt')
-    assert _error(missing) == (2999003, 'Kostnadsstället "REST1" finns inte')
+    assert error_of(inactive) == (2000947, 'Kostnadsstället "REST1" är inte aktivt')
+    assert error_of(missing) == (2999003, 'Kostnadsstället "REST1" finns inte')
 
 
 def test_an_account_with_mandatory_cost_centre_needs_one(fortnox, day):
@@ -252,7 +248,7 @@ def test_an_account_with_mandatory_cost_centre_needs_one(fortnox, day):
 
     response = fortnox.post("/3/vouchers", voucher_body(day))
 
-    assert _error(response) == (2000946, 'Kostnadsställe är obligatoriskt på konto "3001"')
+    assert error_of(response) == (2000946, 'Kostnadsställe är obligatoriskt på konto "3001"')
 
 
 @pytest.mark.parametrize(("voucher", "code"), [
@@ -264,15 +260,15 @@ def test_required_and_malformed_fields_are_refused(fortnox, voucher, code):
     rows = [{"Account": 1910, "Debit": 1}, {"Account": 3001, "Credit": 1}]
     response = fortnox.post("/3/vouchers", {"Voucher": {**voucher, "VoucherRows": rows}})
     assert response.status_code == 400
-    assert _error(response)[0] == code
+    assert error_of(response)[0] == code
 
 
 def test_a_body_without_the_voucher_wrapper_or_not_json_is_refused(fortnox, day):
     unwrapped = fortnox.post("/3/vouchers", voucher_body(day)["Voucher"])
     not_json = fortnox.request("POST", "/3/vouchers", data=b"{not json", headers={"Content-Type": "application/json"})
 
-    assert _error(unwrapped) == (2001392, "Ingen eller felaktig data i anropet.")
-    assert _error(not_json)[0] == 2002115
+    assert error_of(unwrapped) == (2001392, "Ingen eller felaktig data i anropet.")
+    assert error_of(not_json)[0] == 2002115
 
 
 def test_read_only_fields_sent_by_a_client_are_ignored(fortnox, day):
@@ -342,7 +338,7 @@ def test_an_empty_list_has_zero_pages_and_current_page_one(fortnox):
 def test_bad_list_parameters_are_refused_with_2000588(fortnox, params):
     response = fortnox.get("/3/vouchers", **params)
     assert response.status_code == 400
-    assert _error(response) == (2000588, "Ogiltig parameter i anropet.")
+    assert error_of(response) == (2000588, "Ogiltig parameter i anropet.")
 
 
 def test_voucher_lists_filter_by_date_and_year(fortnox, today):
