@@ -143,6 +143,8 @@ def ensure_jobs(session: Session, company: Company) -> int:
     ).all()
     for job in jobs:
         before_start = start is not None and job.zreport.business_date < start
+        if job.reason_code == "nothing_to_book":
+            continue
         if job.state == ExportState.SKIPPED and not before_start:
             transition(job, ExportState.PENDING)
             woken += 1
@@ -540,6 +542,8 @@ def unblock_jobs(session: Session, company: Company, *, now: datetime | None = N
     """
     now = now or now_utc()
     context = CompanyContext.load(session, company)
+    if context.integration is not None and context.integration.active:
+        ensure_jobs(session, company)  # the start date may have moved
     jobs = session.scalars(
         select(ExportJob)
         .join(ZReportRecord)

@@ -262,3 +262,41 @@ def test_a_report_that_nets_to_zero_is_skipped_without_a_voucher(db, pos, emulat
     [job] = jobs_of(db, shop.company)
     assert job.reason_code == "nothing_to_book"
     assert voucher_posts(emulator, shop.tenant_id) == 0
+
+
+def test_moving_the_start_date_back_creates_the_missing_exports(db, pos, restaurant, make_document):
+    shop = restaurant(mapping={**contract_mapping(), "start_date": "2026-11-15"})
+    pos.post(shop.tokens["K1"], make_document(business_date="2026-11-10"))
+    assert [job.state for job in jobs_of(db, shop.company)] == ["skipped"]
+
+    save_mapping(db, shop.company, mapping_schema.load({**contract_mapping(), "cost_centres": {}, "start_date": "2026-11-01"}), actor="test")
+    db.commit()
+    unblock_jobs(db, shop.company)
+
+    assert [job.state for job in jobs_of(db, shop.company)] == ["pending"]
+    assert run_jobs(db) == ["exported"]
+
+
+def test_export_status_lists_every_report_with_state_voucher_and_swedish_reason(app, db, pos, emulator, restaurant, make_document):
+    import json as jsonlib
+
+    shop = restaurant()
+    pos.post(shop.tokens["K1"], make_document(business_date="2026-11-19"))
+    run_jobs(db)
+    emulator.control.set_account_active(shop.tenant_id, 1580, False)
+    from backoffice.export.engine import heal_connection as heal
+
+    heal(db, db.get(FortnoxConnection, shop.connection_id))
+    pos.post(shop.tokens["K1"], make_document(business_date="2026-11-20"))
+    run_jobs(db)
+
+    result = app.test_cli_runner().invoke(args=["export", "status", "--company", shop.company.name, "--json"])
+    rows = jsonlib.loads(result.output)
+
+    assert result.exit_code == 0, result.output
+    assert [(r["business_date"], r["state"], r["voucher_series"], r["reason_code"]) for r in rows] == [
+        ("2026-11-19", "exported", "F", None),
+        ("2026-11-20", "blocked", None, "account_inactive"),
+    ]
+    assert rows[0]["voucher_number"] >= 1 and rows[0]["register_id"] == "K1"
+    assert rows[1]["reason"].startswith("Bokföringen kunde inte exporteras eftersom ett eller flera konton är inaktiva")
