@@ -1,0 +1,163 @@
+"""Backlog at Fortnox's rate limit: a year of Z-reports blocked by a missing account, then fixed.
+
+One company, one register, 365 daily reports (the last 365 days). The mapping lacks the Swish
+account, so every report is blocked without a call to Fortnox. Then the mapping is saved complete
+(``save_mapping`` → ``unblock_jobs``, as the wizard does) and a real worker process
+(``bench/worker.py``, ``run_due_jobs`` every 0.2 s) exports the backlog. Measured:
+
+- wall time from the fix to the last voucher stored, against the floor the rate limit sets:
+  API calls made ÷ (24 calls / 5 s), our client's limit (Fortnox allows 25; api-facts §5);
+- 429 answers Fortnox (the emulator, 25 per 5 s as Fortnox) sent: the goal is none;
+- API calls per voucher in steady state: every call after the first voucher (metadata is cached).
+
+    .venv/bin/python bench/backlog.py [--runs 3] [--reports 365] [--delay 0] [--database postgres|sqlite]
+
+Goal (issue 8): at most 1.05 × the floor, zero 429s, at most 1.02 calls per voucher.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from harness import (  # noqa: E402
+    EmulatorProcess,
+    WorkerProcess,
+    app_config,
+    contract_mapping,
+    export_counts,
+    fresh_database,
+    line,
+    machine,
+    make_restaurant,
+    median,
+    zreport,
+)
+
+CLIENT_LIMIT = 24  # calls per window our limiter lets start (backoffice.integrations.fortnox.ratelimit)
+WINDOW = 5.0
+
+
+def one_run(kind: str, reports: int, delay: float, concurrency: int, workdir: Path) -> dict:
+    from backoffice import create_app
+    from backoffice.accounts.operations import save_mapping
+    from backoffice.accounts.schemas import mapping_schema
+    from backoffice.companies.models import Company
+    from backoffice.db import session
+    from backoffice.demo import deliver
+    from backoffice.export.engine import unblock_jobs
+
+    with fresh_database(kind) as url:
+        emulator = EmulatorProcess(request_log_size=50_000, log=workdir / "emulator.log")
+        worker = None
+        try:
+            config = app_config(url, emulator.url, EXPORT_CONCURRENCY=concurrency)
+            app = create_app(config)
+            with app.app_context():
+                incomplete = contract_mapping()
+                del incomplete["payment_methods"]["swish"]
+                shop = make_restaurant(session, emulator.control, "Årskrogen AB", ("K1",), mapping=incomplete)
+                company = session.get(Company, shop.company_id)
+                register = company.registers[0]
+                today = date.today()
+                for z in range(1, reports + 1):
+                    deliver(session, register, zreport("K1", z, today - timedelta(days=reports + 1 - z)))
+                session.commit()
+
+                worker = WorkerProcess(config, log=workdir / "worker.log")
+                deadline = time.monotonic() + 120
+                while export_counts(session, [shop.company_id]).get("blocked", 0) < reports:
+                    if time.monotonic() > deadline:
+                        raise RuntimeError(f"not all blocked: {export_counts(session, [shop.company_id])}")
+                    time.sleep(0.2)
+                calls_before = len(emulator.control.requests(shop.tenant_id))
+                emulator.control.set_delay(delay)
+
+                started = time.monotonic()
+                save_mapping(session, company, mapping_schema.load(contract_mapping()), actor="bench")
+                session.commit()
+                unblock_jobs(session, company)  # what saving the mapping in the wizard does next
+                deadline = started + max(600, reports * 2)
+                while (counts := export_counts(session, [shop.company_id])).get("exported", 0) < reports:
+                    if time.monotonic() > deadline or counts.get("failed") or counts.get("blocked", 0) > 0 and time.monotonic() - started > 30:
+                        raise RuntimeError(f"backlog did not drain: {counts}")
+                    time.sleep(0.05)
+                wall = time.monotonic() - started
+            worker.stop()
+            worker = None
+            log = emulator.control.requests(shop.tenant_id)[calls_before:]
+            vouchers = emulator.control.vouchers(shop.tenant_id)
+        finally:
+            if worker:
+                worker.stop()
+            emulator.stop()
+            app.extensions["db_engine"].dispose()
+    calls = len(log)
+    too_many = sum(1 for entry in log if entry["status"] == 429)
+    first_post = next(i for i, entry in enumerate(log) if entry["method"] == "POST" and entry["status"] == 201)
+    steady_calls = calls - first_post  # from the first voucher on: metadata is in the cache by then
+    floor = calls / (CLIENT_LIMIT / WINDOW)
+    # The sliding window lets the first 24 calls start at once, so the least time n calls can take
+    # is (⌈n / 24⌉ − 1) windows: the "tight floor", also reported.
+    tight = (math.ceil(calls / CLIENT_LIMIT) - 1) * WINDOW
+    return {
+        "wall": wall,
+        "calls": calls,
+        "floor": floor,
+        "ratio": wall / floor,
+        "tight": tight,
+        "tight_ratio": wall / tight if tight else math.nan,
+        "429": too_many,
+        "vouchers": len(vouchers),
+        "distinct": len({v["description"] for v in vouchers}),
+        "calls_per_voucher": steady_calls / reports,
+        "calls_per_voucher_all": calls / reports,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--reports", type=int, default=365)
+    parser.add_argument("--delay", type=float, default=0.0, help="emulator latency per call, seconds")
+    parser.add_argument("--concurrency", type=int, default=8, help="EXPORT_CONCURRENCY of the worker")
+    parser.add_argument("--database", choices=("postgres", "sqlite"), default="postgres")
+    args = parser.parse_args(argv)
+
+    print(f"Backlog of {args.reports} reports, one company, emulator latency {args.delay * 1000:.0f} ms, "
+          f"{args.database}, {machine()}", flush=True)
+    results = []
+    with tempfile.TemporaryDirectory(prefix="bench-backlog-") as folder:
+        for run in range(1, args.runs + 1):
+            result = one_run(args.database, args.reports, args.delay, args.concurrency, Path(folder))
+            results.append(result)
+            print(f"  run {run}: {result['wall']:.1f} s for {result['calls']} calls (floor {result['floor']:.1f} s,"
+                  f" ratio {result['ratio']:.3f}; tight floor {result['tight']:.0f} s, ratio {result['tight_ratio']:.3f}), 429s {result['429']}, vouchers {result['vouchers']}"
+                  f" ({result['distinct']} distinct), calls/voucher {result['calls_per_voucher']:.3f}"
+                  f" (all {result['calls_per_voucher_all']:.3f})", flush=True)
+    ratio = median([r["ratio"] for r in results])
+    per_voucher = median([r["calls_per_voucher"] for r in results])
+    too_many = sum(r["429"] for r in results)
+    duplicates = sum(r["vouchers"] - r["distinct"] for r in results)
+    print("Result (median of runs):")
+    line("wall time", f"{median([r['wall'] for r in results]):.1f} s")
+    line("floor (calls ÷ 24 per 5 s)", f"{median([r['floor'] for r in results]):.1f} s")
+    line("ratio to the floor (goal ≤ 1.05)", f"{ratio:.3f}")
+    line("ratio to the tight floor (⌈n/24⌉−1 windows)", f"{median([r['tight_ratio'] for r in results]):.3f}")
+    line("429s received, all runs (goal 0)", str(too_many))
+    line("calls per voucher, steady state (goal ≤ 1.02)", f"{per_voucher:.3f}")
+    line("duplicate vouchers, all runs", str(duplicates))
+    ok = ratio <= 1.05 and too_many == 0 and per_voucher <= 1.02 and duplicates == 0
+    print("GOAL MET" if ok else "GOAL MISSED")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
