@@ -13,8 +13,6 @@ RESTAURANT_ACCOUNTS = {1580, 1910, 1930, 2421, 2611, 2621, 2631, 2890, 3001, 300
                        3740, 3990, 6990}
 
 
-
-
 # --- accounts ---------------------------------------------------------------------------------------
 
 def test_the_seeded_chart_has_the_restaurant_accounts_sorted_with_inactive_ones(fortnox):

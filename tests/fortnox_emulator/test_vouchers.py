@@ -20,8 +20,6 @@ def day(today) -> str:
     return today.isoformat()
 
 
-
-
 def test_posting_a_voucher_answers_201_with_location_and_the_stored_voucher(fortnox, day):
     response = fortnox.post("/3/vouchers", voucher_body(day))
 
