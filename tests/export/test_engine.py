@@ -300,3 +300,26 @@ def test_export_status_lists_every_report_with_state_voucher_and_swedish_reason(
     ]
     assert rows[0]["voucher_number"] >= 1 and rows[0]["register_id"] == "K1"
     assert rows[1]["reason"].startswith("Bokföringen kunde inte exporteras eftersom ett eller flera konton är inaktiva")
+
+
+def test_inaktivera_revokes_at_fortnox_forgets_the_tokens_and_keeps_the_history(app, db, pos, emulator, restaurant, make_document):
+    from backoffice.integrations.fortnox.connection import settings
+    from backoffice.integrations.fortnox.operations import deactivate
+
+    shop = restaurant()
+    pos.post(shop.tokens["K1"], make_document())
+    run_jobs(db)
+
+    with app.app_context():
+        fortnox = settings()
+    deactivate(db, shop.company, fortnox)
+    db.commit()
+
+    connection = db.get(FortnoxConnection, shop.connection_id)
+    db.refresh(connection)
+    assert connection.status == "revoked" and connection.refresh_token_enc is None and connection.access_token_enc is None
+    revokes = [r for r in emulator.control.requests() if r["path"] == "/oauth-v1/revoke" and r["status"] == 200]
+    assert revokes, "the refresh token was not revoked at Fortnox"
+    assert [job.state for job in jobs_of(db, shop.company)] == ["exported"]  # history kept
+    pos.post(shop.tokens["K1"], make_document())
+    assert len(jobs_of(db, shop.company)) == 1  # inactive: no new export jobs
