@@ -55,8 +55,10 @@ log = logging.getLogger(__name__)
 RETRY_DELAYS = (5, 25, 125)
 #: Metadata older than this is read again before an export (the health check keeps it fresher).
 METADATA_MAX_AGE = timedelta(hours=1)
-#: How long a worker may hold a job and its connection before another may take over.
-DEFAULT_LEASE = timedelta(seconds=120)
+#: How long a worker may hold a job and its connection before another may take over. Longer than
+#: the longest post (read timeout, rate-limit waits and 429 retries), and renewed just before the
+#: post, so a slow post is never taken for a crashed one.
+DEFAULT_LEASE = timedelta(seconds=300)
 
 
 class InvalidTransition(Exception):
@@ -363,6 +365,9 @@ def _post(session: Session, job: ExportJob, context: CompanyContext, voucher: Vo
     attempt = ExportAttempt(job=job, started_at=now, outcome="sending", request_body=dumps_body(body))
     # Write-ahead: from here until Fortnox answers clearly, the voucher may exist in Fortnox.
     job.in_doubt = True
+    lease_until = now_utc() + configured_lease()
+    job.lease_until = lease_until
+    context.connection.lease_until = lease_until
     session.add(attempt)
     session.commit()
     try:
@@ -669,5 +674,6 @@ def run_progress(session: Session, run: ManualExportRun) -> RunProgress:
     )
 
 
-def worker_config_lease() -> timedelta:
+def configured_lease() -> timedelta:
+    """The lease of this app (``EXPORT_LEASE_SECONDS``; tests and chaos runs shorten it)."""
     return timedelta(seconds=float(current_app.config.get("EXPORT_LEASE_SECONDS", DEFAULT_LEASE.total_seconds())))

@@ -7,13 +7,12 @@ import os
 import socket
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
 
 from flask import Flask
 from sqlalchemy import select
 
 from backoffice.db import now_utc, session
-from backoffice.export.engine import claim_next_job, export_one, heal_connection, release
+from backoffice.export.engine import claim_next_job, configured_lease, export_one, heal_connection, release
 from backoffice.export.models import ExportJob, ExportState
 from backoffice.integrations.fortnox.models import ConnectionStatus, FortnoxConnection, FortnoxIntegration
 
@@ -29,10 +28,9 @@ def drain(app: Flask) -> int:
     """Export due jobs in this thread until none is left; returns how many were handled."""
     handled = 0
     worker = worker_name()
-    lease = timedelta(seconds=float(app.config.get("EXPORT_LEASE_SECONDS", 120)))
     while True:
         with app.app_context():
-            claim = claim_next_job(session, worker, now=now_utc(), lease=lease)
+            claim = claim_next_job(session, worker, now=now_utc(), lease=configured_lease())
             if claim is None:
                 return handled
             try:
