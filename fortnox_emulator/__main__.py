@@ -24,6 +24,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--access-token-lifetime", type=int, default=3600, help="seconds (default 3600)")
     parser.add_argument("--rate-limit", type=int, default=25, help="requests per window per tenant (default 25)")
     parser.add_argument("--rate-limit-window", type=float, default=5.0, help="seconds (default 5)")
+    parser.add_argument("--retry-after", type=float, help="send Retry-After (seconds) with 429 answers")
     parser.add_argument("--redirect-uri", action="append", dest="redirect_uris",
                         help="a registered redirect URI (repeatable); by default any URI is accepted")
     return parser.parse_args(argv)
@@ -36,7 +37,7 @@ def main(argv: list[str] | None = None) -> None:
     settings = EmulatorSettings(
         client_id=args.client_id, client_secret=args.client_secret, auto_approve=args.auto_approve,
         control=args.control, state_file=args.state_file, access_token_lifetime=args.access_token_lifetime,
-        rate_limit_requests=args.rate_limit, rate_limit_window=args.rate_limit_window,
+        rate_limit_requests=args.rate_limit, rate_limit_window=args.rate_limit_window, retry_after=args.retry_after,
         redirect_uris=tuple(args.redirect_uris) if args.redirect_uris else None)
     serve_forever(settings, host=args.host, port=args.port)
 

@@ -114,8 +114,14 @@ class EmulatorApp:
         if fault.kind == "drop":
             _drop_connection(request)
         if fault.kind == "429":
-            return json_response(TOO_MANY_REQUESTS, 429)
+            return self._too_many_requests(fault.seconds)
         return json_response(SYSTEM_EXCEPTION.body(), 500)
+
+    def _too_many_requests(self, retry_after: float | None = None) -> Response:
+        """429 `{"message": "Too Many Requests"}`, with Retry-After only when one is configured."""
+        seconds = retry_after if retry_after is not None else self.settings.retry_after
+        headers = {"Retry-After": f"{seconds:g}"} if seconds is not None else None
+        return json_response(TOO_MANY_REQUESTS, 429, headers)
 
     def _oauth(self, request: Request) -> Response:
         endpoint = OAUTH_ROUTES.get(request.path.rstrip("/"))
@@ -125,7 +131,7 @@ class EmulatorApp:
         if identity is None:
             return json_response(UNAUTHORIZED, 401)
         if not self.limiter.allow((identity.client_id, identity.tenant_id)):
-            return json_response(TOO_MANY_REQUESTS, 429)
+            return self._too_many_requests()
         try:
             endpoint, path_args = self._api_routes.match(request.path.rstrip("/"), request.method)
             route = api.ROUTES[endpoint]

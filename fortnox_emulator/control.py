@@ -56,8 +56,8 @@ class EmulatorControl:
                   tenant_id: int | None = None, seconds: float | None = None, after: str = "answer"
                   ) -> dict[str, Any]:
         """POST /_emulator/faults: arm `kind` ("500", "429", "drop", "timeout_after_store") for the
-        next `count` requests matching method, path prefix and tenant. `seconds` and `after`
-        ("answer" or "drop") apply to timeout_after_store."""
+        next `count` requests matching method, path prefix and tenant. `seconds` is the wait of
+        timeout_after_store (`after`: "answer" or "drop") or the Retry-After of a 429."""
         return self._call("POST", "/faults", {"kind": kind, "count": count, "method": method,
                                               "path_prefix": path_prefix, "tenant_id": tenant_id,
                                               "seconds": seconds, "after": after})

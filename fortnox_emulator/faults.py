@@ -4,7 +4,8 @@ A fault applies to the next N requests that match its method, path prefix and (o
 tenant. Kinds:
 
 - `500`: answer 500 with an ErrorInformation body, without processing.
-- `429`: answer 429 `{"message": "Too Many Requests"}`, without processing.
+- `429`: answer 429 `{"message": "Too Many Requests"}`, without processing; with `seconds`, a
+  `Retry-After` header of that many seconds (else the `retry_after` setting, by default none).
 - `drop`: close the connection before processing, without any HTTP answer.
 - `timeout_after_store`: process the request fully (a voucher IS stored), then wait `seconds`
   before answering, or close the connection without answering (`after="drop"`). This is the

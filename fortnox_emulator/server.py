@@ -27,7 +27,10 @@ class _QuietHandler(WSGIRequestHandler):
 
 
 class _AccessLogHandler(WSGIRequestHandler):
-    """Werkzeug's handler, logging each request through the `fortnox_emulator` logger."""
+    """Werkzeug's handler, logging each request (plain text, no colours) through our logger."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        log.info("%s %s %s", self.command, self.path, code)
 
     def log(self, type: str, message: str, *args: Any) -> None:
         log.info("%s %s", self.address_string(), message % args)

@@ -30,6 +30,8 @@ class EmulatorSettings:
         this many seconds per (client id, tenant) (Fortnox: 25 per 5 s).
     scope_error_status: HTTP status for a missing scope (code 2000663); Fortnox has been seen
         answering both 400 and 403, we default to the 400 seen live.
+    retry_after: a `Retry-After` header (seconds) on 429 answers; None sends none, as no source
+        has ever seen Fortnox send one.
     response_delay: seconds every /3/ call waits before it is processed.
     timeout_after_store_seconds: default wait of a `timeout_after_store` fault.
     request_log_size: how many requests the control API remembers (oldest forgotten first).
@@ -52,6 +54,7 @@ class EmulatorSettings:
     rate_limit_requests: int = 25
     rate_limit_window: float = 5.0
     scope_error_status: int = 400
+    retry_after: float | None = None
     response_delay: float = 0.0
     timeout_after_store_seconds: float = 30.0
     request_log_size: int = 10_000

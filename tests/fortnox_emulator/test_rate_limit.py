@@ -63,3 +63,25 @@ def test_requests_without_a_valid_token_are_not_counted(emulator, tenant_id):
         assert requests.get(emulator.url + "/3/accounts", timeout=10).status_code == 401
     token = emulator.control.issue_tokens(tenant_id)["access_token"]
     assert _get(emulator, token).status_code == 200
+
+
+def test_retry_after_is_sent_only_when_configured(make_emulator):
+    emulator = make_emulator(rate_limit_requests=1, retry_after=3)
+    token = emulator.control.issue_tokens(emulator.default_tenant_id)["access_token"]
+    _get(emulator, token)
+
+    refused = _get(emulator, token)
+
+    assert refused.status_code == 429
+    assert refused.headers["Retry-After"] == "3"
+
+
+def test_a_429_fault_can_carry_its_own_retry_after(emulator, tenant_id):
+    token = emulator.control.issue_tokens(tenant_id)["access_token"]
+    emulator.control.add_fault("429", path_prefix="/3/companyinformation", seconds=0.5)
+    emulator.control.add_fault("429", path_prefix="/3/companyinformation")
+
+    with_header, without = _get(emulator, token), _get(emulator, token)
+
+    assert with_header.headers["Retry-After"] == "0.5"
+    assert "Retry-After" not in without.headers
