@@ -327,6 +327,11 @@ def export_one(session: Session, job_id: int, *, now: datetime | None = None) ->
     job = session.get(ExportJob, job_id)
     if job is None or job.state != ExportState.PENDING:
         return job.state if job else ExportState.SKIPPED
+    for attempt in job.attempts:
+        if attempt.outcome == "sending":
+            # A worker died waiting for Fortnox's answer (we hold the lease now): the job stays in
+            # doubt, and only an answer to a post of ours may be read as one below.
+            attempt.outcome = "crashed"
     context = CompanyContext.load(session, job.company)
     voucher, blockers = voucher_or_blockers(context, job.zreport)
     if voucher is None and not blockers:

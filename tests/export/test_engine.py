@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
+
 from sqlalchemy import select
 
 from backoffice.accounts.operations import save_mapping
@@ -323,3 +325,31 @@ def test_inaktivera_revokes_at_fortnox_forgets_the_tokens_and_keeps_the_history(
     assert [job.state for job in jobs_of(db, shop.company)] == ["exported"]  # history kept
     pos.post(shop.tokens["K1"], make_document())
     assert len(jobs_of(db, shop.company)) == 1  # inactive: no new export jobs
+
+
+@pytest.mark.slow
+def test_a_worker_killed_while_posting_leaves_the_job_in_doubt_and_the_next_one_adopts_the_voucher(db, pos, emulator, restaurant, make_document):
+    from backoffice.export.engine import claim_next_job, export_one
+
+    shop = restaurant()
+    pos.post(shop.tokens["K1"], make_document())
+    run_jobs(db, limit=0)
+    # The first worker got as far as the write-ahead and the post, then died before the answer.
+    emulator.control.add_fault("timeout_after_store", method="POST", path_prefix="/3/vouchers", tenant_id=shop.tenant_id, seconds=4)
+    claim = claim_next_job(db, "doomed-worker", now=later(0))
+    export_one(db, claim.job_id)
+    [job] = jobs_of(db, shop.company)
+    attempt = job.attempts[-1]
+    attempt.outcome = "sending"  # as a SIGKILL would have left it: no answer recorded
+    job.retry_at = None
+    db.commit()
+    # The next lookup is refused with 429s (nothing processed): that says nothing about the lost post,
+    # so the job must stay in doubt.
+    emulator.control.add_fault("429", count=4, method="GET", path_prefix="/3/vouchers", tenant_id=shop.tenant_id)
+
+    assert run_jobs(db, now=later(400)) == ["pending"]
+    [job] = jobs_of(db, shop.company)
+    assert job.in_doubt
+    assert run_jobs(db, now=later(800)) == ["exported"]
+    assert len(emulator.control.vouchers(shop.tenant_id)) == 1
+    assert [a.outcome for a in jobs_of(db, shop.company)[0].attempts][-1] == "found"
