@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from werkzeug.routing import Map, Rule
@@ -29,11 +29,15 @@ from fortnox_emulator.errors import (
     SERIES_NOT_FOUND_BY_ID,
     VOUCHER_IMMUTABLE,
     VOUCHER_NOT_FOUND,
+    ErrorKind,
     FortnoxApiError,
 )
 from fortnox_emulator.jsonio import json_response, request_json
 from fortnox_emulator.payload import Field
 from fortnox_emulator.state import Account, CostCenter, FinancialYear, Tenant, VoucherSeries
+
+K = TypeVar("K")
+V = TypeVar("V")
 
 try:  # Fortnox's `lastmodified` is Swedish local time; without tz data, read it as UTC.
     SWEDISH_TIME: Any = ZoneInfo("Europe/Stockholm")
@@ -59,6 +63,14 @@ class ApiContext:
     def body(self, wrapper: str) -> dict[str, Any]:
         """The request's `{"<wrapper>": {...}}` object."""
         return payload.unwrap(request_json(self.request), wrapper)
+
+
+def find(items: Mapping[K, V], key: K, not_found: ErrorKind) -> V:
+    """`items[key]`, or Fortnox's 404 ErrorInformation of kind `not_found`."""
+    found = items.get(key)
+    if found is None:
+        raise FortnoxApiError(not_found)
+    return found
 
 
 def ok(data: dict[str, Any]) -> Response:
@@ -111,10 +123,8 @@ def _last_modified(raw: str | None) -> datetime | None:
 def get_voucher(ctx: ApiContext, series: str, number: str) -> Response:
     """GET /3/vouchers/{series}/{number}?financialyear=."""
     year = ctx.year()
-    found = ctx.tenant.vouchers.get((year.id, series, int(number))) if number.isdigit() else None
-    if found is None:
-        raise FortnoxApiError(VOUCHER_NOT_FOUND)
-    return ok({"Voucher": resources.voucher_json(ctx.base, found)})
+    key = (year.id, series, int(number) if number.isdigit() else -1)
+    return ok({"Voucher": resources.voucher_json(ctx.base, find(ctx.tenant.vouchers, key, VOUCHER_NOT_FOUND))})
 
 
 def post_voucher(ctx: ApiContext) -> Response:
@@ -146,17 +156,11 @@ def list_series(ctx: ApiContext) -> Response:
                                  lambda s: resources.series_list_item_json(ctx.base, year, s)))
 
 
-def _series(year: FinancialYear, code: str) -> VoucherSeries:
-    found = year.series.get(code)
-    if found is None:
-        raise FortnoxApiError(SERIES_NOT_FOUND_BY_ID)
-    return found
-
-
 def get_series(ctx: ApiContext, code: str) -> Response:
     """GET /3/voucherseries/{code}."""
     year = ctx.year()
-    return ok({"VoucherSeries": resources.series_json(ctx.base, year, _series(year, code))})
+    series = find(year.series, code, SERIES_NOT_FOUND_BY_ID)
+    return ok({"VoucherSeries": resources.series_json(ctx.base, year, series)})
 
 
 def post_series(ctx: ApiContext) -> Response:
@@ -179,7 +183,7 @@ def put_series(ctx: ApiContext, code: str) -> Response:
     data = ctx.body("VoucherSeries")
     payload.refuse_unknown_fields(data, SERIES_ACCEPTED)
     year = ctx.year()
-    series = _series(year, code)
+    series = find(year.series, code, SERIES_NOT_FOUND_BY_ID)
     _refuse_identifier_change(data, "Code", code)
     payload.apply_fields(series, data, SERIES_FIELDS)
     ctx.changed()
@@ -219,17 +223,11 @@ def list_accounts(ctx: ApiContext) -> Response:
                                  lambda a: resources.account_list_item_json(ctx.base, year, a)))
 
 
-def _account(year: FinancialYear, number: int) -> Account:
-    found = year.accounts.get(number)
-    if found is None:
-        raise FortnoxApiError(ACCOUNT_NOT_FOUND_BY_ID)
-    return found
-
-
 def get_account(ctx: ApiContext, number: int) -> Response:
     """GET /3/accounts/{number}."""
     year = ctx.year()
-    return ok({"Account": resources.account_json(ctx.base, year, _account(year, number))})
+    account = find(year.accounts, number, ACCOUNT_NOT_FOUND_BY_ID)
+    return ok({"Account": resources.account_json(ctx.base, year, account)})
 
 
 def post_account(ctx: ApiContext) -> Response:
@@ -255,7 +253,7 @@ def put_account(ctx: ApiContext, number: int) -> Response:
     data = ctx.body("Account")
     payload.refuse_unknown_fields(data, ACCOUNT_ACCEPTED)
     year = ctx.year()
-    account = _account(year, number)
+    account = find(year.accounts, number, ACCOUNT_NOT_FOUND_BY_ID)
     _refuse_identifier_change(data, "Number", number)
     payload.apply_fields(account, data, ACCOUNT_FIELDS)
     ctx.changed()
@@ -279,16 +277,10 @@ def list_cost_centers(ctx: ApiContext) -> Response:
                                  lambda c: resources.cost_center_json(ctx.base, c)))
 
 
-def _cost_center(tenant: Tenant, code: str) -> CostCenter:
-    found = tenant.cost_centers.get(code)
-    if found is None:
-        raise FortnoxApiError(COST_CENTER_NOT_FOUND_BY_ID)
-    return found
-
-
 def get_cost_center(ctx: ApiContext, code: str) -> Response:
     """GET /3/costcenters/{code}."""
-    return ok({"CostCenter": resources.cost_center_json(ctx.base, _cost_center(ctx.tenant, code))})
+    cost_center = find(ctx.tenant.cost_centers, code, COST_CENTER_NOT_FOUND_BY_ID)
+    return ok({"CostCenter": resources.cost_center_json(ctx.base, cost_center)})
 
 
 def post_cost_center(ctx: ApiContext) -> Response:
@@ -310,7 +302,7 @@ def put_cost_center(ctx: ApiContext, code: str) -> Response:
     """PUT /3/costcenters/{code}: change Description, Active or Note."""
     data = ctx.body("CostCenter")
     payload.refuse_unknown_fields(data, COST_CENTER_ACCEPTED)
-    cost_center = _cost_center(ctx.tenant, code)
+    cost_center = find(ctx.tenant.cost_centers, code, COST_CENTER_NOT_FOUND_BY_ID)
     _refuse_identifier_change(data, "Code", code)
     payload.apply_fields(cost_center, data, COST_CENTER_FIELDS)
     ctx.changed()
@@ -331,9 +323,7 @@ def list_financial_years(ctx: ApiContext) -> Response:
 
 def get_financial_year(ctx: ApiContext, year_id: int) -> Response:
     """GET /3/financialyears/{id}."""
-    year = ctx.tenant.financial_years.get(year_id)
-    if year is None:
-        raise FortnoxApiError(FINANCIAL_YEAR_NOT_FOUND_BY_ID)
+    year = find(ctx.tenant.financial_years, year_id, FINANCIAL_YEAR_NOT_FOUND_BY_ID)
     return ok({"FinancialYear": resources.financial_year_json(ctx.base, year)})
 
 
