@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -364,3 +365,14 @@ def test_voucher_lists_filter_by_lastmodified_in_swedish_time(fortnox, emulator,
 
     assert before.json()["MetaInformation"]["@TotalResources"] == 1
     assert after.json()["MetaInformation"]["@TotalResources"] == 0
+
+
+def test_concurrent_posts_get_distinct_numbers_without_gaps(fortnox, emulator, tenant_id, day):
+    def post(_: int) -> int:
+        return fortnox.post("/3/vouchers", voucher_body(day)).json()["Voucher"]["VoucherNumber"]
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        numbers = list(pool.map(post, range(20)))
+
+    assert sorted(numbers) == list(range(1, 21))
+    assert sorted(v["number"] for v in emulator.control.vouchers(tenant_id)) == list(range(1, 21))
