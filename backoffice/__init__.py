@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Mapping
 
 from flask import Flask
@@ -40,6 +41,22 @@ def _init_logging(app: Flask) -> None:
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     # One line a second from the worker's tick says nothing; its own jobs log what they do.
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    werkzeug_log = logging.getLogger("werkzeug")
+    if not any(isinstance(f, _RedactSecrets) for f in werkzeug_log.filters):
+        werkzeug_log.addFilter(_RedactSecrets())
+
+
+class _RedactSecrets(logging.Filter):
+    """Access logs show request lines: never let an OAuth code or state through to a log file."""
+
+    _PATTERN = re.compile(r"\b(code|state|token|refresh_token|access_token)=[^&\s\"]+")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = self._PATTERN.sub(r"\1=[redacted]", message)
+        if redacted != message:
+            record.msg, record.args = redacted, ()
+        return True
 
 
 def _init_database(app: Flask) -> None:
