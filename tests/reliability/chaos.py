@@ -440,7 +440,5 @@ class ChaosRun:
             for entry in self.control.requests(tenant):
                 if entry["fault"]:
                     report.faults_hit[entry["fault"]] += 1
-                elif entry["status"] == 401:
-                    report.faults_hit["401"] += 1
                 elif entry["status"] == 429:
                     report.faults_hit["429 (rate limit)"] += 1

@@ -1,0 +1,54 @@
+"""Chaos in CI: 100 Z-reports over 5 restaurants, ~20 % faults, workers SIGKILLed; the books stay exact.
+
+The long variant (500 reports, several runs, PostgreSQL or SQLite) is ``bench/chaos.py``; both run
+``tests/reliability/chaos.py``. Set CHAOS_SEED to replay a run's choices (the timing is real, so a
+replay is similar, not identical).
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from tests.export.conftest import contract_mapping
+from tests.reliability.chaos import ChaosRun, ChaosSettings, Shop
+
+pytestmark = pytest.mark.timeout(280)
+
+
+def chaos_mapping() -> dict:
+    """The contract's mapping plus a 12 % rule for the demo generator's "Alkoholfritt" group."""
+    mapping = contract_mapping()
+    mapping["sales"].append({"vat_rate": "12", "account": 3052})
+    return mapping
+
+
+def test_chaos_leaves_exactly_one_correct_voucher_per_report(app, app_config, emulator, restaurant, pos, tmp_path):
+    seed = int(os.environ.get("CHAOS_SEED") or 20261123)
+    shops = []
+    for _ in range(5):
+        made = restaurant(registers=("K1", "K2"), mapping=chaos_mapping())
+        shops.append(Shop(made.company.id, made.tenant_id, made.connection_id, made.tokens))
+
+    with app.app_context():
+        session = app.extensions["db_sessionmaker"]()  # BEGIN IMMEDIATE on SQLite, as the workers
+        try:
+            run = ChaosRun(
+                session=session, control=emulator.control, config=app_config, shops=shops,
+                post=lambda token, document: pos.post(token, document).status_code,
+                settings=ChaosSettings(reports=100, seed=seed), workdir=tmp_path,
+            )
+            report = run.run()
+        finally:
+            session.close()
+
+    print(f"chaos seed {seed}: {report.summary()}")
+    assert report.posted == {201: 100}
+    assert sum(report.faults_armed.values()) >= 20
+    assert report.kills_mid_export == 1 and report.kills >= 3
+    assert report.adopted >= 1  # the killed worker's voucher was found in Fortnox, not posted again
+    assert (report.duplicates, report.losses, report.wrong, report.strangers) == (0, 0, 0, 0), report.summary()
+    assert not report.not_exported, report.summary()
+    assert report.vouchers == 100
+    assert not report.errors
