@@ -1,0 +1,378 @@
+"""Export problems as people see them: banners on every page, notifications, the status light,
+"Manuell export" with its progress bar, and "Kontrollera igen".
+
+One open ``Problem`` is one banner (OPEN Two's "Felmeddelanden": the sentence, **Visa** opens the
+notification, **Åtgärda detta**, **Visa inaktiva konton** and **Gå till Fortnox** lead to the fix).
+The sentences come from ``messages.reason_message``; the buttons are chosen here from the reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from flask import Blueprint, abort, current_app, flash, g, jsonify, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import func, or_, select
+from sqlalchemy.exc import SQLAlchemyError
+
+from backoffice.accounts.operations import load_mapping
+from backoffice.companies.models import Company, Register
+from backoffice.db import now_utc, session
+from backoffice.export.cli import reason_text
+from backoffice.export.engine import (
+    heal_connection,
+    integration_of,
+    job_causes,
+    run_progress,
+    start_manual_export,
+    unblock_jobs,
+)
+from backoffice.export.models import ExportJob, ExportState, ManualExportRun, Problem
+from backoffice.export.reasons import AUTHORISATION, FORTNOX_SIDE, Reason
+from backoffice.integrations.forms import field_for_missing, fields_of_account, fix_link_args, missing_from_detail
+from backoffice.integrations.fortnox.models import ConnectionStatus, FortnoxIntegration
+from backoffice.messages import missing_parts_message, reason_message
+from backoffice.zreport.models import ZReportRecord
+
+bp = Blueprint("export", __name__)
+
+#: Where "Gå till Fortnox" leads (a new tab; the user logs in there).
+FORTNOX_URL = "https://apps.fortnox.se"
+#: A pending export older than this turns the status light yellow ("Fördröjningar").
+DELAYED_AFTER = timedelta(minutes=15)
+
+
+# --- banners --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """A button of a banner or notification: a link, a link to Fortnox in a new tab, or a POST form."""
+
+    label: str
+    url: str
+    kind: str = "link"  # link | external | post
+
+
+@dataclass(slots=True)
+class Banner:
+    problem: Problem
+    sentence: str
+    actions: list[Action] = field(default_factory=list)
+    fortnox_message: str | None = None
+    fortnox_code: str | None = None
+
+
+def _detail_with_names(problem: Problem, company: Company) -> dict:
+    """The problem's detail, with what the sentence names that only our database knows."""
+    detail = problem.details
+    if problem.kind in (Reason.COST_CENTER_MISSING, Reason.COST_CENTER_INACTIVE) and detail.get("cost_center"):
+        names = [r.name for r in company.registers if r.cost_center == detail["cost_center"]]
+        if names:
+            detail["register_name"] = ", ".join(names)
+    return detail
+
+
+def problem_sentence(problem: Problem, company: Company) -> str:
+    """The banner sentence of a problem (OPEN Two's wording where the seeds have one)."""
+    return reason_message(problem.kind, _detail_with_names(problem, company))
+
+
+def wizard_link(**query) -> str:
+    return url_for("integrations.wizard_entry", **query)
+
+
+def _account_link(company: Company, account) -> str:
+    """The wizard step and field where ``account`` is chosen, for "Visa inaktiva konton"."""
+    mapping = load_mapping(session, company)
+    fields = fields_of_account(mapping, int(account)) if mapping is not None and account else []
+    return wizard_link(**fix_link_args(fields[0] if fields else None))
+
+
+def problem_actions(problem: Problem, company: Company) -> list[Action]:
+    """The buttons of a problem's banner and notification, by what fixes its cause."""
+    kind = problem.kind
+    detail = problem.details
+    admin = current_user.is_admin
+    actions = [Action("Visa", url_for("export.notification", problem_id=problem.id))]
+    if kind == Reason.MAPPING_INCOMPLETE and admin:
+        missing = detail.get("missing") or []
+        first = field_for_missing(missing_from_detail(missing[0])) if missing else None
+        actions.append(Action("Åtgärda detta", wizard_link(**fix_link_args(first))))
+    elif kind == Reason.MAPPING_MISSING and admin:
+        actions.append(Action("Åtgärda detta", wizard_link()))
+    elif kind == Reason.ACCOUNT_INACTIVE and admin:
+        actions.append(Action("Visa inaktiva konton", _account_link(company, detail.get("account"))))
+    elif kind == Reason.ACCOUNT_MISSING and admin:
+        actions.append(Action("Åtgärda detta", _account_link(company, detail.get("account"))))
+    elif kind in (Reason.SERIES_MISSING, Reason.SERIES_NOT_MANUAL) and admin:
+        actions.append(Action("Åtgärda detta", wizard_link(step="serie")))
+    elif kind in (Reason.COST_CENTER_MISSING, Reason.COST_CENTER_INACTIVE):
+        actions.append(Action("Åtgärda detta", url_for("accounts.index", _anchor="kostnadsstallen")))
+    elif kind in AUTHORISATION and admin:
+        back = url_for("integrations.wizard", step="behorighet")
+        actions.append(Action("Åtgärda detta", url_for("fortnox.connect_start", next=back)))
+    elif kind in (Reason.VOUCHER_INVALID, Reason.EXPORT_FAILED):
+        actions.append(
+            Action(
+                "Åtgärda detta",
+                url_for(
+                    "zreport.index", status=ExportState.FAILED if kind == Reason.EXPORT_FAILED else ExportState.BLOCKED
+                ),
+            )
+        )
+    if kind in FORTNOX_SIDE or kind in (Reason.ACCESS_DENIED, Reason.CONNECTION_INVALIDATED):
+        actions.append(Action("Gå till Fortnox", FORTNOX_URL, "external"))
+    if kind in FORTNOX_SIDE:
+        actions.append(
+            Action("Kontrollera igen", url_for("export.recheck", next=request.full_path.rstrip("?")), "post")
+        )
+    return actions
+
+
+def make_banner(problem: Problem, company: Company) -> Banner:
+    detail = problem.details
+    return Banner(
+        problem=problem,
+        sentence=problem_sentence(problem, company),
+        actions=problem_actions(problem, company),
+        fortnox_message=detail.get("fortnox_message"),
+        fortnox_code=None if detail.get("fortnox_code") is None else str(detail["fortnox_code"]),
+    )
+
+
+def open_problems(company: Company) -> list[Problem]:
+    return session.scalars(
+        select(Problem)
+        .where(Problem.company_id == company.id, Problem.closed_at.is_(None))
+        .order_by(Problem.opened_at, Problem.id)
+    ).all()
+
+
+def current_banners() -> list[Banner]:
+    """The banners of the logged-in user's company, once per request; none while exports are off."""
+    if "export_banners" in g:
+        return g.export_banners
+    banners: list[Banner] = []
+    if current_user.is_authenticated:
+        company = current_user.company
+        try:
+            integration = integration_of(session, company.id)
+            if integration is not None and integration.active:
+                banners = [make_banner(problem, company) for problem in open_problems(company)]
+        except SQLAlchemyError:  # an error page must still render
+            session.rollback()
+    g.export_banners = banners
+    return banners
+
+
+@bp.app_context_processor
+def _inject_banners() -> dict:
+    # A function, not a list: pages that never show banners (login, the JSON endpoints) query nothing.
+    return {"export_banners": current_banners, "fortnox_url": FORTNOX_URL}
+
+
+# --- the status light -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StatusLight:
+    """Ultra's three colours: green (everything works), yellow (delays, minor trouble), red (needs you)."""
+
+    color: str  # green | yellow | red | off
+    label: str
+    detail: str
+
+
+def status_light(company: Company, integration: FortnoxIntegration | None, counts: dict[str, int]) -> StatusLight:
+    """The integration's light, from its connection, its open problems and its waiting exports."""
+    if integration is None or not integration.active:
+        return StatusLight("off", "Inte aktiverad", "Integrationen med Fortnox är inte aktiverad.")
+    connection = integration.connection
+    problems = session.scalar(
+        select(func.count()).select_from(Problem).where(Problem.company_id == company.id, Problem.closed_at.is_(None))
+    )
+    if connection is None or connection.status != ConnectionStatus.ACTIVE or problems:
+        return StatusLight("red", "Röd", "Allvarligt fel som kräver uppmärksamhet.")
+    delayed = session.scalar(
+        select(func.count())
+        .select_from(ExportJob)
+        .where(
+            ExportJob.company_id == company.id,
+            ExportJob.state == ExportState.PENDING,
+            or_(ExportJob.retries > 0, ExportJob.created_at < now_utc() - DELAYED_AFTER),
+        )
+    )
+    if delayed or counts.get(ExportState.FAILED):
+        return StatusLight("yellow", "Gul", "Fördröjningar eller mindre problem. Systemet försöker automatiskt igen.")
+    return StatusLight("green", "Grön", "Allt fungerar normalt.")
+
+
+def job_counts(company: Company) -> dict[str, int]:
+    """How many of the company's export jobs are in each state (one grouped query)."""
+    rows = session.execute(
+        select(ExportJob.state, func.count()).where(ExportJob.company_id == company.id).group_by(ExportJob.state)
+    ).all()
+    return {str(state): count for state, count in rows}
+
+
+# --- notifications --------------------------------------------------------------------------------
+
+
+def _company_problem(problem_id: int) -> Problem:
+    problem = session.get(Problem, problem_id)
+    if problem is None or problem.company_id != current_user.company_id:
+        abort(404)
+    return problem
+
+
+@bp.get("/foretag/notifikationer/")
+@login_required
+def notifications():
+    company = current_user.company
+    problems = session.scalars(
+        select(Problem)
+        .where(Problem.company_id == company.id)
+        .order_by(Problem.closed_at.is_not(None), Problem.opened_at.desc(), Problem.id.desc())
+        .limit(100)
+    ).all()
+    items = [(problem, problem_sentence(problem, company)) for problem in problems]
+    return render_template("export/notifications.html", items=items)
+
+
+@bp.get("/foretag/notifikationer/<int:problem_id>")
+@login_required
+def notification(problem_id: int):
+    company = current_user.company
+    problem = _company_problem(problem_id)
+    banner = make_banner(problem, company)
+    detail = problem.details
+    missing_text = missing_parts_message(detail["missing"]) if detail.get("missing") else None
+    waiting = 0
+    jobs = []
+    if problem.closed_at is None:
+        _, waiting = job_causes(session, company).get((problem.kind, problem.key), ({}, 0))
+        rows = session.execute(
+            select(ExportJob, ZReportRecord, Register.name)
+            .join(ZReportRecord, ZReportRecord.id == ExportJob.zreport_id)
+            .join(Register, Register.id == ZReportRecord.register_id)
+            .where(
+                ExportJob.company_id == company.id,
+                ExportJob.state.in_([ExportState.BLOCKED, ExportState.FAILED]),
+                ExportJob.reason_code == problem.kind,
+                ExportJob.reason_key == problem.key,
+            )
+            .order_by(ZReportRecord.business_date, ZReportRecord.id)
+            .limit(20)
+        ).all()
+        jobs = [(job, record, register_name, reason_text(job)) for job, record, register_name in rows]
+    return render_template(
+        "export/notification.html",
+        banner=banner,
+        problem=problem,
+        missing_text=missing_text,
+        waiting=waiting,
+        jobs=jobs,
+    )
+
+
+# --- actions --------------------------------------------------------------------------------------
+
+
+def _wants_json() -> bool:
+    return request.accept_mimetypes.best == "application/json" or request.is_json
+
+
+def _safe_next(default: str) -> str:
+    target = request.args.get("next") or request.form.get("next") or ""
+    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return default
+
+
+def _wake_worker() -> None:
+    from backoffice.scheduler import wake
+
+    wake(current_app._get_current_object())
+
+
+@bp.post("/foretag/integrationer/fortnox/kontrollera")
+@login_required
+def recheck():
+    """ "Kontrollera igen": read Fortnox's accounts, series and cost centres again and unblock what is fixed."""
+    company = current_user.company
+    integration = integration_of(session, company.id)
+    if integration is not None and integration.connection is not None:
+        connection = integration.connection
+        session.commit()  # no transaction (on SQLite: the write lock) stays open while Fortnox is called
+        woken = heal_connection(session, connection)
+    else:
+        woken = unblock_jobs(session, company)
+    session.commit()
+    if woken:
+        _wake_worker()
+        flash(f"Fortnox är kontrollerat igen. {woken} Z-rapporter exporteras nu.", "info")
+    elif open_problems(company):
+        flash("Fortnox är kontrollerat igen, men problemet kvarstår.", "error")
+    else:
+        flash("Fortnox är kontrollerat igen. Inga problem hittades.", "info")
+    return redirect(_safe_next(url_for("integrations.index")))
+
+
+@bp.post("/foretag/integrationer/fortnox/manuell-export")
+@login_required
+def manual_export_start():
+    """ "Manuell export" (admins and managers): export now what waits, and give the progress URL."""
+    company = current_user.company
+    integration = integration_of(session, company.id)
+    if integration is None or not integration.active:
+        message = "Integrationen med Fortnox är inte aktiverad."
+        if _wants_json():
+            return jsonify(error=message), 409
+        flash(message, "error")
+        return redirect(url_for("integrations.index"))
+    run = start_manual_export(session, company, actor=current_user.email)
+    session.commit()
+    _wake_worker()
+    progress_url = url_for("export.manual_export_progress", run_id=run.id)
+    if _wants_json():
+        return jsonify(run_id=run.id, progress_url=progress_url, total=run.total), 202
+    flash("Manuell export har startats.", "info")
+    return redirect(url_for("integrations.index", run=run.id))
+
+
+def progress_text(progress) -> str:
+    if progress.total == 0:
+        return "Det fanns inget att exportera: all försäljningsdata är redan i Fortnox."
+    parts = [f"Exporterade: {progress.exported}", f"fanns redan i Fortnox: {progress.already_there}"]
+    if progress.blocked:
+        parts.append(f"väntar på åtgärd: {progress.blocked}")
+    if progress.failed:
+        parts.append(f"misslyckades: {progress.failed}")
+    if not progress.done:
+        parts.append(f"kvar: {progress.pending}")
+    return ", ".join(parts) + "."
+
+
+@bp.get("/foretag/integrationer/fortnox/manuell-export/<int:run_id>")
+@login_required
+def manual_export_progress(run_id: int):
+    """The counts the progress bar polls, as JSON."""
+    run = session.get(ManualExportRun, run_id)
+    if run is None or run.company_id != current_user.company_id:
+        abort(404)
+    progress = run_progress(session, run)
+    finished = progress.total - progress.pending
+    return jsonify(
+        run_id=run.id,
+        total=progress.total,
+        exported=progress.exported,
+        already_there=progress.already_there,
+        blocked=progress.blocked,
+        failed=progress.failed,
+        pending=progress.pending,
+        done=progress.done,
+        percent=100 if progress.total == 0 else round(100 * finished / progress.total),
+        text=progress_text(progress),
+    )

@@ -1,0 +1,151 @@
+// BackOffice: small enhancements only — dialogs, the Manuell export progress bar, BAS suggestions
+// and "Lägg till konto". Every page works as plain forms without this file, except opening dialogs.
+"use strict";
+
+(function () {
+  function csrfToken() {
+    const meta = document.querySelector('meta[name="csrf-token"]');
+    return meta ? meta.content : "";
+  }
+
+  function postJSON(url, body) {
+    return fetch(url, {
+      method: "POST",
+      headers: { "X-CSRFToken": csrfToken(), "Accept": "application/json" },
+      body: body,
+      credentials: "same-origin",
+    });
+  }
+
+  // Dialogs: <button data-open-dialog="id">, <button data-close-dialog>.
+  document.addEventListener("click", function (event) {
+    const opener = event.target.closest("[data-open-dialog]");
+    if (opener) {
+      const dialog = document.getElementById(opener.dataset.openDialog);
+      if (dialog) {
+        const menu = opener.closest("details");
+        if (menu) menu.open = false;
+        if (opener.dataset.target) dialog.dataset.target = opener.dataset.target;
+        dialog.showModal();
+        event.preventDefault();
+      }
+      return;
+    }
+    const closer = event.target.closest("[data-close-dialog]");
+    if (closer) {
+      const dialog = closer.closest("dialog");
+      if (dialog) dialog.close();
+      if (closer.dataset.reload !== undefined) window.location.reload();
+      event.preventDefault();
+      return;
+    }
+    const suggest = event.target.closest("[data-suggest]");
+    if (suggest) {
+      const input = document.getElementById(suggest.dataset.target);
+      if (input) {
+        input.value = suggest.dataset.suggest;
+        input.dispatchEvent(new Event("input", { bubbles: true }));
+        input.focus();
+      }
+      event.preventDefault();
+    }
+  });
+
+  // Manuell export: Bekräfta posts with fetch, then the progress bar polls until the run is done.
+  function pollProgress(dialog, url) {
+    const bar = dialog.querySelector("progress");
+    const text = dialog.querySelector("[data-progress-text]");
+    const close = dialog.querySelector("[data-progress-close]");
+    fetch(url, { headers: { "Accept": "application/json" }, credentials: "same-origin" })
+      .then(function (response) { return response.json(); })
+      .then(function (progress) {
+        bar.max = Math.max(progress.total, 1);
+        bar.value = progress.total === 0 ? 1 : progress.total - progress.pending;
+        bar.setAttribute("aria-valuenow", String(progress.percent));
+        text.textContent = progress.text;
+        if (progress.done) {
+          dialog.dataset.state = "done";
+          close.hidden = false;
+          close.focus();
+        } else {
+          window.setTimeout(function () { pollProgress(dialog, url); }, 500);
+        }
+      })
+      .catch(function () { window.setTimeout(function () { pollProgress(dialog, url); }, 2000); });
+  }
+
+  document.addEventListener("submit", function (event) {
+    const form = event.target;
+    if (form.matches("form[data-manual-export]")) {
+      event.preventDefault();
+      const dialog = form.closest("dialog");
+      postJSON(form.action, new FormData(form))
+        .then(function (response) { return response.json().then(function (data) { return [response, data]; }); })
+        .then(function ([response, data]) {
+          if (!response.ok) {
+            dialog.querySelector("[data-error]").textContent = data.error || "Exporten kunde inte startas.";
+            return;
+          }
+          dialog.querySelector("[data-confirm]").hidden = true;
+          dialog.querySelector("[data-progress]").hidden = false;
+          dialog.dataset.state = "running";
+          pollProgress(dialog, data.progress_url);
+        });
+      return;
+    }
+    if (form.matches("form[data-add-account]")) {
+      event.preventDefault();
+      const dialog = form.closest("dialog");
+      const errors = dialog.querySelector("[data-error]");
+      postJSON(form.action, new FormData(form))
+        .then(function (response) { return response.json().then(function (data) { return [response, data]; }); })
+        .then(function ([response, data]) {
+          if (!response.ok) {
+            errors.textContent = (data.errors || ["Kontot kunde inte skapas."]).join(" ");
+            return;
+          }
+          errors.textContent = "";
+          const list = document.getElementById("fortnox-accounts");
+          if (list) {
+            const option = document.createElement("option");
+            option.value = String(data.number);
+            option.textContent = data.number + " – " + data.description;
+            list.appendChild(option);
+          }
+          const input = document.getElementById(dialog.dataset.target || "");
+          if (input) {
+            input.value = String(data.number);
+            input.dispatchEvent(new Event("input", { bubbles: true }));
+          }
+          form.reset();
+          dialog.close();
+          if (input) input.focus();
+        });
+    }
+  });
+
+  // The chosen account's name beside its field, from the list of Fortnox accounts.
+  document.addEventListener("input", function (event) {
+    const input = event.target;
+    if (!input.matches("input[list='fortnox-accounts']")) return;
+    const name = document.querySelector('[data-name-for="' + input.id + '"]');
+    if (!name) return;
+    const number = (input.value.match(/^\s*(\d{4})/) || [])[1];
+    const option = number && document.querySelector('#fortnox-accounts option[value="' + number + '"]');
+    name.textContent = option ? option.textContent.replace(/^\d{4}\s*–\s*/, "") : "";
+  });
+
+  document.addEventListener("DOMContentLoaded", function () {
+    // Back from a Manuell export started without JavaScript (?run=…): show its progress.
+    const running = document.querySelector("dialog[data-run]");
+    if (running) {
+      running.querySelector("[data-confirm]").hidden = true;
+      running.querySelector("[data-progress]").hidden = false;
+      running.showModal();
+      pollProgress(running, running.dataset.run);
+    }
+    // A deep link's field ("Åtgärda detta"): bring it into view.
+    const highlighted = document.querySelector(".account-row.highlight");
+    if (highlighted) highlighted.scrollIntoView({ block: "center" });
+  });
+})();

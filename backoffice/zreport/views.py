@@ -1,0 +1,280 @@
+"""Z-rapporter: the company's day closes with their export state, one report's voucher rows, and
+"Exportera igen".
+
+The list is paginated and its amounts are aggregated in SQL for the reports on the page only; no
+voucher is built for a list. A report's page shows the voucher rows that were sent to Fortnox,
+or, before that, the voucher its current mapping gives.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from decimal import Decimal
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import case, func, select
+
+from backoffice.accounts.defaults import ACCOUNT_LABELS
+from backoffice.accounts.mapping import MappingIncompleteError
+from backoffice.accounts.operations import load_mapping
+from backoffice.companies.models import Register
+from backoffice.db import session
+from backoffice.export.cli import reason_text
+from backoffice.export.engine import retry_job
+from backoffice.export.models import ExportAttempt, ExportJob, ExportState
+from backoffice.export.reasons import Reason
+from backoffice.messages import mapping_incomplete_message
+from backoffice.money import ZERO, format_vat_rate
+from backoffice.scheduler import wake
+from backoffice.zreport.booking import build_voucher
+from backoffice.zreport.models import LineKind, ZReportLine, ZReportPayment, ZReportRecord
+from backoffice.zreport.voucher import NothingToBookError
+
+bp = Blueprint("zreport", __name__, url_prefix="/zrapporter")
+
+PAGE_SIZE = 50
+
+#: Swedish names of the export states, as the list shows them.
+STATE_NAMES = {
+    ExportState.PENDING: "Väntar på export",
+    ExportState.EXPORTED: "Exporterad",
+    ExportState.BLOCKED: "Väntar på åtgärd",
+    ExportState.FAILED: "Misslyckades",
+    ExportState.SKIPPED: "Före startdatum",
+    None: "Inte exporterad",
+}
+STATE_CLASSES = {
+    ExportState.PENDING: "pending",
+    ExportState.EXPORTED: "ok",
+    ExportState.BLOCKED: "bad",
+    ExportState.FAILED: "bad",
+    ExportState.SKIPPED: "muted",
+    None: "muted",
+}
+
+
+@bp.app_template_filter("sek")
+def format_sek(amount) -> str:
+    """An amount the Swedish way: ``14 000,50`` (a no-break space between thousands)."""
+    value = _money(amount)
+    whole, _, ore = f"{abs(value):.2f}".partition(".")
+    return f"{'-' if value < 0 else ''}{int(whole):,}".replace(",", "\u00a0") + f",{ore}"
+
+
+@bp.app_template_filter("vat")
+def format_vat(rate) -> str:
+    """A VAT rate the Swedish way: ``12 %``, ``12,5 %``."""
+    return f"{format_vat_rate(_money(rate) if not isinstance(rate, Decimal) else rate).replace('.', ',')} %"
+
+
+def can_retry(job: ExportJob | None) -> bool:
+    """ "Exportera igen" applies to a failed job and to a voucher Fortnox refused."""
+    return job is not None and (
+        job.state == ExportState.FAILED
+        or (job.state == ExportState.BLOCKED and job.reason_code == Reason.VOUCHER_INVALID)
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ListRow:
+    record: ZReportRecord
+    register: Register
+    job: ExportJob | None
+    sales: Decimal
+    paid: Decimal
+
+
+@bp.get("/")
+@login_required
+def index():
+    company = current_user.company
+    registers = company.registers
+    register_id = request.args.get("kassa", type=int)
+    status = request.args.get("status") or None
+    if status is not None and status not in {*ExportState, "none"}:
+        status = None
+    page = max(request.args.get("sida", 1, type=int), 1)
+
+    conditions = [ZReportRecord.company_id == company.id]
+    if register_id is not None:
+        conditions.append(ZReportRecord.register_id == register_id)
+    query = select(ZReportRecord.id).where(*conditions)
+    if status == "none":
+        query = query.outerjoin(ExportJob, ExportJob.zreport_id == ZReportRecord.id).where(ExportJob.id.is_(None))
+    elif status is not None:
+        query = query.join(ExportJob, ExportJob.zreport_id == ZReportRecord.id).where(ExportJob.state == status)
+    total = session.scalar(select(func.count()).select_from(query.subquery()))
+    pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
+    page = min(page, pages)
+    ids = session.scalars(
+        query.order_by(ZReportRecord.business_date.desc(), ZReportRecord.id.desc())
+        .limit(PAGE_SIZE)
+        .offset((page - 1) * PAGE_SIZE)
+    ).all()
+    rows = _list_rows(ids)
+    return render_template(
+        "zreport/index.html",
+        rows=rows,
+        registers=registers,
+        register_id=register_id,
+        status=status,
+        page=page,
+        pages=pages,
+        total=total,
+        state_names=STATE_NAMES,
+        state_classes=STATE_CLASSES,
+        can_retry=can_retry,
+        reason_text=reason_text,
+    )
+
+
+def _list_rows(ids: list[int]) -> list[ListRow]:
+    """The reports of one page with their register, job, net sales and payments (two grouped queries)."""
+    if not ids:
+        return []
+    records = session.execute(
+        select(ZReportRecord, Register, ExportJob)
+        .join(Register, Register.id == ZReportRecord.register_id)
+        .outerjoin(ExportJob, ExportJob.zreport_id == ZReportRecord.id)
+        .where(ZReportRecord.id.in_(ids))
+    ).all()
+    sales = dict(
+        session.execute(
+            select(
+                ZReportLine.zreport_id,
+                func.sum(case((ZReportLine.kind == LineKind.SALE, ZReportLine.gross), else_=-ZReportLine.gross)),
+            )
+            .where(ZReportLine.zreport_id.in_(ids))
+            .group_by(ZReportLine.zreport_id)
+        ).all()
+    )
+    paid = dict(
+        session.execute(
+            select(ZReportPayment.zreport_id, func.sum(ZReportPayment.amount))
+            .where(ZReportPayment.zreport_id.in_(ids))
+            .group_by(ZReportPayment.zreport_id)
+        ).all()
+    )
+    by_id = {record.id: (record, register, job) for record, register, job in records}
+    return [ListRow(*by_id[i], _money(sales.get(i)), _money(paid.get(i))) for i in ids]
+
+
+def _money(value) -> Decimal:
+    if value is None:
+        return ZERO
+    return (value if isinstance(value, Decimal) else Decimal(str(value))).quantize(Decimal("0.01"))
+
+
+def _company_record(zreport_id: int) -> ZReportRecord:
+    record = session.get(ZReportRecord, zreport_id)
+    if record is None or record.company_id != current_user.company_id:
+        abort(404)
+    return record
+
+
+@dataclass(frozen=True, slots=True)
+class VoucherLine:
+    account: int
+    name: str
+    debit: Decimal
+    credit: Decimal
+    cost_center: str | None
+
+
+def _sent_rows(job: ExportJob | None) -> list[VoucherLine] | None:
+    """The rows of the voucher last sent to Fortnox for this job, or None when none was sent."""
+    if job is None:
+        return None
+    sent = session.scalar(
+        select(ExportAttempt.request_body)
+        .where(ExportAttempt.job_id == job.id, ExportAttempt.request_body.is_not(None))
+        .order_by(ExportAttempt.id.desc())
+        .limit(1)
+    )
+    if sent is None:
+        return None
+    body = json.loads(sent, parse_float=Decimal, parse_int=Decimal)
+    return [
+        VoucherLine(
+            int(row["Account"]),
+            ACCOUNT_LABELS.get(int(row["Account"]), ""),
+            Decimal(row.get("Debit") or 0).quantize(Decimal("0.01")),
+            Decimal(row.get("Credit") or 0).quantize(Decimal("0.01")),
+            row.get("CostCenter"),
+        )
+        for row in body["Voucher"]["VoucherRows"]
+    ]
+
+
+@bp.get("/<int:zreport_id>")
+@login_required
+def show(zreport_id: int):
+    company = current_user.company
+    record = _company_record(zreport_id)
+    job = session.scalar(select(ExportJob).where(ExportJob.zreport_id == record.id))
+    rows = _sent_rows(job) if job is not None and job.state == ExportState.EXPORTED else None
+    from_fortnox = rows is not None
+    voucher_error = None
+    description = job.voucher_description if job else None
+    if rows is None:
+        mapping = load_mapping(session, company)
+        if mapping is None:
+            voucher_error = (
+                "Ingen kontoplan är vald ännu. Aktivera integrationen med Fortnox för att se verifikationen."
+            )
+        else:
+            try:
+                voucher = build_voucher(record.to_report(), mapping, company_name=company.name)
+            except MappingIncompleteError as exc:
+                voucher_error = mapping_incomplete_message(exc)
+            except NothingToBookError:
+                voucher_error = "Z-rapporten har inget att bokföra: alla konton blir noll."
+            else:
+                description = voucher.description
+                rows = [
+                    VoucherLine(r.account, ACCOUNT_LABELS.get(r.account, ""), r.debit, r.credit, r.cost_center)
+                    for r in voucher.rows
+                ]
+    attempts = []
+    if job is not None:
+        attempts = session.scalars(
+            select(ExportAttempt).where(ExportAttempt.job_id == job.id).order_by(ExportAttempt.id.desc()).limit(20)
+        ).all()
+    return render_template(
+        "zreport/show.html",
+        record=record,
+        job=job,
+        rows=rows or [],
+        from_fortnox=from_fortnox,
+        voucher_error=voucher_error,
+        description=description,
+        total_debit=sum((r.debit for r in rows or []), ZERO),
+        total_credit=sum((r.credit for r in rows or []), ZERO),
+        attempts=attempts,
+        state_names=STATE_NAMES,
+        state_classes=STATE_CLASSES,
+        reason=reason_text(job),
+        can_retry=can_retry(job),
+        sales_lines=[line for line in record.lines if line.kind == LineKind.SALE],
+        return_lines=[line for line in record.lines if line.kind == LineKind.RETURN],
+    )
+
+
+@bp.post("/<int:zreport_id>/exportera")
+@login_required
+def retry(zreport_id: int):
+    """ "Exportera igen" for a failed or refused export (admins and managers)."""
+    record = _company_record(zreport_id)
+    job = session.scalar(select(ExportJob).where(ExportJob.zreport_id == record.id))
+    if not can_retry(job):
+        flash("Den här Z-rapporten kan inte exporteras igen just nu.", "error")
+        return redirect(url_for("zreport.show", zreport_id=record.id))
+    retry_job(session, job)
+    wake(current_app._get_current_object())
+    flash(f"Z-rapport {record.z_number} exporteras igen.", "info")
+    back = request.form.get("back") or ""
+    if not back.startswith("/") or back.startswith("//"):
+        back = url_for("zreport.show", zreport_id=record.id)
+    return redirect(back)
