@@ -72,10 +72,13 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from backoffice.accounts.views import bp as accounts_bp
     from backoffice.companies.views import bp as companies_bp
+    from backoffice.export.views import bp as export_bp
     from backoffice.integrations.fortnox.views import bp as fortnox_bp
     from backoffice.integrations.views import bp as integrations_bp
     from backoffice.zreport.api import bp as zreport_api_bp
+    from backoffice.zreport.views import bp as zreport_bp
 
     from backoffice.companies.auth import csrf
 
@@ -86,6 +89,10 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(companies_bp)
     app.register_blueprint(fortnox_bp)
     app.register_blueprint(integrations_bp)
+    # The export blueprint also puts the problem banners into every page (a context processor).
+    app.register_blueprint(export_bp)
+    app.register_blueprint(zreport_bp)
+    app.register_blueprint(accounts_bp)
 
 
 def _register_error_handlers(app: Flask) -> None:
