@@ -241,7 +241,7 @@ class Gunicorn(Process):
             try:
                 if requests.get(f"{self.url}/api/v1/openapi.json", timeout=2).status_code == 200:
                     return
-            except requests.ConnectionError:
+            except requests.RequestException:  # not listening yet, or busy starting its workers
                 time.sleep(0.2)
         self.stop()
         raise RuntimeError("gunicorn did not answer within 60 s")
