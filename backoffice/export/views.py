@@ -9,16 +9,16 @@ The sentences come from ``messages.reason_message``; the buttons are chosen here
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
 
 from flask import Blueprint, abort, current_app, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
+from backoffice.accounts.defaults import ACCOUNT_LABELS
 from backoffice.accounts.operations import load_mapping
 from backoffice.companies.models import Company, Register
-from backoffice.db import now_utc, session
+from backoffice.db import session
 from backoffice.export.cli import reason_text
 from backoffice.export.engine import (
     heal_connection,
@@ -30,7 +30,14 @@ from backoffice.export.engine import (
 )
 from backoffice.export.models import ExportJob, ExportState, ManualExportRun, Problem
 from backoffice.export.reasons import AUTHORISATION, FORTNOX_SIDE, Reason
-from backoffice.integrations.forms import field_for_missing, fields_of_account, fix_link_args, missing_from_detail
+from backoffice.integrations.forms import (
+    field_for_missing,
+    field_label,
+    fields_of_account,
+    fix_link_args,
+    mapped_fields,
+    missing_from_detail,
+)
 from backoffice.integrations.fortnox.models import ConnectionStatus, FortnoxIntegration
 from backoffice.messages import missing_parts_message, reason_message
 from backoffice.zreport.models import ZReportRecord
@@ -39,8 +46,6 @@ bp = Blueprint("export", __name__)
 
 #: Where "Gå till Fortnox" leads (a new tab; the user logs in there).
 FORTNOX_URL = "https://apps.fortnox.se"
-#: A pending export older than this turns the status light yellow ("Fördröjningar").
-DELAYED_AFTER = timedelta(minutes=15)
 
 
 # --- banners --------------------------------------------------------------------------------------
@@ -102,8 +107,8 @@ def problem_actions(problem: Problem, company: Company) -> list[Action]:
         actions.append(Action("Åtgärda detta", wizard_link(**fix_link_args(first))))
     elif kind == Reason.MAPPING_MISSING and admin:
         actions.append(Action("Åtgärda detta", wizard_link()))
-    elif kind == Reason.ACCOUNT_INACTIVE and admin:
-        actions.append(Action("Visa inaktiva konton", _account_link(company, detail.get("account"))))
+    elif kind == Reason.ACCOUNT_INACTIVE:
+        actions.append(Action("Visa inaktiva konton", url_for("export.inactive_accounts")))
     elif kind == Reason.ACCOUNT_MISSING and admin:
         actions.append(Action("Åtgärda detta", _account_link(company, detail.get("account"))))
     elif kind in (Reason.SERIES_MISSING, Reason.SERIES_NOT_MANUAL) and admin:
@@ -186,27 +191,23 @@ class StatusLight:
 
 
 def status_light(company: Company, integration: FortnoxIntegration | None, counts: dict[str, int]) -> StatusLight:
-    """The integration's light, from its connection, its open problems and its waiting exports."""
+    """The integration's light: red while anything is blocked, failed or unauthorised, yellow while
+    reports wait for export (or retry), green when everything is exported."""
     if integration is None or not integration.active:
-        return StatusLight("off", "Inte aktiverad", "Integrationen med Fortnox är inte aktiverad.")
+        return StatusLight("off", "Inte aktiverad", "")
     connection = integration.connection
     problems = session.scalar(
         select(func.count()).select_from(Problem).where(Problem.company_id == company.id, Problem.closed_at.is_(None))
     )
-    if connection is None or connection.status != ConnectionStatus.ACTIVE or problems:
+    stuck = counts.get(ExportState.BLOCKED, 0) + counts.get(ExportState.FAILED, 0)
+    if connection is None or connection.status != ConnectionStatus.ACTIVE or problems or stuck:
         return StatusLight("red", "Röd", "Allvarligt fel som kräver uppmärksamhet.")
-    delayed = session.scalar(
-        select(func.count())
-        .select_from(ExportJob)
-        .where(
-            ExportJob.company_id == company.id,
-            ExportJob.state == ExportState.PENDING,
-            or_(ExportJob.retries > 0, ExportJob.created_at < now_utc() - DELAYED_AFTER),
+    waiting = counts.get(ExportState.PENDING, 0)
+    if waiting:
+        return StatusLight(
+            "yellow", "Gul", f"Fördröjningar eller mindre problem: {waiting} Z-rapporter väntar på export."
         )
-    )
-    if delayed or counts.get(ExportState.FAILED):
-        return StatusLight("yellow", "Gul", "Fördröjningar eller mindre problem. Systemet försöker automatiskt igen.")
-    return StatusLight("green", "Grön", "Allt fungerar normalt.")
+    return StatusLight("green", "Grön", "Allt fungerar normalt: allt är exporterat.")
 
 
 def job_counts(company: Company) -> dict[str, int]:
@@ -275,6 +276,52 @@ def notification(problem_id: int):
         waiting=waiting,
         jobs=jobs,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class InactiveAccount:
+    number: int
+    name: str
+    #: whether Fortnox still says so now (None: Fortnox could not be asked)
+    still_inactive: bool | None
+    #: (field key, its Swedish name, link to the wizard field)
+    used_for: list[tuple[str, str, str]]
+
+
+@bp.get("/foretag/integrationer/fortnox/inaktiva-konton")
+@login_required
+def inactive_accounts():
+    """ "Visa inaktiva konton": every account the settings use that Fortnox has inactive, and where it is used."""
+    from backoffice.integrations.views import FortnoxUnavailable, fortnox_accounts
+
+    company = current_user.company
+    integration = integration_of(session, company.id)
+    connection = integration.connection if integration is not None else None
+    mapping = load_mapping(session, company)
+    mapped = mapped_fields(mapping) if mapping is not None else []
+    inactive = {
+        int(p.details["account"])
+        for p in open_problems(company)
+        if p.kind == Reason.ACCOUNT_INACTIVE and p.details.get("account")
+    }
+    accounts = None
+    if connection is not None and connection.status == ConnectionStatus.ACTIVE:
+        try:
+            accounts = fortnox_accounts(connection, fresh=True)
+        except FortnoxUnavailable:
+            accounts = None
+    if accounts is not None:
+        inactive |= {number for _, number in mapped if number in accounts and not accounts[number][1]}
+    rows = [
+        InactiveAccount(
+            number,
+            accounts[number][0] if accounts and number in accounts else ACCOUNT_LABELS.get(number, ""),
+            None if accounts is None else (number in accounts and not accounts[number][1]),
+            [(key, field_label(key), wizard_link(**fix_link_args(key))) for key, used in mapped if used == number],
+        )
+        for number in sorted(inactive)
+    ]
+    return render_template("export/inactive_accounts.html", rows=rows, checked=accounts is not None)
 
 
 # --- actions --------------------------------------------------------------------------------------

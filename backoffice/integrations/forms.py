@@ -117,6 +117,28 @@ def parse_field_key(text: str) -> FieldKey | None:
     return None
 
 
+def _rate_text(rate: Decimal) -> str:
+    return f"{format_vat_rate(rate).replace('.', ',')} %"
+
+
+def field_label(text: str) -> str:
+    """The Swedish name of a wizard field: "Kontant (cash)", "Moms 12 %", "Mat, 12 % moms", "Dricks"."""
+    key = parse_field_key(text)
+    if key is None:
+        return text
+    if key.kind == "payment_method":
+        return f"{PAYMENT_METHOD_NAMES[key.key]} ({key.key})" if key.key in PAYMENT_METHOD_NAMES else key.key
+    if key.kind == "vat_rate":
+        return f"Moms {_rate_text(key.vat_rate)}"
+    if key.kind == "other":
+        return OTHER_PARTS[key.key]
+    if key.product_group and key.vat_rate is not None:
+        return f"{key.product_group}, {_rate_text(key.vat_rate)} moms"
+    if key.product_group:
+        return f"{key.product_group} (alla momssatser)"
+    return f"Alla varugrupper, {_rate_text(key.vat_rate)} moms"
+
+
 def field_for_missing(missing: MissingAccount) -> str:
     """The wizard field that gives a missing part of a report its account."""
     if missing.kind == "payment_method":

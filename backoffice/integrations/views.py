@@ -42,7 +42,6 @@ from backoffice.export.views import job_counts, status_light
 from backoffice.integrations.forms import (
     ACCOUNT_STEPS,
     OTHER_PARTS,
-    PAYMENT_METHOD_NAMES,
     STEP_TITLES,
     STEPS,
     AccountInputError,
@@ -51,6 +50,7 @@ from backoffice.integrations.forms import (
     SeriesForm,
     StartDateForm,
     field_for_missing,
+    field_label,
     mapped_fields,
     other_key,
     parse_account,
@@ -64,7 +64,7 @@ from backoffice.integrations.fortnox.errors import FortnoxAuthError, FortnoxErro
 from backoffice.integrations.fortnox.models import ConnectionStatus, FortnoxConnection
 from backoffice.integrations.fortnox.operations import activate, deactivate, integration_for
 from backoffice.messages import describe_missing_account, mapping_incomplete_message
-from backoffice.money import ZERO, canonical_vat_rate, format_vat_rate
+from backoffice.money import ZERO, canonical_vat_rate
 from backoffice.zreport.booking import build_voucher
 from backoffice.zreport.models import ZReportLine, ZReportPayment, ZReportRecord, ZReportTip
 from backoffice.zreport.voucher import NothingToBookError
@@ -479,10 +479,6 @@ class AccountRow:
         return ACCOUNT_LABELS.get(self.suggestion, "") if self.suggestion else ""
 
 
-def _rate_text(rate: Decimal) -> str:
-    return f"{format_vat_rate(rate).replace('.', ',')} %"
-
-
 def account_rows(step: str, mapping: Mapping, seen: SeenParts) -> list[AccountRow]:
     """The fields of an account step: what the reports hold plus what is mapped already."""
     kind = ACCOUNT_STEPS[step]
@@ -491,7 +487,7 @@ def account_rows(step: str, mapping: Mapping, seen: SeenParts) -> list[AccountRo
         return [
             AccountRow(
                 payment_key(method),
-                f"{PAYMENT_METHOD_NAMES[method]} ({method})" if method in PAYMENT_METHOD_NAMES else method,
+                field_label(payment_key(method)),
                 mapping.payment_methods.get(method),
                 used=seen.payment_methods.get(method, False),
                 suggestion=PAYMENT_METHOD_ACCOUNTS.get(method),
@@ -503,7 +499,7 @@ def account_rows(step: str, mapping: Mapping, seen: SeenParts) -> list[AccountRo
         return [
             AccountRow(
                 vat_key(rate),
-                f"Moms {_rate_text(rate)}",
+                field_label(vat_key(rate)),
                 mapping.vat_rates.get(rate),
                 used=seen.vat_rates.get(rate, False),
                 suggestion=VAT_RATE_ACCOUNTS.get(rate),
@@ -517,7 +513,7 @@ def account_rows(step: str, mapping: Mapping, seen: SeenParts) -> list[AccountRo
             rows.append(
                 AccountRow(
                     sales_key(rule.product_group, rule.vat_rate),
-                    _sales_label(rule.product_group, rule.vat_rate),
+                    field_label(sales_key(rule.product_group, rule.vat_rate)),
                     rule.account,
                     used=seen.sales.get((rule.product_group, rule.vat_rate), False),
                     suggestion=SALES_ACCOUNTS_BY_VAT_RATE.get(rule.vat_rate) if rule.vat_rate is not None else None,
@@ -530,7 +526,7 @@ def account_rows(step: str, mapping: Mapping, seen: SeenParts) -> list[AccountRo
             rows.append(
                 AccountRow(
                     sales_key(group, rate),
-                    _sales_label(group, rate),
+                    field_label(sales_key(group, rate)),
                     None,
                     used=used,
                     hint=f"Bokförs nu på konto {covered} enligt en mer allmän regel." if covered else None,
@@ -548,14 +544,6 @@ def account_rows(step: str, mapping: Mapping, seen: SeenParts) -> list[AccountRo
         )
         for part, name in OTHER_PARTS.items()
     ]
-
-
-def _sales_label(group: str | None, rate: Decimal | None) -> str:
-    if group and rate is not None:
-        return f"{group}, {_rate_text(rate)} moms"
-    if group:
-        return f"{group} (alla momssatser)"
-    return f"Alla varugrupper, {_rate_text(rate)} moms"
 
 
 def _apply_rows(step: str, mapping: Mapping, rows: list[AccountRow]) -> Mapping:

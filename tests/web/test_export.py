@@ -4,6 +4,7 @@ its fix; notifications (Visa); the status light; Manuell export and its progress
 from __future__ import annotations
 
 import re
+from datetime import date
 from html import unescape
 
 import pytest
@@ -49,7 +50,7 @@ CASES = [
         Reason.ACCOUNT_INACTIVE,
         {"account": 1910},
         "Bokföringen kunde inte exporteras eftersom ett eller flera konton är inaktiva i Fortnox.",
-        [">Visa inaktiva konton<", "field=payment_method:cash", FORTNOX, ">Kontrollera igen<"],
+        ['href="/foretag/integrationer/fortnox/inaktiva-konton">Visa inaktiva konton<', FORTNOX, ">Kontrollera igen<"],
     ),
     (
         Reason.AUTH_EXPIRED,
@@ -134,12 +135,15 @@ def test_each_problem_shows_a_banner_with_its_fix_and_it_goes_when_the_problem_c
 
 def test_managers_see_the_banner_without_the_admins_settings_buttons(db, site, connect):
     made = connect(site(), active=True, mapping=DEMO_MAPPING)
+    open_problem(db, made.company, Reason.MAPPING_INCOMPLETE, "", {"missing": [{"kind": "tips"}]})
     open_problem(db, made.company, Reason.ACCOUNT_INACTIVE, "1910", {"account": 1910})
 
-    [banner] = banners(made.manager.get("/").text)
+    admin = banners(made.admin.get("/").text)
+    manager = banners(made.manager.get("/").text)
 
-    assert "konton är inaktiva i Fortnox" in banner and "Gå till Fortnox" in banner and ">Visa<" in banner
-    assert "Visa inaktiva konton" not in banner
+    assert "Åtgärda detta" in admin[0] and "Åtgärda detta" not in manager[0]
+    assert "ett konto saknades" in manager[0] and ">Visa<" in manager[0]
+    assert "Visa inaktiva konton" in manager[1] and "Gå till Fortnox" in manager[1]
 
 
 def test_banners_are_only_for_the_own_company_and_only_while_the_integration_is_active(db, site, connect):
@@ -185,7 +189,7 @@ def test_a_missing_account_blocks_the_export_and_the_wizard_fix_exports_it(db, s
     assert banners(made.admin.get("/").text) == []
 
 
-def test_an_inactive_account_shows_where_it_is_used_and_kontrollera_igen_exports_after_the_fix(
+def test_an_inactive_account_is_listed_where_it_is_used_and_kontrollera_igen_exports_after_the_fix(
     db, site, connect, reports, emulator
 ):
     made = connect(site(registers=("K1",)), active=True, mapping=DEMO_MAPPING)
@@ -194,16 +198,24 @@ def test_an_inactive_account_shows_where_it_is_used_and_kontrollera_igen_exports
 
     assert export_pending(db, made.company) == ["blocked"]
     [banner] = banners(made.admin.get("/").text)
-    link = unescape(re.search(r'href="([^"]+)">Visa inaktiva konton', banner).group(1))
-    wizard = made.admin.get(made.admin.get(link, allow_redirects=False).headers["Location"]).text
+    listing = made.admin.get(re.search(r'href="([^"]+)">Visa inaktiva konton', banner).group(1)).text
+    row = re.search(r'<tr data-account="1910">(.*?)</tr>', listing, re.S).group(1)
+    field = unescape(re.search(r'href="([^"]+)">Kontant \(cash\)</a>', row).group(1))
+    wizard = made.admin.get(made.admin.get(field, allow_redirects=False).headers["Location"]).text
     emulator.control.set_account_active(made.tenant_id, 1910, True)
+    again = made.admin.get("/foretag/integrationer/fortnox/inaktiva-konton").text
     checked = made.admin.post("/foretag/integrationer/fortnox/kontrollera?next=/zrapporter/")
 
-    assert "field=payment_method:cash" in link
-    assert re.search(r'data-field="payment_method:cash">.*?Inaktivt i Fortnox', wizard, re.S)
+    assert "Kassa" in row and "Inaktivt" in row
+    assert field.endswith("?step=betalningsmetoder&field=payment_method:cash")
+    assert re.search(
+        r'class="account-row highlight[^"]*" data-field="payment_method:cash">.*?Inaktivt i Fortnox', wizard, re.S
+    )
+    assert "Aktivt igen" in again
     assert checked.status_code == 302 and checked.headers["Location"] == "/zrapporter/"
     assert export_pending(db, made.company) == ["exported"]
     assert banners(made.admin.get("/").text) == []
+    assert "Inga inaktiva konton hittades" in made.manager.get("/foretag/integrationer/fortnox/inaktiva-konton").text
 
 
 def test_notifications_list_and_visa_open_one_with_its_reports(db, site, connect, reports):
@@ -236,21 +248,23 @@ def test_another_companys_notification_is_404(db, site, connect):
     assert "autentisering" not in mine.admin.get("/foretag/notifikationer/").text
 
 
-def test_the_status_light_is_red_with_a_problem_yellow_with_failures_and_green_otherwise(db, site, connect, reports):
+def test_the_status_light_is_yellow_while_waiting_green_when_exported_and_red_when_stuck(db, site, connect, reports):
     made = connect(site(registers=("K1",)), active=True, mapping=DEMO_MAPPING)
-    reports(made, days=1)
+    reports(made, days=2)
 
-    green = made.admin.get("/foretag/integrationer/").text
-    [job] = jobs_of(db, made.company)
+    waiting = made.admin.get("/foretag/integrationer/").text
+    export_pending(db, made.company)
+    exported = made.admin.get("/foretag/integrationer/").text
+    reports(made, days=1, start=date.today())
+    [job] = [job for job in jobs_of(db, made.company) if job.state == ExportState.PENDING]
     transition(job, ExportState.FAILED, reason=Reason.EXPORT_FAILED, detail={})
     db.commit()
-    yellow = made.admin.get("/foretag/integrationer/").text
-    open_problem(db, made.company, Reason.EXPORT_FAILED)
-    red = made.admin.get("/foretag/integrationer/").text
+    failed = made.admin.get("/foretag/integrationer/").text
 
-    assert 'data-status="green"' in green and "Allt fungerar normalt" in green
-    assert 'data-status="yellow"' in yellow and "Fördröjningar eller mindre problem" in yellow
-    assert 'data-status="red"' in red and "Allvarligt fel som kräver uppmärksamhet" in red
+    assert 'data-status="yellow"' in waiting and "2 Z-rapporter väntar på export" in waiting
+    assert 'data-status="green"' in exported and "Allt fungerar normalt" in exported
+    assert "Senaste export" in exported and "Ingen ännu" not in exported
+    assert 'data-status="red"' in failed and "Allvarligt fel som kräver uppmärksamhet" in failed
 
 
 def test_manuell_export_starts_a_run_whose_progress_the_bar_polls(db, site, connect, reports):

@@ -52,7 +52,7 @@ def test_an_active_card_has_the_three_dot_menu_and_a_green_light(site, connect):
     page = made.admin.get("/foretag/integrationer/").text
     manager = made.manager.get("/foretag/integrationer/").text
 
-    assert 'data-status="green"' in page and "Allt fungerar normalt" in page
+    assert 'data-status="green"' in page and "Allt fungerar normalt" in page and "Senaste export" in page
     for label in ("Inställningar", "Manuell export", "Inaktivera", "Bekräfta"):
         assert label in page
     assert "Manuell export" in manager and "Inställningar</a>" not in manager and "deactivate-dialog" not in manager
@@ -234,29 +234,6 @@ def test_inaktivera_revokes_the_authorisation_and_keeps_the_history(db, site, co
 
 
 @pytest.mark.parametrize(
-    ("method", "path"),
-    [
-        ("get", f"{WIZARD}/"),
-        ("get", f"{WIZARD}/serie"),
-        ("post", f"{WIZARD}/startdatum"),
-        ("post", f"{WIZARD}/konto"),
-        ("post", f"{WIZARD}/serie/ny"),
-        ("post", "/foretag/integrationer/fortnox/inaktivera"),
-    ],
-)
-def test_managers_may_not_change_the_integration(site, connect, method, path):
-    made = connect(site(registers=("K1",)))
-
-    response = (
-        made.manager.get(path, allow_redirects=False)
-        if method == "get"
-        else made.manager.post(path, {"start_date": "2026-01-01"})
-    )
-
-    assert response.status_code == 403 and "Åtkomst nekad" in response.text
-
-
-@pytest.mark.parametrize(
     "path",
     [
         f"{WIZARD}/startdatum",
@@ -281,11 +258,3 @@ def test_steps_after_access_need_a_connection_and_unknown_steps_are_404(site):
 
     assert needs.status_code == 302 and needs.headers["Location"].endswith(f"{WIZARD}/behorighet")
     assert unknown.status_code == 404
-
-
-def test_pages_need_a_login(live_server):
-    import requests
-
-    for path in ("/foretag/integrationer/", f"{WIZARD}/bokforing"):
-        response = requests.get(live_server.url + path, allow_redirects=False, timeout=10)
-        assert response.status_code == 302 and "/login" in response.headers["Location"]
