@@ -392,7 +392,9 @@ def manual_export_start():
 def progress_text(progress) -> str:
     if progress.total == 0:
         return "Det fanns inget att exportera: all försäljningsdata är redan i Fortnox."
-    parts = [f"Exporterade: {progress.exported}", f"fanns redan i Fortnox: {progress.already_there}"]
+    parts = [f"Exporterade: {progress.exported}"]
+    if progress.already_there:
+        parts.append(f"fanns redan i Fortnox: {progress.already_there}")
     if progress.blocked:
         parts.append(f"väntar på åtgärd: {progress.blocked}")
     if progress.failed:

@@ -15,7 +15,7 @@ from decimal import Decimal
 
 from flask_wtf import FlaskForm
 from wtforms import DateField, IntegerField, RadioField, SelectChoice, StringField
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from backoffice.accounts.mapping import Mapping, MissingAccount
 from backoffice.money import format_vat_rate, parse_vat_rate
@@ -228,10 +228,8 @@ class _AccountNumberField(IntegerField):
 
 
 class StartDateForm(FlaskForm):
-    start_date = _SwedishDateField(
-        "Startdatum",
-        validators=[InputRequired("Ange från vilket datum försäljningsdatan ska exporteras.")],
-    )
+    #: empty: every report is exported, however old
+    start_date = _SwedishDateField("Startdatum", validators=[Optional()])
 
 
 class SeriesForm(FlaskForm):

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
@@ -35,6 +37,8 @@ from backoffice.zreport.voucher import NothingToBookError
 bp = Blueprint("zreport", __name__, url_prefix="/zrapporter")
 
 PAGE_SIZE = 50
+#: The restaurants' time zone: times are shown in it.
+STOCKHOLM = ZoneInfo("Europe/Stockholm")
 
 #: Swedish names of the export states, as the list shows them.
 STATE_NAMES = {
@@ -67,6 +71,12 @@ def format_sek(amount) -> str:
 def format_vat(rate) -> str:
     """A VAT rate the Swedish way: ``12 %``, ``12,5 %``."""
     return f"{format_vat_rate(_money(rate) if not isinstance(rate, Decimal) else rate).replace('.', ',')} %"
+
+
+@bp.app_template_filter("when")
+def format_when(moment: datetime, seconds: bool = False) -> str:
+    """A moment in Swedish local time: ``2026-11-23 10:12``."""
+    return moment.astimezone(STOCKHOLM).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
 
 
 def can_retry(job: ExportJob | None) -> bool:
