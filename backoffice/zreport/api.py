@@ -16,7 +16,7 @@ from backoffice.db import session
 from backoffice.scheduler import wake
 from backoffice.zreport.models import ZReportRecord
 from backoffice.zreport.operations import ZReportConflictError, WrongRegisterError, find_zreport, store_zreport
-from backoffice.zreport.schemas import DocumentError, load_json, zreport_schema
+from backoffice.zreport.schemas import MAX_COUNT, DocumentError, load_json, zreport_schema
 
 bp = Blueprint("zreport_api", __name__, url_prefix="/api/v1")
 
@@ -93,7 +93,7 @@ def get_zreport(register_id: str, z_number: int):
     """Let a register confirm what was stored for one of its reports."""
     if register_id != g.register.pos_id:
         return api_error(403, "register_id", "A register can only read its own reports.")
-    record = find_zreport(session, g.register, z_number)
+    record = find_zreport(session, g.register, z_number) if z_number <= MAX_COUNT else None
     if record is None:
         return api_error(404, "z_number", f"No Z-report {z_number} is stored for register {register_id!r}.")
     return jsonify(stored_report_body(record))

@@ -56,11 +56,16 @@ class VatRate(fields.Field):
         return None if value is None else format_vat_rate(value)
 
 
+#: The largest count or z_number stored (the database's INTEGER, 2**31 − 1).
+MAX_COUNT = 2**31 - 1
+
+
 class Count(fields.Integer):
-    """A whole number ≥ ``minimum`` given as a JSON integer (not a string, a fraction or a boolean)."""
+    """A whole number from ``minimum`` to ``MAX_COUNT`` given as a JSON integer (not a string, a
+    fraction or a boolean)."""
 
     def __init__(self, *, minimum: int = 0, **kwargs):
-        super().__init__(strict=True, validate=validate.Range(min=minimum), **kwargs)
+        super().__init__(strict=True, validate=validate.Range(min=minimum, max=MAX_COUNT), **kwargs)
 
     def _validated(self, value):
         if isinstance(value, bool):
