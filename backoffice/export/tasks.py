@@ -6,6 +6,7 @@ import logging
 import os
 import socket
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 from flask import Flask
@@ -24,30 +25,69 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
 
 
-def drain(app: Flask) -> int:
-    """Export due jobs in this thread until none is left; returns how many were handled."""
+#: How long an idle export thread waits before it looks for work again while another thread works.
+IDLE_POLL_SECONDS = 0.2
+
+
+class _Round:
+    """The export threads of one ``run_due_jobs``, counting those that are claiming or exporting.
+
+    Reports keep arriving while a round runs, and the scheduler starts no new round before this one
+    has ended (``max_instances=1``). So a thread that finds nothing to do waits and looks again while
+    any other thread is still busy; the round ends when all threads are idle at once. Without this,
+    the threads that found nothing left at once, and one thread exported every report that arrived
+    meanwhile, one after the other (bench/day_close.py: p95 7 s with 200 ms per Fortnox call).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._busy = 0
+
+    def start(self) -> None:
+        with self._lock:
+            self._busy += 1
+
+    def stop(self) -> int:
+        """This thread is idle now; returns how many others are still busy."""
+        with self._lock:
+            self._busy -= 1
+            return self._busy
+
+
+def drain(app: Flask, round_: _Round | None = None) -> int:
+    """Export due jobs in this thread until none is left (and, in a round, until every thread is idle).
+
+    Returns how many jobs this thread handled.
+    """
     handled = 0
     worker = worker_name()
     while True:
+        if round_ is not None:
+            round_.start()
         with app.app_context():
             claim = claim_next_job(session, worker, now=now_utc(), lease=configured_lease())
-            if claim is None:
+            if claim is not None:
+                try:
+                    export_one(session, claim.job_id)
+                except Exception:
+                    log.exception("Export job %s crashed; it will be taken up again", claim.job_id)
+                    session.rollback()
+                finally:
+                    release(session, claim, worker)
+                handled += 1
+        others_busy = round_.stop() if round_ is not None else 0
+        if claim is None:
+            if not others_busy:
                 return handled
-            try:
-                export_one(session, claim.job_id)
-            except Exception:
-                log.exception("Export job %s crashed; it will be taken up again", claim.job_id)
-                session.rollback()
-            finally:
-                release(session, claim, worker)
-            handled += 1
+            time.sleep(IDLE_POLL_SECONDS)
 
 
 def run_due_jobs(app: Flask) -> int:
     """Export every due job, ``EXPORT_CONCURRENCY`` connections at a time."""
     concurrency = int(app.config.get("EXPORT_CONCURRENCY", 8))
+    round_ = _Round()
     with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="export") as pool:
-        return sum(pool.map(lambda _: drain(app), range(concurrency)))
+        return sum(pool.map(lambda _: drain(app, round_), range(concurrency)))
 
 
 def heal_blocked(app: Flask) -> None:

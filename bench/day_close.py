@@ -1,0 +1,177 @@
+"""Day-close latency: from a register's POST of a Z-report to the voucher stored in Fortnox.
+
+Production setup on one machine: a fresh PostgreSQL database, the back office under gunicorn for the
+POS API, the production worker ``flask --app wsgi worker`` (APScheduler wakes ``run_due_jobs`` every
+second), and the Fortnox emulator in its own process answering every API call after 200 ms
+(``control.set_delay(0.2)``). 20 restaurants with two registers each; Fortnox metadata is in the cache
+as the hourly health check leaves it. The registers post 200 reports at random moments (a Poisson
+stream, 4 per second on average); for each, the latency is the time from the start of its POST to
+``exported_at``, which the worker writes when Fortnox has answered 201 with the voucher's number.
+
+    .venv/bin/python bench/day_close.py [--runs 3] [--reports 200] [--rate 4] [--delay 0.2]
+
+Goal (issue 8): p95 under 2 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import tempfile
+import threading
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import requests  # noqa: E402
+from harness import (  # noqa: E402
+    EmulatorProcess,
+    FlaskWorker,
+    Gunicorn,
+    app_config,
+    export_counts,
+    fresh_database,
+    line,
+    machine,
+    make_restaurant,
+    median,
+    percentile,
+    warm_metadata,
+    zreport,
+)
+
+
+def one_run(args, seed: int, workdir: Path) -> dict:
+    from sqlalchemy import select
+
+    from backoffice import create_app
+    from backoffice.companies.models import Register
+    from backoffice.db import session
+    from backoffice.export.models import ExportJob
+    from backoffice.zreport.models import ZReportRecord
+
+    rng = random.Random(seed)
+    with fresh_database("postgres") as url:
+        emulator = EmulatorProcess(log=workdir / "emulator.log")
+        server = worker = None
+        try:
+            config = app_config(url, emulator.url)
+            app = create_app(config)
+            with app.app_context():
+                shops = [make_restaurant(session, emulator.control, f"Kvällskrogen {i} AB", ("K1", "K2"))
+                         for i in range(args.companies)]
+                warm_metadata(session, [shop.connection_id for shop in shops])
+                ids = [shop.company_id for shop in shops]
+            registers = [(pos_id, token) for shop in shops for pos_id, (_, token) in shop.registers.items()]
+            emulator.control.set_delay(args.delay)
+            server = Gunicorn(config, workers=2, log=workdir / "gunicorn.log")
+            worker = FlaskWorker(config, log=workdir / "worker.log")
+
+            # Which register posts which report, and when (seconds from the start).
+            plan, at = [], 0.0
+            for n in range(args.reports):
+                at += rng.expovariate(args.rate)
+                pos_id, token = registers[n % len(registers)]
+                z_number = n // len(registers) + 1
+                plan.append((at, pos_id, token, z_number, zreport(pos_id, z_number, date.today() - timedelta(days=z_number))))
+            posted: dict[tuple[str, str, int], tuple[float, float, int]] = {}
+            lock = threading.Lock()
+
+            def deliver(pos_id, token, z_number, document):
+                started = time.time()
+                response = requests.post(f"{server.url}/api/v1/z-reports", data=json.dumps(document), timeout=30,
+                                         headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+                with lock:
+                    posted[(token, pos_id, z_number)] = (started, time.time() - started, response.status_code)
+
+            threads = []
+            start = time.monotonic()
+            for at, pos_id, token, z_number, document in plan:
+                delay = at - (time.monotonic() - start)
+                if delay > 0:
+                    time.sleep(delay)
+                thread = threading.Thread(target=deliver, args=(pos_id, token, z_number, document))
+                thread.start()
+                threads.append(thread)
+            for thread in threads:
+                thread.join(60)
+
+            deadline = time.monotonic() + 120
+            with app.app_context():
+                while export_counts(session, ids).get("exported", 0) < args.reports and time.monotonic() < deadline:
+                    time.sleep(0.2)
+                session.rollback()
+                rows = session.execute(
+                    select(Register.pos_id, Register.company_id, ZReportRecord.z_number, ExportJob.exported_at)
+                    .join(ZReportRecord, ZReportRecord.register_id == Register.id)
+                    .join(ExportJob, ExportJob.zreport_id == ZReportRecord.id)
+                    .where(Register.company_id.in_(ids))
+                ).all()
+                counts = export_counts(session, ids)
+        finally:
+            for process in (worker, server):
+                if process:
+                    process.stop()
+            emulator.stop()
+            app.extensions["db_engine"].dispose()
+
+    token_of = {(shop.company_id, pos_id): token for shop in shops for pos_id, (_, token) in shop.registers.items()}
+    latencies, missing, samples = [], 0, []
+    for pos_id, company_id, z_number, exported_at in rows:
+        started, _, status = posted[(token_of[(company_id, pos_id)], pos_id, z_number)]
+        if exported_at is None:
+            missing += 1
+            continue
+        latencies.append(exported_at.timestamp() - started)
+        samples.append((started, latencies[-1], company_id, pos_id, z_number))
+    intake = [v[1] for v in posted.values()]
+    return {
+        "median": median(latencies), "p95": percentile(latencies, 95), "max": max(latencies, default=float("nan")),
+        "intake_p95": percentile(intake, 95), "not_exported": missing, "states": counts,
+        "statuses": sorted({v[2] for v in posted.values()}),
+        "samples": sorted(samples),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--reports", type=int, default=200)
+    parser.add_argument("--companies", type=int, default=20)
+    parser.add_argument("--rate", type=float, default=4.0, help="reports per second, on average")
+    parser.add_argument("--delay", type=float, default=0.2, help="emulator latency per call, seconds")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--verbose", action="store_true", help="print every report's latency")
+    args = parser.parse_args(argv)
+
+    print(f"Day close: {args.reports} reports from {args.companies * 2} registers at {args.rate}/s, emulator latency "
+          f"{args.delay * 1000:.0f} ms, gunicorn + flask worker + PostgreSQL, {machine()}", flush=True)
+    results = []
+    with tempfile.TemporaryDirectory(prefix="bench-dayclose-") as folder:
+        for run in range(1, args.runs + 1):
+            result = one_run(args, args.seed + run - 1, Path(folder))
+            results.append(result)
+            print(f"  run {run}: median {result['median']:.2f} s, p95 {result['p95']:.2f} s, max {result['max']:.2f} s;"
+                  f" POST p95 {result['intake_p95'] * 1000:.0f} ms; not exported {result['not_exported']};"
+                  f" POST statuses {result['statuses']}", flush=True)
+            if args.verbose:
+                first = result["samples"][0][0] if result["samples"] else 0
+                for started, latency, company_id, pos_id, z_number in result["samples"]:
+                    print(f"    t={started - first:6.2f} s  latency {latency:5.2f} s  company {company_id} {pos_id} z {z_number}")
+    p95 = median([r["p95"] for r in results])
+    missing = sum(r["not_exported"] for r in results)
+    print("Result (median of runs):")
+    line("latency POST → voucher stored, median", f"{median([r['median'] for r in results]):.2f} s")
+    line("latency POST → voucher stored, p95 (< 2 s)", f"{p95:.2f} s")
+    line("not exported, all runs", str(missing))
+    ok = p95 < 2.0 and missing == 0
+    print("GOAL MET" if ok else "GOAL MISSED")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
