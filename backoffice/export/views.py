@@ -307,7 +307,7 @@ def inactive_accounts():
     accounts = None
     if connection is not None and connection.status == ConnectionStatus.ACTIVE:
         try:
-            accounts = fortnox_accounts(connection, fresh=True)
+            accounts = fortnox_accounts(connection)
         except FortnoxUnavailable:
             accounts = None
     if accounts is not None:
@@ -351,7 +351,10 @@ def recheck():
     company = current_user.company
     integration = integration_of(session, company.id)
     if integration is not None and integration.connection is not None:
+        from backoffice.integrations.views import forget_fortnox_lists
+
         connection = integration.connection
+        forget_fortnox_lists(connection.id)  # the wizard's lists are read again too
         session.commit()  # no transaction (on SQLite: the write lock) stays open while Fortnox is called
         woken = heal_connection(session, connection)
     else:

@@ -18,6 +18,7 @@ import hashlib
 import threading
 import time
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
 from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
@@ -73,11 +74,13 @@ bp = Blueprint("integrations", __name__, url_prefix="/foretag/integrationer")
 
 #: The series offered when the company has none for the cash register (Loco: "F - Kassa").
 CASH_SERIES = ("F", "Kassa")
-#: How long a connection's chart of accounts is reused between wizard pages.
-ACCOUNTS_TTL = 60.0
+#: How long a connection's chart of accounts and voucher series are reused between wizard pages
+#: (Fortnox allows 25 calls per 5 s per company, shared with the exports).
+FORTNOX_LIST_TTL = 60.0
 
-_accounts_cache: dict[int, tuple[float, dict[int, tuple[str, bool]]]] = {}
-_accounts_lock = threading.Lock()
+#: (what, connection id) → (when read, the list as the wizard uses it)
+_fortnox_lists: dict[tuple[str, int], tuple[float, object]] = {}
+_fortnox_lists_lock = threading.Lock()
 
 
 # --- the card -------------------------------------------------------------------------------------
@@ -131,14 +134,61 @@ class SeenParts:
     sales: dict[tuple[str, Decimal], bool]
     other: dict[str, bool]
 
+    def merge(self, newer: SeenParts) -> SeenParts:
+        """What both hold: a part is used if it is used in either."""
 
-def seen_parts(company: Company) -> SeenParts:
-    """Aggregate, with SQL, which payment methods, VAT rates and product groups the reports hold."""
-    in_company = ZReportRecord.company_id == company.id
+        def both(a: dict, b: dict) -> dict:
+            return {key: a.get(key, False) or b.get(key, False) for key in a.keys() | b.keys()}
+
+        return SeenParts(
+            both(self.payment_methods, newer.payment_methods),
+            both(self.vat_rates, newer.vat_rates),
+            both(self.sales, newer.sales),
+            both(self.other, newer.other),
+        )
+
+
+#: (company id, start date) → (reports counted, highest report id, what they hold). Z-reports are
+#: final, so what a company's reports hold only grows: each look aggregates just the reports that
+#: arrived since.
+_seen_cache: dict[tuple[int, date | None], tuple[int, int, SeenParts]] = {}
+_seen_lock = threading.Lock()
+
+
+def seen_parts(company: Company, since: date | None = None) -> SeenParts:
+    """What the company's reports from ``since`` on hold: reports before the start date are never
+    exported, so what only they hold needs no account."""
+    key = (company.id, since)
+    count, last = session.execute(
+        select(func.count(), func.coalesce(func.max(ZReportRecord.id), 0)).where(*_reports_of(company.id, since))
+    ).one()
+    with _seen_lock:
+        cached = _seen_cache.get(key)
+    if cached is not None and cached[:2] == (count, last):
+        return cached[2]
+    after = cached[1] if cached is not None else 0
+    newer_count, newer = _aggregate(company.id, since, after, last)
+    if cached is not None and cached[0] + newer_count == count:
+        seen = cached[2].merge(newer)
+    else:  # a report with a lower id committed late (possible on PostgreSQL): count everything again
+        seen = newer if after == 0 else _aggregate(company.id, since, 0, last)[1]
+    with _seen_lock:
+        _seen_cache[key] = (count, last, seen)
+    return seen
+
+
+def _reports_of(company_id: int, since: date | None) -> tuple:
+    conditions = (ZReportRecord.company_id == company_id,)
+    return conditions if since is None else (*conditions, ZReportRecord.business_date >= since)
+
+
+def _aggregate(company_id: int, since: date | None, after: int, upto: int) -> tuple[int, SeenParts]:
+    """Aggregate, with SQL, the reports with ``after < id <= upto``: how many, and what they hold."""
+    within = (*_reports_of(company_id, since), ZReportRecord.id > after, ZReportRecord.id <= upto)
     payments = session.execute(
         select(ZReportPayment.method, func.max(ZReportPayment.amount))
         .join(ZReportRecord, ZReportRecord.id == ZReportPayment.zreport_id)
-        .where(in_company)
+        .where(*within)
         .group_by(ZReportPayment.method)
     ).all()
     lines = session.execute(
@@ -149,24 +199,26 @@ def seen_parts(company: Company) -> SeenParts:
             func.max(ZReportLine.vat),
         )
         .join(ZReportRecord, ZReportRecord.id == ZReportLine.zreport_id)
-        .where(in_company)
+        .where(*within)
         .group_by(ZReportLine.product_group, ZReportLine.vat_rate)
     ).all()
     tips = session.scalar(
         select(func.max(ZReportTip.amount))
         .join(ZReportRecord, ZReportRecord.id == ZReportTip.zreport_id)
-        .where(in_company)
+        .where(*within)
     )
     totals = session.execute(
         select(
+            func.count(),
             func.max(ZReportRecord.gift_cards_sold),
             func.max(ZReportRecord.rounding),
             func.min(ZReportRecord.rounding),
             func.max(ZReportRecord.cash_difference),
             func.min(ZReportRecord.cash_difference),
-        ).where(in_company)
+        ).where(*within)
     ).one()
-    gift, round_max, round_min, diff_max, diff_min = (_decimal(value) for value in totals)
+    count = totals[0]
+    gift, round_max, round_min, diff_max, diff_min = (_decimal(value) for value in totals[1:])
     vat_rates: dict[Decimal, bool] = {}
     sales: dict[tuple[str, Decimal], bool] = {}
     for group, rate, net, vat in lines:
@@ -177,17 +229,13 @@ def seen_parts(company: Company) -> SeenParts:
     methods = {method: _decimal(amount) != 0 for method, amount in payments}
     if cash_difference:
         methods["cash"] = True
-    return SeenParts(
-        payment_methods=methods,
-        vat_rates=vat_rates,
-        sales=sales,
-        other={
-            "tips": _decimal(tips) != 0,
-            "rounding": round_max != 0 or round_min != 0,
-            "cash_difference": cash_difference,
-            "gift_cards_sold": gift != 0,
-        },
-    )
+    other = {
+        "tips": _decimal(tips) != 0,
+        "rounding": round_max != 0 or round_min != 0,
+        "cash_difference": cash_difference,
+        "gift_cards_sold": gift != 0,
+    }
+    return count, SeenParts(payment_methods=methods, vat_rates=vat_rates, sales=sales, other=other)
 
 
 def _decimal(value) -> Decimal:
@@ -246,23 +294,54 @@ def _call_fortnox(call):
         raise FortnoxUnavailable("Fortnox svarar inte just nu. Försök igen om en stund.") from exc
 
 
+@dataclass(frozen=True, slots=True)
+class SeriesChoice:
+    code: str
+    description: str
+    manual: bool
+
+    @classmethod
+    def from_fortnox(cls, item: dict) -> SeriesChoice:
+        return cls(str(item["Code"]), item.get("Description") or "", item.get("Manual") is not False)
+
+
+def _fortnox_list(what: str, connection: FortnoxConnection, read, *, fresh: bool):
+    now = time.monotonic()
+    with _fortnox_lists_lock:
+        cached = _fortnox_lists.get((what, connection.id))
+    if cached is not None and not fresh and now - cached[0] < FORTNOX_LIST_TTL:
+        return cached[1]
+    value = read(_call_fortnox(lambda: getattr(client_for(connection), f"list_{what}")()))
+    with _fortnox_lists_lock:
+        _fortnox_lists[(what, connection.id)] = (now, value)
+    return value
+
+
 def fortnox_accounts(connection: FortnoxConnection, *, fresh: bool = False) -> dict[int, tuple[str, bool]]:
     """The connection's chart of accounts: number → (description, active), cached for a minute."""
-    now = time.monotonic()
-    with _accounts_lock:
-        cached = _accounts_cache.get(connection.id)
-    if cached is not None and not fresh and now - cached[0] < ACCOUNTS_TTL:
-        return cached[1]
-    items = _call_fortnox(lambda: client_for(connection).list_accounts())
-    accounts = {int(a["Number"]): (a.get("Description") or "", a.get("Active") is not False) for a in items}
-    with _accounts_lock:
-        _accounts_cache[connection.id] = (now, accounts)
-    return accounts
+    return _fortnox_list(
+        "accounts",
+        connection,
+        lambda items: {int(a["Number"]): (a.get("Description") or "", a.get("Active") is not False) for a in items},
+        fresh=fresh,
+    )
 
 
-def forget_accounts(connection_id: int) -> None:
-    with _accounts_lock:
-        _accounts_cache.pop(connection_id, None)
+def fortnox_series(connection: FortnoxConnection, *, fresh: bool = False) -> list[SeriesChoice]:
+    """The connection's voucher series, cached for a minute."""
+    return _fortnox_list(
+        "voucher_series",
+        connection,
+        lambda items: [SeriesChoice.from_fortnox(item) for item in items],
+        fresh=fresh,
+    )
+
+
+def forget_fortnox_lists(connection_id: int) -> None:
+    """Read Fortnox again next time (after we changed its accounts or series)."""
+    with _fortnox_lists_lock:
+        for key in [key for key in _fortnox_lists if key[1] == connection_id]:
+            del _fortnox_lists[key]
 
 
 # --- the wizard: plumbing -------------------------------------------------------------------------
@@ -396,19 +475,11 @@ def _step_start_date(step, company, integration, connection, mapping):
     return _render(step, integration, 400 if request.method == "POST" else 200, form=form, first_report=first)
 
 
-@dataclass(frozen=True, slots=True)
-class SeriesChoice:
-    code: str
-    description: str
-    manual: bool
-
-
 def _step_series(step, company, integration, connection, mapping):
     form = SeriesForm()
     error = None
     try:
-        items = _call_fortnox(lambda: client_for(connection).list_voucher_series())
-        series = [SeriesChoice(str(s["Code"]), s.get("Description") or "", s.get("Manual") is not False) for s in items]
+        series = fortnox_series(connection, fresh=request.method == "POST" or "las-om" in request.args)
     except FortnoxUnavailable as exc:
         series, error = None, exc
     form.series.choices = [SelectChoice(s.code) for s in series or []]
@@ -452,6 +523,7 @@ def create_cash_series():
     except FortnoxUnavailable as exc:
         flash(exc.message, "error")
     else:
+        forget_fortnox_lists(connection.id)
         flash(f"Verifikationsserien {code} – {description} är skapad i Fortnox.", "info")
     return redirect(_step_url("serie"))
 
@@ -575,11 +647,11 @@ def _check_account(number: int, accounts: dict[int, tuple[str, bool]] | None) ->
 
 
 def _step_accounts(step, company, integration, connection, mapping):
-    seen = seen_parts(company)
+    seen = seen_parts(company, mapping.start_date)
     rows = account_rows(step, mapping, seen)
     fortnox_error = None
     try:
-        accounts = fortnox_accounts(connection, fresh=request.method == "POST")
+        accounts = fortnox_accounts(connection, fresh=request.method == "POST" or "las-om" in request.args)
     except FortnoxUnavailable as exc:
         accounts, fortnox_error = None, exc
     if request.method == "POST":
@@ -610,6 +682,7 @@ def _step_accounts(step, company, integration, connection, mapping):
         fortnox_error=fortnox_error,
         focus=focus,
         kind=ACCOUNT_STEPS[step],
+        start_date=mapping.start_date,
         new_account_form=NewAccountForm(formdata=None),
     )
 
@@ -643,7 +716,7 @@ def add_account():
             return jsonify(errors=[exc.message]), 409 if not exc.reauth else 401
         flash(exc.message, "error")
         return redirect(back)
-    forget_accounts(connection.id)
+    forget_fortnox_lists(connection.id)
     message = f"Konto {number} {description} är skapat i Fortnox."
     if wants_json:
         return jsonify(number=number, description=description, message=message), 201
@@ -667,7 +740,7 @@ class PreviewRow:
 
 
 def _step_preview(step, company, integration, connection, mapping):
-    seen = seen_parts(company)
+    seen = seen_parts(company, mapping.start_date)
     problems: list[tuple[str, str | None]] = []  # (sentence, link to the field that fixes it)
     try:
         accounts = fortnox_accounts(connection, fresh=request.method == "POST")

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import re
 from datetime import date, timedelta
+from decimal import Decimal
 from html import unescape
 
 import pytest
 from sqlalchemy import select
 
 from backoffice.accounts.operations import load_mapping
+from backoffice.demo import zreport_document
 from backoffice.export.models import ExportState
 from backoffice.integrations.forms import payment_key
 from backoffice.integrations.fortnox.models import ConnectionStatus, FortnoxConnection, FortnoxIntegration
@@ -258,3 +260,33 @@ def test_steps_after_access_need_a_connection_and_unknown_steps_are_404(site):
 
     assert needs.status_code == 302 and needs.headers["Location"].endswith(f"{WIZARD}/behorighet")
     assert unknown.status_code == 404
+
+
+def test_an_account_step_lists_a_payment_method_as_soon_as_a_report_brings_it(db, site, connect, reports, pos):
+    made = connect(site(registers=("K1",)))
+    reports(made, days=1)
+    before = made.admin.get(f"{WIZARD}/betalningsmetoder").text
+    document = zreport_document("K1", "Kassa 1", 9000, date.today())
+    document["payments"][0]["amount"] = f"{Decimal(document['payments'][0]['amount']) - 50:.2f}"
+    document["payments"].append({"method": "lunch_card", "amount": "50.00"})
+
+    assert pos.post(made.tokens["K1"], document).status_code == 201
+    after = made.admin.get(f"{WIZARD}/betalningsmetoder").text
+
+    assert 'name="payment_method:lunch_card"' not in before
+    assert 'name="payment_method:lunch_card"' in after and 'name="payment_method:swish"' in after
+
+
+def test_what_only_reports_before_the_start_date_hold_needs_no_account(db, site, connect, pos):
+    made = connect(site(registers=("K1",)), mapping={**DEMO_MAPPING, "start_date": date.today().isoformat()})
+    old = zreport_document("K1", "Kassa 1", 8000, date.today() - timedelta(days=10))
+    old["payments"][0]["amount"] = f"{Decimal(old['payments'][0]['amount']) - 50:.2f}"
+    old["payments"].append({"method": "lunch_card", "amount": "50.00"})
+    assert pos.post(made.tokens["K1"], old).status_code == 201
+    assert pos.post(made.tokens["K1"], zreport_document("K1", "Kassa 1", 8010, date.today())).status_code == 201
+
+    page = made.admin.get(f"{WIZARD}/betalningsmetoder").text
+    preview = made.admin.get(f"{WIZARD}/forhandsgranskning").text
+
+    assert 'name="payment_method:lunch_card"' not in page and "från startdatumet" in page
+    assert "lunch_card" not in preview and "Konto saknas" not in preview
