@@ -25,23 +25,30 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
 
 
-#: How long an idle export thread waits before it looks for work again while another thread works.
+#: How long the idle thread that looks for new work waits between two looks, while another thread works.
 IDLE_POLL_SECONDS = 0.2
+#: How long the other idle threads wait for that one to find work before they look themselves.
+IDLE_WAIT_SECONDS = 2.0
 
 
 class _Round:
     """The export threads of one ``run_due_jobs``, counting those that are claiming or exporting.
 
     Reports keep arriving while a round runs, and the scheduler starts no new round before this one
-    has ended (``max_instances=1``). So a thread that finds nothing to do waits and looks again while
-    any other thread is still busy; the round ends when all threads are idle at once. Without this,
-    the threads that found nothing left at once, and one thread exported every report that arrived
-    meanwhile, one after the other (bench/day_close.py: p95 7 s with 200 ms per Fortnox call).
+    has ended (``max_instances=1``). So a thread that finds nothing to do stays while any other thread
+    is still busy; the round ends when all threads are idle at once. Without this, the threads that
+    found nothing left at once, and one thread exported every report that arrived meanwhile, one after
+    the other (bench/day_close.py: p95 7 s with 200 ms per Fortnox call).
+
+    Of the idle threads one, the scout, looks for new work every ``IDLE_POLL_SECONDS``; the others wait
+    until it finds some, so that idle threads do not query the database five times a second each.
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._busy = 0
+        self._scout = threading.Lock()
+        self._found = threading.Condition()
 
     def start(self) -> None:
         with self._lock:
@@ -53,6 +60,23 @@ class _Round:
             self._busy -= 1
             return self._busy
 
+    def wait_for_work(self) -> bool:
+        """Wait before looking again; True when this thread was the scout."""
+        if self._scout.acquire(blocking=False):
+            try:
+                time.sleep(IDLE_POLL_SECONDS)
+            finally:
+                self._scout.release()
+            return True
+        with self._found:
+            self._found.wait(IDLE_WAIT_SECONDS)
+        return False
+
+    def work_found(self) -> None:
+        """The scout found work (or the round is over): wake the waiting threads."""
+        with self._found:
+            self._found.notify_all()
+
 
 def drain(app: Flask, round_: _Round | None = None) -> int:
     """Export due jobs in this thread until none is left (and, in a round, until every thread is idle).
@@ -61,12 +85,15 @@ def drain(app: Flask, round_: _Round | None = None) -> int:
     """
     handled = 0
     worker = worker_name()
+    scouting = False
     while True:
         if round_ is not None:
             round_.start()
         with app.app_context():
             claim = claim_next_job(session, worker, now=now_utc(), lease=configured_lease())
             if claim is not None:
+                if scouting:
+                    round_.work_found()
                 try:
                     export_one(session, claim.job_id)
                 except Exception:
@@ -76,10 +103,13 @@ def drain(app: Flask, round_: _Round | None = None) -> int:
                     release(session, claim, worker)
                 handled += 1
         others_busy = round_.stop() if round_ is not None else 0
+        scouting = False
         if claim is None:
             if not others_busy:
+                if round_ is not None:
+                    round_.work_found()  # the round is over: let the waiting threads see it at once
                 return handled
-            time.sleep(IDLE_POLL_SECONDS)
+            scouting = round_.wait_for_work()
 
 
 def run_due_jobs(app: Flask) -> int:
