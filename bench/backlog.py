@@ -86,7 +86,8 @@ def one_run(kind: str, reports: int, delay: float, concurrency: int, workdir: Pa
                 unblock_jobs(session, company)  # what saving the mapping in the wizard does next
                 deadline = started + max(600, reports * 2)
                 while (counts := export_counts(session, [shop.company_id])).get("exported", 0) < reports:
-                    if time.monotonic() > deadline or counts.get("failed") or counts.get("blocked", 0) > 0 and time.monotonic() - started > 30:
+                    stuck = counts.get("blocked", 0) > 0 and time.monotonic() - started > 30
+                    if time.monotonic() > deadline or counts.get("failed") or stuck:
                         raise RuntimeError(f"backlog did not drain: {counts}")
                     time.sleep(0.05)
                 wall = time.monotonic() - started
@@ -139,7 +140,9 @@ def main(argv: list[str] | None = None) -> int:
             result = one_run(args.database, args.reports, args.delay, args.concurrency, Path(folder))
             results.append(result)
             print(f"  run {run}: {result['wall']:.1f} s for {result['calls']} calls (floor {result['floor']:.1f} s,"
-                  f" ratio {result['ratio']:.3f}; tight floor {result['tight']:.0f} s, ratio {result['tight_ratio']:.3f}), 429s {result['429']}, vouchers {result['vouchers']}"
+                  f" ratio {result['ratio']:.3f}; tight floor {result['tight']:.0f} s,"
+                  f" ratio {result['tight_ratio']:.3f}),"
+                  f" 429s {result['429']}, vouchers {result['vouchers']}"
                   f" ({result['distinct']} distinct), calls/voucher {result['calls_per_voucher']:.3f}"
                   f" (all {result['calls_per_voucher_all']:.3f})", flush=True)
     ratio = median([r["ratio"] for r in results])

@@ -52,8 +52,10 @@ def one_run(args, seed: int, workdir: Path) -> dict:
             http = requests.Session()
 
             def post(token, document):
-                return http.post(f"{server.url}/api/v1/z-reports", data=json.dumps(document), timeout=30,
-                                 headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"}).status_code
+                headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+                answer = http.post(f"{server.url}/api/v1/z-reports", data=json.dumps(document), timeout=30,
+                                   headers=headers)
+                return answer.status_code
 
             with app.app_context():
                 session = app.extensions["db_sessionmaker"]()
@@ -97,7 +99,8 @@ def main(argv: list[str] | None = None) -> int:
             started = time.monotonic()
             result = one_run(args, args.seed + n, Path(folder))
             results.append(result)
-            print(f"  run {n + 1} (seed {args.seed + n}, {time.monotonic() - started:.0f} s): {json.dumps(result, ensure_ascii=False)}",
+            took = time.monotonic() - started
+            print(f"  run {n + 1} (seed {args.seed + n}, {took:.0f} s): {json.dumps(result, ensure_ascii=False)}",
                   flush=True)
     print("Result (all runs):")
     line("runs", str(len(results)))

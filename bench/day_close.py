@@ -77,14 +77,16 @@ def one_run(args, seed: int, workdir: Path) -> dict:
                 at += rng.expovariate(args.rate)
                 pos_id, token = registers[n % len(registers)]
                 z_number = n // len(registers) + 1
-                plan.append((at, pos_id, token, z_number, zreport(pos_id, z_number, date.today() - timedelta(days=z_number))))
+                document = zreport(pos_id, z_number, date.today() - timedelta(days=z_number))
+                plan.append((at, pos_id, token, z_number, document))
             posted: dict[tuple[str, str, int], tuple[float, float, int]] = {}
             lock = threading.Lock()
 
             def deliver(pos_id, token, z_number, document):
                 started = time.time()
+                headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
                 response = requests.post(f"{server.url}/api/v1/z-reports", data=json.dumps(document), timeout=30,
-                                         headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+                                         headers=headers)
                 with lock:
                     posted[(token, pos_id, z_number)] = (started, time.time() - started, response.status_code)
 
@@ -161,7 +163,8 @@ def main(argv: list[str] | None = None) -> int:
             if args.verbose:
                 first = result["samples"][0][0] if result["samples"] else 0
                 for started, latency, company_id, pos_id, z_number in result["samples"]:
-                    print(f"    t={started - first:6.2f} s  latency {latency:5.2f} s  company {company_id} {pos_id} z {z_number}")
+                    print(f"    t={started - first:6.2f} s  latency {latency:5.2f} s"
+                          f"  company {company_id} {pos_id} z {z_number}")
     p95 = median([r["p95"] for r in results])
     missing = sum(r["not_exported"] for r in results)
     print("Result (median of runs):")

@@ -205,9 +205,10 @@ def environment(config: dict) -> dict:
 class WorkerProcess(Process):
     """``bench/worker.py``: ``run_due_jobs`` in a loop, in its own process (see its docstring)."""
 
-    def __init__(self, config: dict, *, interval: float = 0.2, max_seconds: float = 900, retry_delays: str | None = None,
-                 log: Path | None = None):
-        argv = [PYTHON, str(REPO / "bench" / "worker.py"), "--interval", str(interval), "--max-seconds", str(max_seconds)]
+    def __init__(self, config: dict, *, interval: float = 0.2, max_seconds: float = 900,
+                 retry_delays: str | None = None, log: Path | None = None):
+        argv = [PYTHON, str(REPO / "bench" / "worker.py"), "--interval", str(interval),
+                "--max-seconds", str(max_seconds)]
         if retry_delays:
             argv += ["--retry-delays", retry_delays]
         if log:

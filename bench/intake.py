@@ -53,8 +53,10 @@ def _documents(register_id: str, first_z: int, count: int) -> list[bytes]:
     from backoffice.demo import zreport_document
 
     start = date(2026, 1, 1)
-    return [json.dumps(zreport_document(register_id, f"Kassa {register_id}", z, start + timedelta(days=z % 300))).encode()
-            for z in range(first_z, first_z + count)]
+    return [
+        json.dumps(zreport_document(register_id, f"Kassa {register_id}", z, start + timedelta(days=z % 300))).encode()
+        for z in range(first_z, first_z + count)
+    ]
 
 
 def _client(port: int, token: str, bodies: list[bytes], start_at: float, stop_at: float, interval: float | None,
@@ -89,8 +91,10 @@ def _client(port: int, token: str, bodies: list[bytes], start_at: float, stop_at
 
 def _process(port: int, jobs: list, start_at: float, stop_at: float, interval: float | None, queue) -> None:
     results: list[list] = [[] for _ in jobs]
-    threads = [threading.Thread(target=_client, args=(port, token, bodies, start_at, stop_at, interval, offset, results[i]))
-               for i, (token, bodies, offset) in enumerate(jobs)]
+    threads = [
+        threading.Thread(target=_client, args=(port, token, bodies, start_at, stop_at, interval, offset, results[i]))
+        for i, (token, bodies, offset) in enumerate(jobs)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -107,8 +111,10 @@ def phase(port: int, clients: list, seconds: float, rate: float | None, first_z:
     queue = multiprocessing.Queue()
     start_at = time.monotonic() + 1.0
     stop_at = start_at + seconds
-    workers = [multiprocessing.Process(target=_process, args=(port, jobs[p::PROCESSES], start_at, stop_at, interval, queue))
-               for p in range(PROCESSES)]
+    workers = [
+        multiprocessing.Process(target=_process, args=(port, jobs[p::PROCESSES], start_at, stop_at, interval, queue))
+        for p in range(PROCESSES)
+    ]
     for worker in workers:
         worker.start()
     samples = [item for _ in workers for item in queue.get(timeout=seconds + 120)]

@@ -277,7 +277,8 @@ class ChaosRun:
             self.control.add_fault("timeout_after_store", method="POST", path_prefix="/3/vouchers", tenant_id=tenant,
                                    seconds=0.1, after="drop")
         elif kind in ("500", "drop"):
-            self.control.add_fault(kind, method=self.rng.choice(["POST", "POST", None]), path_prefix="/3/", tenant_id=tenant)
+            method = self.rng.choice(["POST", "POST", None])
+            self.control.add_fault(kind, method=method, path_prefix="/3/", tenant_id=tenant)
         elif kind == "429_storm":
             self.control.add_fault("429", count=self.rng.randint(2, 4), path_prefix="/3/", tenant_id=tenant)
         elif kind == "token_expiry":
@@ -422,8 +423,8 @@ class ChaosRun:
                     job = expected[description][1]
                     report.errors.append({
                         "duplicate": description, "job": job.id, "numbers": [v["number"] for v in vouchers],
-                        "attempts": [(a.outcome, a.http_status, a.started_at.isoformat(), a.finished_at and a.finished_at.isoformat())
-                                     for a in job.attempts],
+                        "attempts": [(a.outcome, a.http_status, a.started_at.isoformat(),
+                                      a.finished_at and a.finished_at.isoformat()) for a in job.attempts],
                     })
                 if description not in expected:
                     report.strangers += len(vouchers)

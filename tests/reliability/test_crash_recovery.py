@@ -1,4 +1,5 @@
-"""A worker SIGKILLed while Fortnox stores its voucher: whatever happens next, the voucher is adopted, never posted twice."""
+"""A worker SIGKILLed while Fortnox stores its voucher: whatever happens next, the voucher is adopted,
+never posted twice."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from sqlalchemy import select
 
 from backoffice.export.models import ExportAttempt, ExportJob
 from tests.export.conftest import jobs_of, later, run_jobs
-from tests.reliability.chaos import Shop, Worker, ChaosSettings, reconnect
+from tests.reliability.chaos import ChaosSettings, Shop, Worker, reconnect
 
 pytestmark = pytest.mark.timeout(120)
 

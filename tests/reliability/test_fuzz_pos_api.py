@@ -94,7 +94,9 @@ def rows_of(db, company_id: int) -> dict[str, int]:
     return {
         "reports": db.scalar(select(func.count()).where(ZReportRecord.company_id == company_id)),
         "lines": db.scalar(select(func.count()).select_from(ZReportLine).where(ZReportLine.zreport_id.in_(record_ids))),
-        "payments": db.scalar(select(func.count()).select_from(ZReportPayment).where(ZReportPayment.zreport_id.in_(record_ids))),
+        "payments": db.scalar(
+            select(func.count()).select_from(ZReportPayment).where(ZReportPayment.zreport_id.in_(record_ids))
+        ),
         "tips": db.scalar(select(func.count()).select_from(ZReportTip).where(ZReportTip.zreport_id.in_(record_ids))),
         "jobs": db.scalar(select(func.count()).where(ExportJob.company_id == company_id)),
     }
@@ -144,5 +146,6 @@ def test_a_number_beyond_the_database_column_is_refused_not_a_500(db, live_serve
             document["z_number"] = huge
         else:
             document["counters"]["receipts"] = huge
-        response = requests.post(f"{live_server.url}/api/v1/z-reports", data=json.dumps(document), headers=headers, timeout=30)
+        response = requests.post(f"{live_server.url}/api/v1/z-reports", data=json.dumps(document), headers=headers,
+                                 timeout=30)
     assert response.status_code in (404, 422), response.status_code

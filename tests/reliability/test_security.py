@@ -106,7 +106,8 @@ def path_for(rule, objects: dict) -> str:
         elif rule.endpoint in BEARER:
             values[name] = {"register_id": "K1", "z_number": 1}[name]
         else:
-            pytest.fail(f"{rule.rule}: unknown URL parameter {name!r}; add it to OBJECT_PARAMS (with the object it names)"
+            pytest.fail(f"{rule.rule}: unknown URL parameter {name!r}; add it to OBJECT_PARAMS (with the object it"
+                        " names)"
                         " or CONTEXT_PARAMS in tests/reliability/test_security.py")
     return rule.build(values, append_unknown=False)[1]
 
@@ -140,7 +141,8 @@ def sweep(app, url: str, users: dict) -> list[str]:
                 if answer.status_code != 404:
                     failures.append(f"{who} {method} {path} (company A's object): {answer.status_code}, not 404")
         # 3. A manager on an admin's action: 403.
-        admin_only = (method == "POST" and endpoint not in MANAGER_MAY_POST) or (method == "GET" and endpoint in ADMIN_ONLY_GET)
+        admin_only = (method == "POST" and endpoint not in MANAGER_MAY_POST) or (
+            method == "GET" and endpoint in ADMIN_ONLY_GET)
         if admin_only:
             answer = users["a_manager"].call(method, path, url=url)
             if answer.status_code != 403:
@@ -148,7 +150,9 @@ def sweep(app, url: str, users: dict) -> list[str]:
     return failures
 
 
-def test_every_route_refuses_strangers_other_companies_and_managers_on_admin_actions(app, db, live_server, two_companies):
+def test_every_route_refuses_strangers_other_companies_and_managers_on_admin_actions(
+    app, db, live_server, two_companies
+):
     objects = two_companies["objects"]
     failures = sweep(app, live_server.url, two_companies)
     assert not failures, "\n".join(failures)
@@ -200,7 +204,9 @@ def test_the_sweep_catches_a_route_added_without_its_checks(app_config, two_comp
     assert len(failures) == 4  # those three, and B's manager on the report as well
 
 
-def test_oauth_callbacks_with_a_wrong_or_reused_state_store_nothing(app, db, emulator, live_server, make_company, make_user):
+def test_oauth_callbacks_with_a_wrong_or_reused_state_store_nothing(
+    app, db, emulator, live_server, make_company, make_user
+):
     company = make_company()
     admin = make_user(company, role=Role.ADMIN)
     tenant = emulator.control.create_tenant(company.name, "556677-8899")

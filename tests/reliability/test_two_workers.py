@@ -36,7 +36,9 @@ def worker_environment(config: dict) -> dict:
     return {**os.environ, **{key: str(config[key]) for key in keys}, "EXPORT_CONCURRENCY": "4", "EMBEDDED_WORKER": "0"}
 
 
-def test_two_worker_processes_export_200_reports_once_each(db, app_config, emulator, restaurant, pos, make_document, tmp_path):
+def test_two_worker_processes_export_200_reports_once_each(
+    db, app_config, emulator, restaurant, pos, make_document, tmp_path
+):
     shops = [restaurant(registers=("K1", "K2"), mapping=chaos_mapping()) for _ in range(10)]
     for shop in shops:
         for pos_id in ("K1", "K2"):
@@ -49,8 +51,9 @@ def test_two_worker_processes_export_200_reports_once_each(db, app_config, emula
     try:
         for log in logs:
             with open(log, "wb") as handle:
-                workers.append(subprocess.Popen([str(FLASK), "--app", "wsgi", "worker"], cwd=REPO, env=worker_environment(app_config),
-                                                stdout=handle, stderr=subprocess.STDOUT))
+                workers.append(subprocess.Popen([str(FLASK), "--app", "wsgi", "worker"], cwd=REPO,
+                                                env=worker_environment(app_config), stdout=handle,
+                                                stderr=subprocess.STDOUT))
         deadline = time.monotonic() + 150
         while time.monotonic() < deadline:
             db.rollback()
