@@ -8,8 +8,11 @@ from datetime import date, timedelta
 import pytest
 import requests
 from playwright.sync_api import expect
+from sqlalchemy import select
 
 from backoffice.demo import zreport_document
+from backoffice.integrations.fortnox.models import FortnoxIntegration
+from backoffice.zreport.models import ZReportRecord
 from tests.browser.conftest import DEMO_MAPPING, log_in, wait_for
 
 pytestmark = pytest.mark.browser
@@ -193,3 +196,88 @@ def test_a_new_payment_method_shows_the_missing_account_banner_and_aatgarda_dett
 
     [voucher] = until_exported(page, emulator, made)
     assert sum(float(row["debit"]) for row in voucher["rows"] if row["account"] == 1580) > 100
+
+
+def test_missing_series_is_created_as_f_kassa_from_the_series_step(db, shop, connect, pos, new_page, emulator):
+    made = connect(shop(), active=True, mapping=DEMO_MAPPING)
+    emulator.control.delete_series(made.tenant_id, "F")
+    deliver(pos, made)
+    page = new_page()
+    log_in(page, made.admin_email)
+
+    shown = banner(page, 'Verifikationsserien "F" finns inte i Fortnox.')
+    expect_fortnox_link(shown)
+    shown.get_by_role("link", name="Åtgärda detta").click()
+    page.get_by_role("button", name="Skapa verifikationsserie F – Kassa").click()
+    expect(page.get_by_text("Verifikationsserien F – Kassa är skapad i Fortnox.")).to_be_visible()
+    page.locator(".banner").get_by_role("button", name="Kontrollera igen").click()
+
+    [voucher] = until_exported(page, emulator, made)
+    assert voucher["series"] == "F"
+
+
+def test_locked_period_is_exported_once_fortnox_unlocks_it(db, shop, connect, pos, new_page, emulator):
+    made = connect(shop(), active=True, mapping=DEMO_MAPPING)
+    emulator.control.set_locked_period(made.tenant_id, date.today() - timedelta(days=1))
+    deliver(pos, made)
+    page = new_page()
+    log_in(page, made.admin_email)
+
+    shown = banner(page, f"Fortnox har låst perioden t.o.m. {date.today() - timedelta(days=1)}.")
+    expect_fortnox_link(shown)
+    emulator.control.set_locked_period(made.tenant_id, None)  # the accountant unlocks it in Fortnox
+    shown.get_by_role("button", name="Kontrollera igen").click()
+
+    until_exported(page, emulator, made)
+
+
+def test_access_denied_is_fixed_by_logging_in_to_fortnox_again(db, shop, connect, pos, new_page, emulator):
+    made = connect(shop(), active=True, mapping=DEMO_MAPPING, scope="companyinformation")  # no bookkeeping scope
+    deliver(pos, made)
+    page = new_page()
+    log_in(page, made.admin_email)
+
+    shown = banner(page, "Access denied")
+    expect_fortnox_link(shown)
+    auto_approve = emulator.control.get_auto_approve()
+    emulator.control.set_auto_approve(True, tenant_id=made.tenant_id)
+    try:
+        shown.get_by_role("link", name="Åtgärda detta").click()
+        page.wait_for_url("**/installningar/behorighet")
+    finally:
+        emulator.control.set_auto_approve(
+            auto_approve["enabled"], tenant_id=auto_approve["tenant_id"], decision=auto_approve["decision"]
+        )
+    page.get_by_role("button", name="NÄSTA").click()
+
+    until_exported(page, emulator, made)
+
+
+def test_an_export_that_failed_after_its_retries_is_sent_again_with_exportera_igen(
+    db, shop, connect, pos, new_page, emulator
+):
+    from backoffice.export.engine import sync_problems, transition
+    from backoffice.export.models import ExportJob, ExportState
+    from backoffice.export.reasons import Reason
+    from tests.browser.conftest import fresh
+
+    # The retries (5, 25 and 125 s) are the engine's to test; here the job has used them up already.
+    made = connect(shop(), active=False, mapping=DEMO_MAPPING)
+    deliver(pos, made)
+    fresh(db)
+    record_id = db.scalar(select(ZReportRecord.id).where(ZReportRecord.company_id == made.company.id))
+    db.add(job := ExportJob(zreport_id=record_id, company_id=made.company.id))
+    db.scalar(select(FortnoxIntegration).where(FortnoxIntegration.company_id == made.company.id)).active = True
+    db.flush()
+    transition(job, ExportState.FAILED, reason=Reason.EXPORT_FAILED, detail={"error": "Fortnox svarade 503"})
+    db.commit()
+    sync_problems(db, made.company)
+    page = new_page()
+    log_in(page, made.manager_email)
+
+    shown = banner(page, "Bokföringen kunde inte exporteras till Fortnox efter flera försök.")
+    shown.get_by_role("link", name="Åtgärda detta").click()
+    page.wait_for_url("**/zrapporter/?status=failed")
+    page.locator(f'tr[data-zreport="{record_id}"]').get_by_role("button", name="Exportera igen").click()
+
+    until_exported(page, emulator, made)

@@ -121,9 +121,9 @@ def site(db, live_server, make_company, make_user, make_register):
 def connect(db, emulator):
     """Give a site its own emulator tenant and a stored connection (as after Fortnox's consent)."""
 
-    def make(made: Site, *, active: bool = False, mapping: dict | None = None) -> Site:
+    def make(made: Site, *, active: bool = False, mapping: dict | None = None, scope: str | None = None) -> Site:
         tenant_id = emulator.control.create_tenant(made.company.name, "556677-8899")
-        answer = emulator.control.issue_tokens(tenant_id)
+        answer = emulator.control.issue_tokens(tenant_id, *([scope] if scope else []))
         connection = FortnoxConnection(tenant_id=tenant_id, fortnox_company_name=made.company.name)
         store_tokens(
             connection,
