@@ -12,7 +12,7 @@ from decimal import Decimal
 from marshmallow import Schema, ValidationError, fields, post_load, pre_dump, validate, validates_schema
 
 from backoffice.accounts.mapping import Mapping, SalesRule
-from backoffice.zreport.schemas import VatRate
+from backoffice.zreport.schemas import Text, VatRate
 
 SCHEMA_NAME = "mapping/v1"
 #: The keys of ``other``, each the name of a ``Mapping`` attribute.
@@ -35,7 +35,7 @@ class Account(fields.Integer):
 class SalesRuleSchema(Schema):
     """One rule of ``sales``: an account and at least one of product_group and vat_rate."""
 
-    product_group = fields.String(validate=validate.Length(min=1))
+    product_group = Text(validate=validate.Length(min=1, max=80))
     vat_rate = VatRate()
     account = Account(required=True)
 
@@ -68,16 +68,16 @@ class MappingSchema(Schema):
     schema = fields.String(
         required=True, validate=validate.Equal(SCHEMA_NAME, error=f'The schema must be "{SCHEMA_NAME}".')
     )
-    voucher_series = fields.String(required=True, validate=validate.Length(min=1, max=10))
+    voucher_series = Text(required=True, validate=validate.Length(min=1, max=10))
     start_date = fields.Date()
-    payment_methods = fields.Dict(keys=fields.String(validate=validate.Length(min=1)), values=Account(), required=True)
+    payment_methods = fields.Dict(keys=Text(validate=validate.Length(min=1, max=40)), values=Account(), required=True)
     vat_rates = fields.Dict(keys=VatRate(), values=Account(), required=True)
     sales = fields.List(fields.Nested(SalesRuleSchema), required=True)
     other = fields.Nested(OtherSchema, load_default=dict)
     # Register id (zreport/v1: 1–40 characters) → Fortnox cost centre code (1–6 characters).
     cost_centres = fields.Dict(
-        keys=fields.String(validate=validate.Length(min=1, max=40)),
-        values=fields.String(validate=validate.Length(min=1, max=6)),
+        keys=Text(validate=validate.Length(min=1, max=40)),
+        values=Text(validate=validate.Length(min=1, max=6)),
         load_default=dict,
     )
 

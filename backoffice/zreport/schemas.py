@@ -73,10 +73,24 @@ class Count(fields.Integer):
         return super()._validated(value)
 
 
+class Text(fields.String):
+    """A string a database can keep: no NUL character and no unpaired surrogate (``"\\ud800"``)."""
+
+    def _deserialize(self, value, attr, data, **kwargs) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if "\x00" in text:
+            raise ValidationError("Must not contain the NUL character (\\u0000).")
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise ValidationError("Must be valid Unicode (an unpaired surrogate was sent).") from exc
+        return text
+
+
 class RegisterSchema(Schema):
-    id = fields.String(required=True, validate=validate.Length(min=1, max=40))
-    name = fields.String(required=True, validate=validate.Length(min=1, max=80))
-    serial_number = fields.String(validate=validate.Length(max=80))
+    id = Text(required=True, validate=validate.Length(min=1, max=40))
+    name = Text(required=True, validate=validate.Length(min=1, max=80))
+    serial_number = Text(validate=validate.Length(max=80))
 
     @post_load
     def make(self, data, **kwargs) -> report.RegisterInfo:
@@ -84,7 +98,7 @@ class RegisterSchema(Schema):
 
 
 class SalesLineSchema(Schema):
-    product_group = fields.String(required=True, validate=validate.Length(min=1, max=80))
+    product_group = Text(required=True, validate=validate.Length(min=1, max=80))
     vat_rate = VatRate(required=True)
     gross = Money(required=True)
     vat = Money(required=True)
@@ -101,7 +115,7 @@ class SalesLineSchema(Schema):
 
 
 class PaymentSchema(Schema):
-    method = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    method = Text(required=True, validate=validate.Length(min=1, max=40))
     amount = Money(required=True)
     count = Count()
 
@@ -111,7 +125,7 @@ class PaymentSchema(Schema):
 
 
 class TipSchema(Schema):
-    method = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    method = Text(required=True, validate=validate.Length(min=1, max=40))
     amount = Money(required=True)
 
     @post_load

@@ -243,3 +243,16 @@ def test_openapi_document_describes_the_contract(live_server):
     assert zreport["additionalProperties"] is False
     assert "grand_total" in zreport["required"]
     assert set(document["paths"]["/api/v1/z-reports"]["post"]["responses"]) >= {"201", "200", "409", "422", "401", "413"}
+
+
+@pytest.mark.parametrize("text", ["Mat\u0000", "Mat\ud800"], ids=["nul-character", "unpaired-surrogate"])
+def test_text_no_database_can_keep_is_refused_with_422(db, pos, register, make_document, text):
+    company, _, token = register
+    document = make_document()
+    document["sales"][0]["product_group"] = text
+
+    response = pos.post(token, json.dumps(document))
+
+    assert response.status_code == 422, response.text
+    assert "sales" in response.json()["errors"]
+    assert stored_count(db, company) == 0
