@@ -156,7 +156,7 @@ INVALID = [
     pytest.param(document(other={"tips": None}), {"other": {"tips": ["Field may not be null."]}}, id="account-null"),
     pytest.param(
         document(payment_methods={"": 1910}),
-        {"payment_methods": {"": {"key": ["Shorter than minimum length 1."]}}},
+        {"payment_methods": {"": {"key": ["Length must be between 1 and 40."]}}},
         id="empty-payment-method",
     ),
     pytest.param(
