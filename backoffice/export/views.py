@@ -18,6 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from backoffice.accounts.defaults import ACCOUNT_LABELS
 from backoffice.accounts.operations import load_mapping
 from backoffice.companies.models import Company, Register
+from backoffice.companies.views import _safe_next as safe_next
 from backoffice.db import session
 from backoffice.export.cli import reason_text
 from backoffice.export.engine import (
@@ -40,6 +41,7 @@ from backoffice.integrations.forms import (
 )
 from backoffice.integrations.fortnox.models import ConnectionStatus, FortnoxIntegration
 from backoffice.messages import missing_parts_message, reason_message
+from backoffice.scheduler import wake
 from backoffice.zreport.models import ZReportRecord
 
 bp = Blueprint("export", __name__)
@@ -331,19 +333,6 @@ def _wants_json() -> bool:
     return request.accept_mimetypes.best == "application/json" or request.is_json
 
 
-def _safe_next(default: str) -> str:
-    target = request.args.get("next") or request.form.get("next") or ""
-    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return default
-
-
-def _wake_worker() -> None:
-    from backoffice.scheduler import wake
-
-    wake(current_app._get_current_object())
-
-
 @bp.post("/foretag/integrationer/fortnox/kontrollera")
 @login_required
 def recheck():
@@ -361,13 +350,14 @@ def recheck():
         woken = unblock_jobs(session, company)
     session.commit()
     if woken:
-        _wake_worker()
+        wake(current_app._get_current_object())
         flash(f"Fortnox är kontrollerat igen. {woken} Z-rapporter exporteras nu.", "info")
     elif open_problems(company):
         flash("Fortnox är kontrollerat igen, men problemet kvarstår.", "error")
     else:
         flash("Fortnox är kontrollerat igen. Inga problem hittades.", "info")
-    return redirect(_safe_next(url_for("integrations.index")))
+    target = request.args.get("next") or request.form.get("next")
+    return redirect(safe_next(target) or url_for("integrations.index"))
 
 
 @bp.post("/foretag/integrationer/fortnox/manuell-export")
@@ -384,7 +374,7 @@ def manual_export_start():
         return redirect(url_for("integrations.index"))
     run = start_manual_export(session, company, actor=current_user.email)
     session.commit()
-    _wake_worker()
+    wake(current_app._get_current_object())
     progress_url = url_for("export.manual_export_progress", run_id=run.id)
     if _wants_json():
         return jsonify(run_id=run.id, progress_url=progress_url, total=run.total), 202

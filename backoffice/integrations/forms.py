@@ -117,7 +117,8 @@ def parse_field_key(text: str) -> FieldKey | None:
     return None
 
 
-def _rate_text(rate: Decimal) -> str:
+def vat_rate_text(rate: Decimal) -> str:
+    """A VAT rate the Swedish way: ``12 %``, ``12,5 %``."""
     return f"{format_vat_rate(rate).replace('.', ',')} %"
 
 
@@ -129,14 +130,14 @@ def field_label(text: str) -> str:
     if key.kind == "payment_method":
         return f"{PAYMENT_METHOD_NAMES[key.key]} ({key.key})" if key.key in PAYMENT_METHOD_NAMES else key.key
     if key.kind == "vat_rate":
-        return f"Moms {_rate_text(key.vat_rate)}"
+        return f"Moms {vat_rate_text(key.vat_rate)}"
     if key.kind == "other":
         return OTHER_PARTS[key.key]
     if key.product_group and key.vat_rate is not None:
-        return f"{key.product_group}, {_rate_text(key.vat_rate)} moms"
+        return f"{key.product_group}, {vat_rate_text(key.vat_rate)} moms"
     if key.product_group:
         return f"{key.product_group} (alla momssatser)"
-    return f"Alla varugrupper, {_rate_text(key.vat_rate)} moms"
+    return f"Alla varugrupper, {vat_rate_text(key.vat_rate)} moms"
 
 
 def field_for_missing(missing: MissingAccount) -> str:

@@ -37,6 +37,7 @@ from backoffice.accounts.mapping import Mapping, MappingIncompleteError, Missing
 from backoffice.accounts.operations import load_mapping, save_mapping
 from backoffice.companies.auth import admin_required
 from backoffice.companies.models import Company
+from backoffice.companies.views import _safe_next as safe_next
 from backoffice.db import session
 from backoffice.export.engine import integration_of, unblock_jobs
 from backoffice.export.views import job_counts, status_light
@@ -66,6 +67,7 @@ from backoffice.integrations.fortnox.models import ConnectionStatus, FortnoxConn
 from backoffice.integrations.fortnox.operations import activate, deactivate, integration_for
 from backoffice.messages import describe_missing_account, mapping_incomplete_message
 from backoffice.money import ZERO, canonical_vat_rate
+from backoffice.scheduler import wake
 from backoffice.zreport.booking import build_voucher
 from backoffice.zreport.models import ZReportLine, ZReportPayment, ZReportRecord, ZReportTip
 from backoffice.zreport.voucher import NothingToBookError
@@ -693,7 +695,7 @@ def add_account():
     """ "Lägg till konto": create an account in Fortnox (JSON for the dialog, a redirect without JS)."""
     admin_required()
     form = NewAccountForm()
-    back = _safe_back(request.form.get("back"))
+    back = safe_next(request.form.get("back")) or url_for("integrations.wizard_entry")
     wants_json = request.accept_mimetypes.best == "application/json"
     connection = _connected(integration_of(session, current_user.company_id))
     if connection is None:
@@ -722,12 +724,6 @@ def add_account():
         return jsonify(number=number, description=description, message=message), 201
     flash(message, "info")
     return redirect(back)
-
-
-def _safe_back(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return url_for("integrations.wizard_entry")
 
 
 @dataclass(frozen=True, slots=True)
@@ -767,8 +763,6 @@ def _step_preview(step, company, integration, connection, mapping):
             activate(session, company)
         session.commit()
         unblock_jobs(session, company)
-        from backoffice.scheduler import wake
-
         wake(current_app._get_current_object())
         return redirect(_step_url("klar", saved=1) if was_active else _step_url("klar"))
     record = session.scalar(

@@ -22,13 +22,15 @@ from backoffice.accounts.defaults import ACCOUNT_LABELS
 from backoffice.accounts.mapping import MappingIncompleteError
 from backoffice.accounts.operations import load_mapping
 from backoffice.companies.models import Register
+from backoffice.companies.views import _safe_next as safe_next
 from backoffice.db import session
 from backoffice.export.cli import reason_text
 from backoffice.export.engine import retry_job
 from backoffice.export.models import ExportAttempt, ExportJob, ExportState
 from backoffice.export.reasons import Reason
+from backoffice.integrations.forms import vat_rate_text
 from backoffice.messages import mapping_incomplete_message
-from backoffice.money import ZERO, format_vat_rate
+from backoffice.money import ZERO
 from backoffice.scheduler import wake
 from backoffice.zreport.booking import build_voucher
 from backoffice.zreport.models import LineKind, ZReportLine, ZReportPayment, ZReportRecord
@@ -70,7 +72,7 @@ def format_sek(amount) -> str:
 @bp.app_template_filter("vat")
 def format_vat(rate) -> str:
     """A VAT rate the Swedish way: ``12 %``, ``12,5 %``."""
-    return f"{format_vat_rate(_money(rate) if not isinstance(rate, Decimal) else rate).replace('.', ',')} %"
+    return vat_rate_text(rate if isinstance(rate, Decimal) else _money(rate))
 
 
 @bp.app_template_filter("when")
@@ -284,7 +286,4 @@ def retry(zreport_id: int):
     retry_job(session, job)
     wake(current_app._get_current_object())
     flash(f"Z-rapport {record.z_number} exporteras igen.", "info")
-    back = request.form.get("back") or ""
-    if not back.startswith("/") or back.startswith("//"):
-        back = url_for("zreport.show", zreport_id=record.id)
-    return redirect(back)
+    return redirect(safe_next(request.form.get("back")) or url_for("zreport.show", zreport_id=record.id))
