@@ -88,6 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kills", type=int, default=4, help="random SIGKILLs per run (plus one mid-export)")
     parser.add_argument("--seed", type=int, default=1, help="seed of the first run; run n uses seed + n - 1")
     parser.add_argument("--database", choices=("postgres", "sqlite"), default="postgres")
+    parser.add_argument("--keep", type=Path, help="keep the logs (workers, emulator, gunicorn) in this folder")
     args = parser.parse_args(argv)
     contract_mapping()  # fail early without shared/
 
@@ -96,8 +97,12 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     for n in range(args.runs):
         with tempfile.TemporaryDirectory(prefix="bench-chaos-") as folder:
+            workdir = Path(folder)
+            if args.keep:
+                workdir = args.keep / f"run-{n + 1}"
+                workdir.mkdir(parents=True, exist_ok=True)
             started = time.monotonic()
-            result = one_run(args, args.seed + n, Path(folder))
+            result = one_run(args, args.seed + n, workdir)
             results.append(result)
             took = time.monotonic() - started
             print(f"  run {n + 1} (seed {args.seed + n}, {took:.0f} s): {json.dumps(result, ensure_ascii=False)}",

@@ -133,6 +133,10 @@ def reconnect(session, control, shop: Shop) -> None:
 
     answer = control.issue_tokens(shop.tenant_id)
     session.rollback()
+    # Objects loaded before stay in the session after a commit (expire_on_commit=False), and a rollback
+    # outside a transaction expires nothing: without this, a second reconnect of the same connection
+    # read the old "active" and wrote only the tokens, leaving the "needs_reauth" a worker had set.
+    session.expire_all()
     connection = session.get(FortnoxConnection, shop.connection_id)
     store_tokens(connection, TokenSet(access_token=answer["access_token"], refresh_token=answer["refresh_token"],
                                       expires_at=datetime.now(UTC) + timedelta(seconds=answer["expires_in"]),
@@ -345,6 +349,7 @@ class ChaosRun:
             counts = self._counts(ids)
             if counts.get("exported", 0) + counts.get("skipped", 0) == self.settings.reports:
                 return
+            self.session.expire_all()
             for state, company_id in self._company_states(ids):
                 if state == "failed":
                     start_manual_export(self.session, self.session.get(Company, company_id), actor="chaos")
