@@ -105,12 +105,13 @@ def site(db, live_server, make_company, make_user, make_register):
         return made
 
     yield make
-    # Leave no export waiting: a worker started by a later test (the browser suite, the chaos run)
-    # would otherwise spend its time on these companies' reports.
+    # Leave no export waiting, blocked or failed: a worker started by a later test (the browser suite,
+    # the chaos run) would otherwise spend its time exporting or healing these companies' reports.
     fresh(db)
     for job in db.scalars(
         select(ExportJob).where(
-            ExportJob.company_id.in_([c.id for c in made_companies]), ExportJob.state == ExportState.PENDING
+            ExportJob.company_id.in_([c.id for c in made_companies]),
+            ExportJob.state.in_([ExportState.PENDING, ExportState.BLOCKED, ExportState.FAILED]),
         )
     ):
         transition(job, ExportState.SKIPPED)
