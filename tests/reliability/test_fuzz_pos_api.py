@@ -58,7 +58,7 @@ def edge_documents(draw):
     text = st.text(min_size=1, max_size=90)
     field = draw(st.sampled_from(["z_number", "receipts", "count", "product_group", "register_name", "method", "none"]))
     if field == "z_number":
-        document["z_number"] = draw(st.integers(min_value=1, max_value=INT4))
+        document["z_number"] = draw(st.integers(min_value=1, max_value=2**64))
     elif field == "receipts":
         document["counters"]["receipts"] = draw(big)
     elif field == "count":
