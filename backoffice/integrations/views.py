@@ -246,9 +246,8 @@ def _decimal(value) -> Decimal:
     return value if isinstance(value, Decimal) else Decimal(str(value))
 
 
-def missing_parts(mapping: Mapping | None, seen: SeenParts) -> list[MissingAccount]:
+def missing_parts(mapping: Mapping, seen: SeenParts) -> list[MissingAccount]:
     """Every part the reports hold with an amount and the mapping has no account for (booking's rules)."""
-    mapping = mapping or empty_mapping_for(None)
     missing = [
         MissingAccount("payment_method", m)
         for m, used in seen.payment_methods.items()
@@ -349,9 +348,9 @@ def forget_fortnox_lists(connection_id: int) -> None:
 # --- the wizard: plumbing -------------------------------------------------------------------------
 
 
-def empty_mapping_for(company: Company | None) -> Mapping:
+def empty_mapping_for(company: Company) -> Mapping:
     """A mapping with nothing chosen yet; registers keep the cost centres they have."""
-    cost_centres = {r.pos_id: r.cost_center for r in company.registers if r.cost_center} if company else {}
+    cost_centres = {r.pos_id: r.cost_center for r in company.registers if r.cost_center}
     return Mapping(voucher_series="", payment_methods={}, vat_rates={}, sales=(), cost_centres=cost_centres)
 
 
