@@ -81,6 +81,13 @@ def format_when(moment: datetime, seconds: bool = False) -> str:
     return moment.astimezone(STOCKHOLM).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
 
 
+def state_name(job: ExportJob | None) -> str:
+    """The Swedish name of a report's export state."""
+    if job is not None and job.state == ExportState.SKIPPED and job.reason_code == "nothing_to_book":
+        return "Inget att bokföra"
+    return STATE_NAMES[job.state if job else None]
+
+
 def can_retry(job: ExportJob | None) -> bool:
     """ "Exportera igen" applies to a failed job and to a voucher Fortnox refused."""
     return job is not None and (
@@ -135,7 +142,7 @@ def index():
         page=page,
         pages=pages,
         total=total,
-        state_names=STATE_NAMES,
+        state_name=state_name,
         state_classes=STATE_CLASSES,
         can_retry=can_retry,
         reason_text=reason_text,
@@ -265,9 +272,9 @@ def show(zreport_id: int):
         total_debit=sum((r.debit for r in rows or []), ZERO),
         total_credit=sum((r.credit for r in rows or []), ZERO),
         attempts=attempts,
-        state_names=STATE_NAMES,
+        state_name=state_name,
         state_classes=STATE_CLASSES,
-        reason=reason_text(job),
+        reason=reason_text(job) if job is not None and job.state in (ExportState.BLOCKED, ExportState.FAILED) else None,
         can_retry=can_retry(job),
         sales_lines=[line for line in record.lines if line.kind == LineKind.SALE],
         return_lines=[line for line in record.lines if line.kind == LineKind.RETURN],

@@ -147,3 +147,18 @@ def test_another_companys_report_is_404(db, site, reports, path):
 
     assert response.status_code == 404 and "Sidan finns inte" in response.text
     assert f'data-zreport="{record.id}"' not in listing
+
+
+def test_a_day_without_sales_is_shown_as_nothing_to_book(db, site, connect, reports):
+    made = connect(site(registers=("K1",)), active=True, mapping=DEMO_MAPPING)
+    [record] = reports(made, days=1)
+    [job] = jobs_of(db, made.company)
+    transition(job, ExportState.SKIPPED)
+    job.reason_code = "nothing_to_book"
+    db.commit()
+
+    listing = made.admin.get("/zrapporter/").text
+    page = made.admin.get(f"/zrapporter/{record.id}").text
+
+    assert "Inget att bokföra" in listing and "Inget att bokföra" in page
+    assert "nothing_to_book" not in listing and "nothing_to_book" not in page
