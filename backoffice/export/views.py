@@ -91,7 +91,7 @@ def wizard_link(**query) -> str:
 
 
 def _account_link(company: Company, account) -> str:
-    """The wizard step and field where ``account`` is chosen, for "Visa inaktiva konton"."""
+    """The wizard step and field where ``account`` is chosen (a missing account: choose another)."""
     mapping = load_mapping(session, company)
     fields = fields_of_account(mapping, int(account)) if mapping is not None and account else []
     return wizard_link(**fix_link_args(fields[0] if fields else None))
