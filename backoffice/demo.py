@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from backoffice.companies.models import Company, Register, Role, User
 from backoffice.db import session
 from backoffice.money import ORE, to_ore
+from backoffice.zreport.models import ZReportRecord
 from backoffice.zreport.operations import find_zreport, store_zreport
 from backoffice.zreport.schemas import parse_document
 
@@ -94,10 +95,11 @@ def zreport_document(register_id: str, register_name: str, z_number: int, busine
     }
 
 
-def deliver(db: Session, register: Register, document: dict):
-    """Store a generated report through the same intake as the POS API."""
+def deliver(db: Session, register: Register, document: dict) -> ZReportRecord:
+    """Store a generated report through the same intake as the POS API; returns the stored report."""
     raw = json.dumps(document, ensure_ascii=False)
-    return store_zreport(db, register, parse_document(raw), json.loads(raw), raw)
+    stored = store_zreport(db, register, parse_document(raw), json.loads(raw), raw)
+    return db.get(ZReportRecord, stored.zreport_id)
 
 
 def seed_demo(db: Session, instance_path: Path, today: date, days: int = 30) -> tuple[Company, str]:

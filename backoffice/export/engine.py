@@ -106,18 +106,21 @@ def _mapping_row(session: Session, company_id: int) -> AccountMapping | None:
     return session.scalar(select(AccountMapping).where(AccountMapping.company_id == company_id))
 
 
-def create_job(session: Session, record: ZReportRecord) -> ExportJob | None:
-    """The export job of a new report, in the report's transaction, when the integration is active."""
-    integration = integration_of(session, record.company_id)
-    if integration is None or not integration.active:
-        return None
-    mapping = _mapping_row(session, record.company_id)
-    start = mapping.start_date if mapping else None
-    skipped = start is not None and record.business_date < start
-    job = ExportJob(zreport=record, company_id=record.company_id, state=ExportState.SKIPPED if skipped else ExportState.PENDING)
-    session.add(job)
-    session.flush()
-    return job
+def create_job(session: Session, company_id: int, zreport_id: int, business_date: date) -> None:
+    """The export job of a new report, in the report's transaction, when the integration is active.
+
+    Part of the POS API's hot path: one query for the integration and the start date, one INSERT.
+    """
+    found = session.execute(
+        select(FortnoxIntegration.active, AccountMapping.start_date)
+        .outerjoin(AccountMapping, AccountMapping.company_id == FortnoxIntegration.company_id)
+        .where(FortnoxIntegration.company_id == company_id)
+    ).first()
+    if found is None or not found.active:
+        return
+    skipped = found.start_date is not None and business_date < found.start_date
+    state = ExportState.SKIPPED if skipped else ExportState.PENDING
+    session.execute(ExportJob.__table__.insert(), {"zreport_id": zreport_id, "company_id": company_id, "state": state})
 
 
 def ensure_jobs(session: Session, company: Company) -> int:

@@ -15,7 +15,13 @@ from backoffice.companies.models import Register, hash_token
 from backoffice.db import session
 from backoffice.scheduler import wake
 from backoffice.zreport.models import ZReportRecord
-from backoffice.zreport.operations import ZReportConflictError, WrongRegisterError, find_zreport, store_zreport
+from backoffice.zreport.operations import (
+    Stored,
+    WrongRegisterError,
+    ZReportConflictError,
+    find_zreport,
+    store_zreport,
+)
 from backoffice.zreport.schemas import MAX_COUNT, DocumentError, load_json, zreport_schema
 
 bp = Blueprint("zreport_api", __name__, url_prefix="/api/v1")
@@ -45,13 +51,13 @@ def register_required(view):
     return wrapper
 
 
-def stored_report_body(record: ZReportRecord) -> dict:
+def stored_report_body(stored: Stored) -> dict:
     return {
-        "register_id": record.register.pos_id,
-        "z_number": record.z_number,
-        "business_date": record.business_date.isoformat(),
-        "received_at": record.received_at.isoformat(),
-        "document": record.document_json(),
+        "register_id": stored.register_id,
+        "z_number": stored.z_number,
+        "business_date": stored.business_date.isoformat(),
+        "received_at": stored.received_at.isoformat(),
+        "document": stored.document,
     }
 
 
@@ -84,7 +90,7 @@ def post_zreport():
     session.commit()
     if stored.created:
         wake()  # export within seconds, not at the next tick
-    return jsonify(stored_report_body(stored.record)), 201 if stored.created else 200
+    return jsonify(stored_report_body(stored)), 201 if stored.created else 200
 
 
 @bp.get("/z-reports/<register_id>/<int:z_number>")
@@ -96,7 +102,7 @@ def get_zreport(register_id: str, z_number: int):
     record = find_zreport(session, g.register, z_number) if z_number <= MAX_COUNT else None
     if record is None:
         return api_error(404, "z_number", f"No Z-report {z_number} is stored for register {register_id!r}.")
-    return jsonify(stored_report_body(record))
+    return jsonify(stored_report_body(Stored.of(record)))
 
 
 @bp.get("/openapi.json")

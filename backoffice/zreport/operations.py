@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import json
 from dataclasses import dataclass
+from datetime import date, datetime
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from backoffice.companies.models import Register
+from backoffice.db import now_utc
 from backoffice.zreport.models import LineKind, ZReportLine, ZReportPayment, ZReportRecord, ZReportTip
 from backoffice.zreport.report import ZReport
 from backoffice.zreport.schemas import canonical_json
@@ -39,40 +43,54 @@ class WrongRegisterError(ZReportError):
 
 @dataclass(frozen=True, slots=True)
 class Stored:
-    """The outcome of ``store_zreport``: the stored row, and whether this call created it."""
+    """The outcome of ``store_zreport``: what the POS API answers with, and whether this call created it."""
 
-    record: ZReportRecord
+    zreport_id: int
+    register_id: str
+    z_number: int
+    business_date: date
+    received_at: datetime
+    document: dict
     created: bool
+
+    @classmethod
+    def of(cls, record: ZReportRecord, *, created: bool = False) -> Stored:
+        return cls(record.id, record.register.pos_id, record.z_number, record.business_date, record.received_at,
+                   record.document_json(), created)
 
 
 def store_zreport(session: Session, register: Register, zreport: ZReport, document: dict, raw: str) -> Stored:
     """Store a validated report of ``register``, or recognise an identical repeat.
 
     Raises ``WrongRegisterError`` when the report is another register's and
-    ``ZReportConflictError`` when the key is taken by other content. Flushes; the caller commits.
+    ``ZReportConflictError`` when the key is taken by other content. Writes in the caller's
+    transaction; the caller commits.
+
+    This is the POS API's hot path (issue 8's intake goal), so it writes with one statement per
+    table instead of the ORM's unit of work: the report with ``INSERT … ON CONFLICT DO NOTHING``
+    (when another request stored the same key first, the unique constraint decides and this one
+    answers as for a repeat, with no savepoint), its lines, payments and tips each in one
+    multi-row INSERT, and its export job.
     """
     if zreport.register.id != register.pos_id:
         raise WrongRegisterError(register.pos_id, zreport.register.id)
     content_hash = hashlib.sha256(canonical_json(document).encode("utf-8")).hexdigest()
-    existing = find_zreport(session, register, zreport.z_number)
-    if existing is None:
-        record = _new_record(register, zreport, raw, content_hash)
-        try:
-            # A savepoint: when another request stores the same key first, the unique constraint
-            # decides, and this one answers as for a repeat.
-            with session.begin_nested():
-                session.add(record)
-                session.flush()
-        except IntegrityError:
-            existing = find_zreport(session, register, zreport.z_number)
-            if existing is None:
-                raise
-        else:
-            _after_store(session, record)
-            return Stored(record, created=True)
-    if existing.content_hash != content_hash:
-        raise ZReportConflictError(register.pos_id, zreport.z_number)
-    return Stored(existing, created=False)
+    received_at = now_utc()
+    zreport_id = session.execute(
+        _insert_new(session.get_bind().dialect.name), _report_row(register, zreport, raw, content_hash, received_at)
+    ).scalar()
+    if zreport_id is None:
+        existing = find_zreport(session, register, zreport.z_number)
+        if existing is None:  # cannot happen: the key was taken when the INSERT ran, and reports are never deleted
+            raise RuntimeError(f"Z-report {zreport.z_number} of register {register.pos_id} vanished")
+        if existing.content_hash != content_hash:
+            raise ZReportConflictError(register.pos_id, zreport.z_number)
+        return Stored.of(existing)
+    for model, rows in _child_rows(zreport_id, zreport):
+        if rows:
+            session.execute(model.__table__.insert(), rows)
+    _after_store(session, register.company_id, zreport_id, zreport.business_date)
+    return Stored(zreport_id, register.pos_id, zreport.z_number, zreport.business_date, received_at, json.loads(raw), True)
 
 
 def find_zreport(session: Session, register: Register, z_number: int) -> ZReportRecord | None:
@@ -81,17 +99,26 @@ def find_zreport(session: Session, register: Register, z_number: int) -> ZReport
     )
 
 
-def _after_store(session: Session, record: ZReportRecord) -> None:
+@functools.cache
+def _insert_new(dialect: str):
+    """``INSERT … ON CONFLICT (register_id, z_number) DO NOTHING RETURNING id`` in the SQL dialect; the
+    row is passed as parameters so that the compiled statement is reused."""
+    module = postgresql if dialect == "postgresql" else sqlite
+    table = ZReportRecord.__table__
+    return module.insert(table).on_conflict_do_nothing(index_elements=["register_id", "z_number"]).returning(table.c.id)
+
+
+def _after_store(session: Session, company_id: int, zreport_id: int, business_date: date) -> None:
     """What must happen in the same transaction as a new report: its export job."""
     from backoffice.export.engine import create_job
 
-    create_job(session, record)
+    create_job(session, company_id, zreport_id, business_date)
 
 
-def _new_record(register: Register, zreport: ZReport, raw: str, content_hash: str) -> ZReportRecord:
-    record = ZReportRecord(
+def _report_row(register: Register, zreport: ZReport, raw: str, content_hash: str, received_at: datetime) -> dict:
+    return dict(
         company_id=register.company_id,
-        register=register,
+        register_id=register.id,
         z_number=zreport.z_number,
         business_date=zreport.business_date,
         closed_at=zreport.closed_at,
@@ -119,25 +146,25 @@ def _new_record(register: Register, zreport: ZReport, raw: str, content_hash: st
         grand_total_net=zreport.grand_total.net,
         document=raw,
         content_hash=content_hash,
+        received_at=received_at,
     )
+
+
+def _child_rows(zreport_id: int, zreport: ZReport) -> list[tuple[type, list[dict]]]:
     lines = [(LineKind.SALE, line) for line in zreport.sales] + [(LineKind.RETURN, line) for line in zreport.returns]
-    record.lines = [
-        ZReportLine(
-            position=position,
-            kind=kind,
-            product_group=line.product_group,
-            vat_rate=line.vat_rate,
-            gross=line.gross,
-            vat=line.vat,
-            count=line.count,
-        )
-        for position, (kind, line) in enumerate(lines)
+    return [
+        (ZReportLine, [
+            dict(zreport_id=zreport_id, position=position, kind=kind, product_group=line.product_group,
+                 vat_rate=line.vat_rate, gross=line.gross, vat=line.vat, count=line.count)
+            for position, (kind, line) in enumerate(lines)
+        ]),
+        (ZReportPayment, [
+            dict(zreport_id=zreport_id, position=position, method=payment.method, amount=payment.amount,
+                 count=payment.count)
+            for position, payment in enumerate(zreport.payments)
+        ]),
+        (ZReportTip, [
+            dict(zreport_id=zreport_id, position=position, method=tip.method, amount=tip.amount)
+            for position, tip in enumerate(zreport.tips)
+        ]),
     ]
-    record.payments = [
-        ZReportPayment(position=position, method=payment.method, amount=payment.amount, count=payment.count)
-        for position, payment in enumerate(zreport.payments)
-    ]
-    record.tips = [
-        ZReportTip(position=position, method=tip.method, amount=tip.amount) for position, tip in enumerate(zreport.tips)
-    ]
-    return record

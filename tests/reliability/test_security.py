@@ -79,7 +79,7 @@ def two_companies(db, live_server, restaurant, make_user):
     a = restaurant(registers=("K1",))
     b = restaurant(registers=("K1",))
     register = db.scalar(select(Register).where(Register.company_id == a.company.id))
-    record = deliver(db, register, zreport_document("K1", "Kassa 1", 1, date(2026, 11, 2))).record
+    record = deliver(db, register, zreport_document("K1", "Kassa 1", 1, date(2026, 11, 2)))
     problem = Problem(company_id=a.company.id, kind="account_inactive", key="3001", detail="{}", opened_at=now_utc())
     run = ManualExportRun(company_id=a.company.id, started_by="test", started_at=now_utc(), job_ids="[]", total=0)
     db.add_all([problem, run])

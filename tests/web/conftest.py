@@ -160,7 +160,7 @@ def reports(db):
             for offset in range(days):
                 day = first + timedelta(days=offset)
                 z_number = (day - date(2024, 1, 1)).days + 1
-                records.append(deliver(db, register, zreport_document(pos_id, register.name, z_number, day)).record)
+                records.append(deliver(db, register, zreport_document(pos_id, register.name, z_number, day)))
         db.commit()
         return records
 
