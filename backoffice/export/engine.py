@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, bindparam, case, cast, func, insert, literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from backoffice.accounts.mapping import Mapping, MappingIncompleteError
@@ -106,21 +106,37 @@ def _mapping_row(session: Session, company_id: int) -> AccountMapping | None:
     return session.scalar(select(AccountMapping).where(AccountMapping.company_id == company_id))
 
 
-def create_job(session: Session, company_id: int, zreport_id: int, business_date: date) -> None:
-    """The export job of a new report, in the report's transaction, when the integration is active.
+def create_job(session: Session, company_id: int, zreport_id: int, business_date: date, now: datetime) -> None:
+    """The export job of a new report, in the report's transaction, when the integration is active:
+    pending, or skipped when the report is from before the start date.
 
-    Part of the POS API's hot path: one query for the integration and the start date, one INSERT.
+    Part of the POS API's hot path, so one statement built once: ``INSERT … SELECT`` from the
+    company's integration (no row when there is none or it is inactive) and its mapping.
     """
-    found = session.execute(
-        select(FortnoxIntegration.active, AccountMapping.start_date)
-        .outerjoin(AccountMapping, AccountMapping.company_id == FortnoxIntegration.company_id)
-        .where(FortnoxIntegration.company_id == company_id)
-    ).first()
-    if found is None or not found.active:
-        return
-    skipped = found.start_date is not None and business_date < found.start_date
-    state = ExportState.SKIPPED if skipped else ExportState.PENDING
-    session.execute(ExportJob.__table__.insert(), {"zreport_id": zreport_id, "company_id": company_id, "state": state})
+    session.connection().execute(
+        _INSERT_JOB, {"zreport_id": zreport_id, "company_id": company_id, "business_date": business_date, "now": now}
+    )
+
+
+def _insert_job_statement():
+    job = ExportJob.__table__
+    start = AccountMapping.__table__.c.start_date
+    integration = FortnoxIntegration.__table__
+    company_id = bindparam("company_id", type_=job.c.company_id.type)
+    now = bindparam("now", type_=job.c.created_at.type)
+    state = case((start > bindparam("business_date", type_=start.type), ExportState.SKIPPED.value),
+                 else_=ExportState.PENDING.value)
+    return insert(job).from_select(
+        ["zreport_id", "company_id", "state", "retries", "in_doubt", "created_at", "updated_at"],
+        select(bindparam("zreport_id", type_=job.c.zreport_id.type), company_id, cast(state, job.c.state.type),
+               literal(0), literal(False), now, now)
+        .select_from(integration)
+        .outerjoin(AccountMapping.__table__, AccountMapping.__table__.c.company_id == integration.c.company_id)
+        .where(integration.c.company_id == company_id, integration.c.active.is_(True)),
+    )
+
+
+_INSERT_JOB = _insert_job_statement()
 
 
 def ensure_jobs(session: Session, company: Company) -> int:

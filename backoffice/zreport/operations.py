@@ -7,12 +7,12 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Protocol
 
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from backoffice.companies.models import Register
 from backoffice.db import now_utc
 from backoffice.zreport.models import LineKind, ZReportLine, ZReportPayment, ZReportRecord, ZReportTip
 from backoffice.zreport.report import ZReport
@@ -59,7 +59,18 @@ class Stored:
                    record.document_json(), created)
 
 
-def store_zreport(session: Session, register: Register, zreport: ZReport, document: dict, raw: str) -> Stored:
+class RegisterRef(Protocol):
+    """What storing a report needs of its register: an ORM ``Register``, or the POS API's row."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def company_id(self) -> int: ...
+    @property
+    def pos_id(self) -> str: ...
+
+
+def store_zreport(session: Session, register: RegisterRef, zreport: ZReport, document: dict, raw: str) -> Stored:
     """Store a validated report of ``register``, or recognise an identical repeat.
 
     Raises ``WrongRegisterError`` when the report is another register's and
@@ -76,8 +87,9 @@ def store_zreport(session: Session, register: Register, zreport: ZReport, docume
         raise WrongRegisterError(register.pos_id, zreport.register.id)
     content_hash = hashlib.sha256(canonical_json(document).encode("utf-8")).hexdigest()
     received_at = now_utc()
-    zreport_id = session.execute(
-        _insert_new(session.get_bind().dialect.name), _report_row(register, zreport, raw, content_hash, received_at)
+    connection = session.connection()
+    zreport_id = connection.execute(
+        _insert_new(connection.dialect.name), _report_row(register, zreport, raw, content_hash, received_at)
     ).scalar()
     if zreport_id is None:
         existing = find_zreport(session, register, zreport.z_number)
@@ -86,14 +98,15 @@ def store_zreport(session: Session, register: Register, zreport: ZReport, docume
         if existing.content_hash != content_hash:
             raise ZReportConflictError(register.pos_id, zreport.z_number)
         return Stored.of(existing)
-    for model, rows in _child_rows(zreport_id, zreport):
+    for insert_rows, rows in zip(_INSERT_CHILDREN, _child_rows(zreport_id, zreport), strict=True):
         if rows:
-            session.execute(model.__table__.insert(), rows)
-    _after_store(session, register.company_id, zreport_id, zreport.business_date)
-    return Stored(zreport_id, register.pos_id, zreport.z_number, zreport.business_date, received_at, json.loads(raw), True)
+            connection.execute(insert_rows, rows)
+    _after_store(session, register.company_id, zreport_id, zreport.business_date, received_at)
+    document = json.loads(raw)  # as sent, for the answer (``load_json``'s Decimals would answer strings)
+    return Stored(zreport_id, register.pos_id, zreport.z_number, zreport.business_date, received_at, document, True)
 
 
-def find_zreport(session: Session, register: Register, z_number: int) -> ZReportRecord | None:
+def find_zreport(session: Session, register: RegisterRef, z_number: int) -> ZReportRecord | None:
     return session.scalar(
         select(ZReportRecord).where(ZReportRecord.register_id == register.id, ZReportRecord.z_number == z_number)
     )
@@ -108,14 +121,14 @@ def _insert_new(dialect: str):
     return module.insert(table).on_conflict_do_nothing(index_elements=["register_id", "z_number"]).returning(table.c.id)
 
 
-def _after_store(session: Session, company_id: int, zreport_id: int, business_date: date) -> None:
+def _after_store(session: Session, company_id: int, zreport_id: int, business_date: date, now: datetime) -> None:
     """What must happen in the same transaction as a new report: its export job."""
     from backoffice.export.engine import create_job
 
-    create_job(session, company_id, zreport_id, business_date)
+    create_job(session, company_id, zreport_id, business_date, now)
 
 
-def _report_row(register: Register, zreport: ZReport, raw: str, content_hash: str, received_at: datetime) -> dict:
+def _report_row(register: RegisterRef, zreport: ZReport, raw: str, content_hash: str, received_at: datetime) -> dict:
     return dict(
         company_id=register.company_id,
         register_id=register.id,
@@ -150,21 +163,25 @@ def _report_row(register: Register, zreport: ZReport, raw: str, content_hash: st
     )
 
 
-def _child_rows(zreport_id: int, zreport: ZReport) -> list[tuple[type, list[dict]]]:
+#: the multi-row INSERTs of a report's lines, payments and tips, in ``_child_rows``'s order
+_INSERT_CHILDREN = tuple(model.__table__.insert() for model in (ZReportLine, ZReportPayment, ZReportTip))
+
+
+def _child_rows(zreport_id: int, zreport: ZReport) -> tuple[list[dict], list[dict], list[dict]]:
     lines = [(LineKind.SALE, line) for line in zreport.sales] + [(LineKind.RETURN, line) for line in zreport.returns]
-    return [
-        (ZReportLine, [
+    return (
+        [
             dict(zreport_id=zreport_id, position=position, kind=kind, product_group=line.product_group,
                  vat_rate=line.vat_rate, gross=line.gross, vat=line.vat, count=line.count)
             for position, (kind, line) in enumerate(lines)
-        ]),
-        (ZReportPayment, [
+        ],
+        [
             dict(zreport_id=zreport_id, position=position, method=payment.method, amount=payment.amount,
                  count=payment.count)
             for position, payment in enumerate(zreport.payments)
-        ]),
-        (ZReportTip, [
+        ],
+        [
             dict(zreport_id=zreport_id, position=position, method=tip.method, amount=tip.amount)
             for position, tip in enumerate(zreport.tips)
-        ]),
-    ]
+        ],
+    )
