@@ -24,6 +24,8 @@ from datetime import date, datetime, timedelta
 from flask import current_app
 from sqlalchemy import and_, bindparam, case, cast, func, insert, literal, or_, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import Insert
+from sqlalchemy.sql.selectable import CTE
 
 from backoffice.accounts.mapping import Mapping, MappingIncompleteError
 from backoffice.accounts.models import AccountMapping
@@ -110,33 +112,42 @@ def create_job(session: Session, company_id: int, zreport_id: int, business_date
     """The export job of a new report, in the report's transaction, when the integration is active:
     pending, or skipped when the report is from before the start date.
 
-    Part of the POS API's hot path, so one statement built once: ``INSERT … SELECT`` from the
-    company's integration (no row when there is none or it is inactive) and its mapping.
+    Part of the POS API's hot path: one statement built once (``job_insert``). On PostgreSQL the
+    intake writes the job in the same statement as the report (``zreport.operations``).
     """
     session.connection().execute(
         _INSERT_JOB, {"zreport_id": zreport_id, "company_id": company_id, "business_date": business_date, "now": now}
     )
 
 
-def _insert_job_statement():
-    job = ExportJob.__table__
-    start = AccountMapping.__table__.c.start_date
-    integration = FortnoxIntegration.__table__
+def job_insert(report: CTE | None = None) -> Insert:
+    """``INSERT … SELECT`` of a new report's export job from the company's integration (no row when
+    there is none or it is inactive) and its mapping's start date.
+
+    Bind parameters: ``company_id``, ``business_date``, ``now``, and ``zreport_id``, unless
+    ``report`` is given: the CTE that inserts the report and returns its ``id`` (no job when it
+    inserted nothing).
+    """
+    job, mapping, integration = ExportJob.__table__, AccountMapping.__table__, FortnoxIntegration.__table__
     company_id = bindparam("company_id", type_=job.c.company_id.type)
     now = bindparam("now", type_=job.c.created_at.type)
-    state = case((start > bindparam("business_date", type_=start.type), ExportState.SKIPPED.value),
-                 else_=ExportState.PENDING.value)
+    state = case((mapping.c.start_date > bindparam("business_date", type_=mapping.c.start_date.type),
+                  ExportState.SKIPPED.value), else_=ExportState.PENDING.value)
+    if report is None:
+        query = select(bindparam("zreport_id", type_=job.c.zreport_id.type)).select_from(integration)
+    else:
+        query = select(report.c.id).select_from(report).join(integration, integration.c.company_id == company_id)
+    query = (
+        query.add_columns(company_id, cast(state, job.c.state.type), literal(0), literal(False), now, now)
+        .outerjoin(mapping, mapping.c.company_id == integration.c.company_id)
+        .where(integration.c.company_id == company_id, integration.c.active.is_(True))
+    )
     return insert(job).from_select(
-        ["zreport_id", "company_id", "state", "retries", "in_doubt", "created_at", "updated_at"],
-        select(bindparam("zreport_id", type_=job.c.zreport_id.type), company_id, cast(state, job.c.state.type),
-               literal(0), literal(False), now, now)
-        .select_from(integration)
-        .outerjoin(AccountMapping.__table__, AccountMapping.__table__.c.company_id == integration.c.company_id)
-        .where(integration.c.company_id == company_id, integration.c.active.is_(True)),
+        ["zreport_id", "company_id", "state", "retries", "in_doubt", "created_at", "updated_at"], query
     )
 
 
-_INSERT_JOB = _insert_job_statement()
+_INSERT_JOB = job_insert()
 
 
 def ensure_jobs(session: Session, company: Company) -> int:

@@ -9,11 +9,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Protocol
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, insert, select, union_all
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from backoffice.db import now_utc
+from backoffice.export.engine import create_job, job_insert
 from backoffice.zreport.models import LineKind, ZReportLine, ZReportPayment, ZReportRecord, ZReportTip
 from backoffice.zreport.report import ZReport
 from backoffice.zreport.schemas import canonical_json
@@ -77,20 +78,35 @@ def store_zreport(session: Session, register: RegisterRef, zreport: ZReport, doc
     ``ZReportConflictError`` when the key is taken by other content. Writes in the caller's
     transaction; the caller commits.
 
-    This is the POS API's hot path (issue 8's intake goal), so it writes with one statement per
-    table instead of the ORM's unit of work: the report with ``INSERT … ON CONFLICT DO NOTHING``
-    (when another request stored the same key first, the unique constraint decides and this one
-    answers as for a repeat, with no savepoint), its lines, payments and tips each in one
-    multi-row INSERT, and its export job.
+    This is the POS API's hot path (issue 8's intake goal), so it bypasses the ORM's unit of work:
+    the report is inserted with ``INSERT … ON CONFLICT DO NOTHING`` (when another request stored the
+    same key first, the unique constraint decides and this one answers as for a repeat, with no
+    savepoint), then its lines, payments and tips and its export job (``export.engine.job_insert``).
+    On PostgreSQL all of that is one statement, data-modifying CTEs hanging off the report's
+    INSERT (``_store_statement``); SQLite has no such CTEs and gets one statement per table.
     """
     if zreport.register.id != register.pos_id:
         raise WrongRegisterError(register.pos_id, zreport.register.id)
     content_hash = hashlib.sha256(canonical_json(document).encode("utf-8")).hexdigest()
     received_at = now_utc()
     connection = session.connection()
-    zreport_id = connection.execute(
-        _insert_new(connection.dialect.name), _report_row(register, zreport, raw, content_hash, received_at)
-    ).scalar()
+    row = _report_row(register, zreport, raw, content_hash, received_at)
+    children = _child_rows(zreport)
+    if connection.dialect.name == "postgresql":
+        statement = _store_statement(*(len(rows) for rows in children))
+        parameters = {**row, "now": received_at}
+        for prefix, rows in zip(_CHILD_PREFIXES, children, strict=True):
+            parameters.update(
+                {f"{prefix}{i}_{name}": value for i, values in enumerate(rows) for name, value in values.items()}
+            )
+        zreport_id = connection.execute(statement, parameters).scalar()
+    else:
+        zreport_id = connection.execute(_insert_new(connection.dialect.name), row).scalar()
+        if zreport_id is not None:
+            for insert_rows, rows in zip(_INSERT_CHILDREN, children, strict=True):
+                if rows:
+                    connection.execute(insert_rows, [{**values, "zreport_id": zreport_id} for values in rows])
+            create_job(session, register.company_id, zreport_id, zreport.business_date, received_at)
     if zreport_id is None:
         existing = find_zreport(session, register, zreport.z_number)
         if existing is None:  # cannot happen: the key was taken when the INSERT ran, and reports are never deleted
@@ -98,10 +114,6 @@ def store_zreport(session: Session, register: RegisterRef, zreport: ZReport, doc
         if existing.content_hash != content_hash:
             raise ZReportConflictError(register.pos_id, zreport.z_number)
         return Stored.of(existing)
-    for insert_rows, rows in zip(_INSERT_CHILDREN, _child_rows(zreport_id, zreport), strict=True):
-        if rows:
-            connection.execute(insert_rows, rows)
-    _after_store(session, register.company_id, zreport_id, zreport.business_date, received_at)
     document = json.loads(raw)  # as sent, for the answer (``load_json``'s Decimals would answer strings)
     return Stored(zreport_id, register.pos_id, zreport.z_number, zreport.business_date, received_at, document, True)
 
@@ -119,13 +131,6 @@ def _insert_new(dialect: str):
     module = postgresql if dialect == "postgresql" else sqlite
     table = ZReportRecord.__table__
     return module.insert(table).on_conflict_do_nothing(index_elements=["register_id", "z_number"]).returning(table.c.id)
-
-
-def _after_store(session: Session, company_id: int, zreport_id: int, business_date: date, now: datetime) -> None:
-    """What must happen in the same transaction as a new report: its export job."""
-    from backoffice.export.engine import create_job
-
-    create_job(session, company_id, zreport_id, business_date, now)
 
 
 def _report_row(register: RegisterRef, zreport: ZReport, raw: str, content_hash: str, received_at: datetime) -> dict:
@@ -163,25 +168,60 @@ def _report_row(register: RegisterRef, zreport: ZReport, raw: str, content_hash:
     )
 
 
+#: the columns ``_report_row`` fills
+_REPORT_COLUMNS = tuple(column.name for column in ZReportRecord.__table__.c if column.name != "id")
+
 #: the multi-row INSERTs of a report's lines, payments and tips, in ``_child_rows``'s order
 _INSERT_CHILDREN = tuple(model.__table__.insert() for model in (ZReportLine, ZReportPayment, ZReportTip))
+#: the bind parameter prefixes of the same rows in ``_store_statement``
+_CHILD_PREFIXES = ("line", "payment", "tip")
 
 
-def _child_rows(zreport_id: int, zreport: ZReport) -> tuple[list[dict], list[dict], list[dict]]:
+def _child_rows(zreport: ZReport) -> tuple[list[dict], list[dict], list[dict]]:
+    """The report's lines, payments and tips as rows of their tables, without ``zreport_id``."""
     lines = [(LineKind.SALE, line) for line in zreport.sales] + [(LineKind.RETURN, line) for line in zreport.returns]
     return (
         [
-            dict(zreport_id=zreport_id, position=position, kind=kind, product_group=line.product_group,
-                 vat_rate=line.vat_rate, gross=line.gross, vat=line.vat, count=line.count)
+            dict(position=position, kind=kind, product_group=line.product_group, vat_rate=line.vat_rate,
+                 gross=line.gross, vat=line.vat, count=line.count)
             for position, (kind, line) in enumerate(lines)
         ],
         [
-            dict(zreport_id=zreport_id, position=position, method=payment.method, amount=payment.amount,
-                 count=payment.count)
+            dict(position=position, method=payment.method, amount=payment.amount, count=payment.count)
             for position, payment in enumerate(zreport.payments)
         ],
-        [
-            dict(zreport_id=zreport_id, position=position, method=tip.method, amount=tip.amount)
-            for position, tip in enumerate(zreport.tips)
-        ],
+        [dict(position=position, method=tip.method, amount=tip.amount) for position, tip in enumerate(zreport.tips)],
     )
+
+
+@functools.cache
+def _store_statement(lines: int, payments: int, tips: int) -> Select:
+    """PostgreSQL: a report with so many lines, payments and tips, and its export job, in one statement.
+
+    ``WITH report AS (INSERT INTO zreport … ON CONFLICT DO NOTHING RETURNING id), lines AS (INSERT
+    INTO zreport_line … SELECT report.id, … FROM report), … SELECT id FROM report``: when the key is
+    taken, ``report`` is empty and so is every INSERT that selects from it. Built once per shape.
+    """
+    table = ZReportRecord.__table__
+    report = (
+        postgresql.insert(table)
+        .values({name: bindparam(name, type_=table.c[name].type) for name in _REPORT_COLUMNS})
+        .on_conflict_do_nothing(index_elements=["register_id", "z_number"])
+        .returning(table.c.id)
+        .cte("report")
+    )
+    writes = []
+    for model, count, prefix in zip((ZReportLine, ZReportPayment, ZReportTip), (lines, payments, tips),
+                                     _CHILD_PREFIXES, strict=True):
+        if not count:
+            continue
+        child = model.__table__
+        columns = [column.name for column in child.c if column.name not in ("id", "zreport_id")]
+        rows = [
+            select(report.c.id, *(bindparam(f"{prefix}{i}_{name}", type_=child.c[name].type) for name in columns))
+            for i in range(count)
+        ]
+        source = rows[0] if count == 1 else union_all(*rows)
+        writes.append(insert(child).from_select(["zreport_id", *columns], source).cte(f"{prefix}s"))
+    writes.append(job_insert(report).cte("job"))
+    return select(report.c.id).add_cte(*writes)

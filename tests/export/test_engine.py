@@ -73,6 +73,21 @@ def test_reports_before_the_start_date_are_skipped_and_activation_catches_up(db,
     assert run_jobs(db) == ["exported"]
 
 
+def test_the_intake_creates_each_job_with_the_report_skipped_before_the_start_date(db, pos, restaurant, make_document):
+    """The job is written by the POS API's own statement (one statement on PostgreSQL): pending from
+    the start date on, skipped before it, and nothing more for a repeat."""
+    shop = restaurant(mapping={**contract_mapping(), "start_date": "2026-11-15"})
+    old = make_document(business_date="2026-11-10")
+    new = make_document(business_date="2026-11-20")
+    for document in (old, new):
+        assert pos.post(shop.tokens["K1"], document).status_code == 201
+    assert pos.post(shop.tokens["K1"], new).status_code == 200
+
+    states = {job.zreport.business_date.isoformat(): job.state for job in jobs_of(db, shop.company)}
+    assert states == {"2026-11-10": "skipped", "2026-11-20": "pending"}
+    assert all(job.retries == 0 and not job.in_doubt and job.created_at.tzinfo for job in jobs_of(db, shop.company))
+
+
 def test_a_missing_account_blocks_with_the_contract_message_until_the_mapping_is_saved(db, pos, emulator, restaurant, make_document):
     incomplete = contract_mapping()
     del incomplete["payment_methods"]["card"]
