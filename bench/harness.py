@@ -87,6 +87,64 @@ def fresh_database(kind: str = "postgres"):
             yield url
 
 
+# --- CPU accounting -----------------------------------------------------------------------------
+
+
+class CpuMeter:
+    """CPU seconds used between ``start()`` and ``stop()`` by the machine and by groups of processes.
+
+    On a shared 2-core machine a throughput means little without what it cost and what else ran:
+    ``groups`` maps a name to a predicate on a process's command line (``/proc/<pid>/cmdline``);
+    ``busy`` is the whole machine's non-idle CPU, so ``busy − Σ groups`` is everything else (the
+    kernel's network work, and other people's processes). Linux only.
+    """
+
+    TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+    def __init__(self, groups: dict):
+        self.groups = groups
+
+    @staticmethod
+    def _machine() -> tuple[int, int]:
+        with open("/proc/stat") as stat:
+            fields = [int(x) for x in stat.readline().split()[1:]]
+        idle = fields[3] + fields[4]
+        return sum(fields[:8]) - idle, idle
+
+    def _processes(self) -> dict[int, tuple[str, int]]:
+        found = {}
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry}/cmdline", "rb") as file:
+                    cmdline = file.read().replace(b"\0", b" ").decode(errors="replace")
+                with open(f"/proc/{entry}/stat") as file:
+                    fields = file.read().rsplit(")", 1)[1].split()
+            except OSError:  # ended meanwhile
+                continue
+            for name, matches in self.groups.items():
+                if matches(cmdline):
+                    found[int(entry)] = (name, int(fields[11]) + int(fields[12]))
+                    break
+        return found
+
+    def start(self) -> None:
+        self.began, self.machine0, self.processes0 = time.monotonic(), self._machine(), self._processes()
+
+    def stop(self) -> dict[str, float]:
+        """CPU seconds per group, ``busy`` and ``idle`` of the machine, and the ``wall`` seconds."""
+        wall, (busy, idle), processes = time.monotonic() - self.began, self._machine(), self._processes()
+        used = dict.fromkeys(self.groups, 0.0)
+        for pid, (name, ticks) in processes.items():
+            before = self.processes0.get(pid)
+            used[name] += (ticks - (before[1] if before and before[0] == name else 0)) / self.TICK
+        used["busy"] = (busy - self.machine0[0]) / self.TICK
+        used["idle"] = (idle - self.machine0[1]) / self.TICK
+        used["wall"] = wall
+        return used
+
+
 # --- processes ----------------------------------------------------------------------------------
 
 

@@ -20,9 +20,10 @@ Goal (issue 8): at least 300 reports/s, p99 under 100 ms.
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import multiprocessing
+import os
+import socket
 import sys
 import tempfile
 import threading
@@ -33,6 +34,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from harness import (  # noqa: E402
+    CpuMeter,
     EmulatorProcess,
     Gunicorn,
     app_config,
@@ -47,6 +49,7 @@ from harness import (  # noqa: E402
 PROCESSES = 4
 THREADS = 8
 CLIENTS = PROCESSES * THREADS
+CORES = os.cpu_count() or 1
 
 
 def _documents(register_id: str, first_z: int, count: int) -> list[bytes]:
@@ -59,11 +62,34 @@ def _documents(register_id: str, first_z: int, count: int) -> list[bytes]:
     ]
 
 
+def _request(port: int, token: str, body: bytes) -> bytes:
+    """The bytes of one POST, built before the clock starts (the client's own CPU is not what is measured)."""
+    head = (f"POST /api/v1/z-reports HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAuthorization: Bearer {token}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n")
+    return head.encode("ascii") + body
+
+
+def _post(port: int, request: bytes) -> int | str:
+    """Send one request on a new connection and read the answer until the server closes it: its status."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+            sock.sendall(request)
+            answer = b""
+            while chunk := sock.recv(65536):
+                answer += chunk
+    except OSError as exc:
+        return repr(exc)
+    try:
+        return int(answer.split(b" ", 2)[1])
+    except (IndexError, ValueError):
+        return f"no HTTP answer: {answer[:60]!r}"
+
+
 def _client(port: int, token: str, bodies: list[bytes], start_at: float, stop_at: float, interval: float | None,
             offset: float, out: list) -> None:
-    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    requests = [_request(port, token, body) for body in bodies]
     next_at = start_at + offset
-    for body in bodies:
+    for request in requests:
         if interval is not None:  # open loop: a fixed schedule, late answers do not slow it
             delay = next_at - time.monotonic()
             if delay > 0:
@@ -76,16 +102,7 @@ def _client(port: int, token: str, bodies: list[bytes], start_at: float, stop_at
         if time.monotonic() >= stop_at:
             return
         begin = time.monotonic()
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        try:
-            connection.request("POST", "/api/v1/z-reports", body=body, headers=headers)
-            response = connection.getresponse()
-            response.read()
-            status = response.status
-        except OSError as exc:
-            status = repr(exc)
-        finally:
-            connection.close()
+        status = _post(port, request)
         out.append((begin, time.monotonic() - begin, status))
 
 
@@ -99,10 +116,10 @@ def _process(port: int, jobs: list, start_at: float, stop_at: float, interval: f
         thread.start()
     for thread in threads:
         thread.join()
-    queue.put([item for result in results for item in result])
+    queue.put(([item for result in results for item in result], time.process_time()))
 
 
-def phase(port: int, clients: list, seconds: float, rate: float | None, first_z: int) -> dict:
+def phase(port: int, database: str, clients: list, seconds: float, rate: float | None, first_z: int) -> dict:
     """Run one phase; ``clients`` is [(register_id, token)]; returns throughput and latencies."""
     per_client = int((rate / CLIENTS if rate else 80) * seconds * 1.2) + 5
     interval = CLIENTS / rate if rate else None
@@ -117,7 +134,16 @@ def phase(port: int, clients: list, seconds: float, rate: float | None, first_z:
     ]
     for worker in workers:
         worker.start()
-    samples = [item for _ in workers for item in queue.get(timeout=seconds + 120)]
+    meter = CpuMeter({
+        "server": lambda cmdline: "gunicorn" in cmdline and f"127.0.0.1:{port} " in cmdline,
+        "postgres": lambda cmdline: cmdline.startswith("postgres: ") and f" {database} " in cmdline,
+    })
+    time.sleep(max(0.0, start_at - time.monotonic()))
+    meter.start()
+    answers = [queue.get(timeout=seconds + 120) for _ in workers]
+    cpu = meter.stop()
+    samples = [item for items, _ in answers for item in items]
+    cpu["clients"] = sum(seconds_used for _, seconds_used in answers)  # ended processes vanish from /proc
     for worker in workers:
         worker.join(30)
     accepted = [s for s in samples if s[2] == 201]
@@ -134,10 +160,16 @@ def phase(port: int, clients: list, seconds: float, rate: float | None, first_z:
         "p99": percentile(latencies, 99),
         "max": max(latencies, default=0),
         "per_client": per_client,
+        # CPU milliseconds per accepted report, and the machine's use of its cores during the phase
+        **{f"cpu_{name}": cpu[name] * 1000 / max(1, len(accepted)) for name in ("server", "postgres", "clients")},
+        "machine_busy": cpu["busy"] / cpu["wall"] / CORES,
+        "others": (cpu["busy"] - cpu["server"] - cpu["postgres"] - cpu["clients"]) / cpu["wall"],
     }
 
 
 def one_run(args, workdir: Path) -> dict:
+    from sqlalchemy.engine import make_url
+
     from backoffice import create_app
     from backoffice.db import session
 
@@ -154,8 +186,9 @@ def one_run(args, workdir: Path) -> dict:
                     clients += [(pos_id, token) for pos_id, (_, token) in shop.registers.items()]
             app.extensions["db_engine"].dispose()
             server = Gunicorn(config, workers=args.workers, threads=args.threads, log=workdir / "gunicorn.log")
-            saturation = phase(server.port, clients, args.seconds, None, first_z=1)
-            at_rate = phase(server.port, clients, args.seconds, args.rate, first_z=100_000)
+            database = make_url(url).database
+            saturation = phase(server.port, database, clients, args.seconds, None, first_z=1)
+            at_rate = phase(server.port, database, clients, args.seconds, args.rate, first_z=100_000)
         finally:
             if server:
                 server.stop()
@@ -184,6 +217,11 @@ def main(argv: list[str] | None = None) -> int:
                   f" errors {s['errors']} {s['statuses']}); at {args.rate:.0f}/s: {r['per_second']:.0f}/s accepted,"
                   f" p50 {r['p50']:.1f} ms, p95 {r['p95']:.1f} ms, p99 {r['p99']:.1f} ms, max {r['max']:.0f} ms,"
                   f" errors {r['errors']} {r['statuses']}", flush=True)
+            for name, result in (("saturated", s), (f"at {args.rate:.0f}/s", r)):
+                print(f"         CPU per report {name}: server {result['cpu_server']:.1f} ms, PostgreSQL"
+                      f" {result['cpu_postgres']:.1f} ms, clients {result['cpu_clients']:.1f} ms; machine"
+                      f" {result['machine_busy']:.0%} busy, {result['others']:.2f} cores used by other processes",
+                      flush=True)
     throughput = median([r["saturation"]["per_second"] for r in results])
     p99 = median([r["at_rate"]["p99"] for r in results])
     errors = sum(r["saturation"]["errors"] + r["at_rate"]["errors"] for r in results)
@@ -193,6 +231,9 @@ def main(argv: list[str] | None = None) -> int:
     line(f"p50 / p99 at {args.rate:.0f} reports/s (p99 < 100 ms)",
          f"{median([r['at_rate']['p50'] for r in results]):.1f} / {p99:.1f} ms")
     line("errors (non-201 answers), all runs", str(errors))
+    server_cpu = median([r["saturation"]["cpu_server"] + r["saturation"]["cpu_postgres"] for r in results])
+    line("CPU per report, server + PostgreSQL (saturated)", f"{server_cpu:.1f} ms")
+    line(f"what {CORES} cores give the server alone at that cost", f"{CORES * 1000 / server_cpu:.0f} reports/s")
     ok = throughput >= 300 and p99 < 100 and errors == 0
     print("GOAL MET" if ok else "GOAL MISSED")
     return 0 if ok else 1
