@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
 import time
@@ -181,6 +182,11 @@ def pages(session, company_id: int) -> list[tuple[str, str]]:
     ]
 
 
+def load() -> str:
+    """The machine's load average, printed with the figures: other work on the machine moves them."""
+    return "load average {:.2f}, {:.2f}, {:.2f}".format(*os.getloadavg())
+
+
 def forget_what_reports_hold() -> None:
     """Empty the wizard's per-process aggregate of the reports (as after a restart)."""
     from backoffice.integrations import views
@@ -226,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
     from backoffice.db import session
 
     start = "none" if args.start_days is None else f"{args.start_days} days back"
-    print(f"bench/pages.py on {machine()}, database {args.db}, start date: {start}")
+    print(f"bench/pages.py on {machine()}, database {args.db}, start date: {start}; {load()}")
     emulator = EmulatorProcess()
     try:
         with fresh_database(args.db) as url:
@@ -266,7 +272,7 @@ def main(argv: list[str] | None = None) -> int:
                 worst = max(worst, p95)
                 flag = "" if p95 < GOAL_MS else "  over the goal"
                 print(f"  {name:<34} {median(timings):8.1f} {p95:8.1f} {max(timings):8.1f}{flag}", flush=True)
-            print(f"\n  slowest p95: {worst:.1f} ms (goal: under {GOAL_MS:.0f} ms)")
+            print(f"\n  slowest p95: {worst:.1f} ms (goal: under {GOAL_MS:.0f} ms); {load()}")
             app.extensions["db_engine"].dispose()
             return 0 if worst < GOAL_MS else 1
     finally:
