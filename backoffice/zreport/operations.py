@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Protocol
 
-from sqlalchemy import Select, bindparam, insert, select, union_all
+from sqlalchemy import Select, Text, bindparam, cast, func, insert, select, true
+from sqlalchemy import column as sql_column
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -93,13 +94,8 @@ def store_zreport(session: Session, register: RegisterRef, zreport: ZReport, doc
     row = _report_row(register, zreport, raw, content_hash, received_at)
     children = _child_rows(zreport)
     if connection.dialect.name == "postgresql":
-        statement = _store_statement(*(len(rows) for rows in children))
-        parameters = {**row, "now": received_at}
-        for prefix, rows in zip(_CHILD_PREFIXES, children, strict=True):
-            parameters.update(
-                {f"{prefix}{i}_{name}": value for i, values in enumerate(rows) for name, value in values.items()}
-            )
-        zreport_id = connection.execute(statement, parameters).scalar()
+        rows_as_json = {name: json.dumps(rows, default=str) for name, rows in zip(_CHILD_NAMES, children, strict=True)}
+        zreport_id = connection.execute(_store_statement(), {**row, **rows_as_json, "now": received_at}).scalar()
     else:
         zreport_id = connection.execute(_insert_new(connection.dialect.name), row).scalar()
         if zreport_id is not None:
@@ -173,8 +169,8 @@ _REPORT_COLUMNS = tuple(column.name for column in ZReportRecord.__table__.c if c
 
 #: the multi-row INSERTs of a report's lines, payments and tips, in ``_child_rows``'s order
 _INSERT_CHILDREN = tuple(model.__table__.insert() for model in (ZReportLine, ZReportPayment, ZReportTip))
-#: the bind parameter prefixes of the same rows in ``_store_statement``
-_CHILD_PREFIXES = ("line", "payment", "tip")
+#: the names of the same rows' JSON parameters and CTEs in ``_store_statement``
+_CHILD_NAMES = ("lines", "payments", "tips")
 
 
 def _child_rows(zreport: ZReport) -> tuple[list[dict], list[dict], list[dict]]:
@@ -195,12 +191,14 @@ def _child_rows(zreport: ZReport) -> tuple[list[dict], list[dict], list[dict]]:
 
 
 @functools.cache
-def _store_statement(lines: int, payments: int, tips: int) -> Select:
-    """PostgreSQL: a report with so many lines, payments and tips, and its export job, in one statement.
+def _store_statement() -> Select:
+    """PostgreSQL: a report, its lines, payments and tips, and its export job in one statement.
 
     ``WITH report AS (INSERT INTO zreport … ON CONFLICT DO NOTHING RETURNING id), lines AS (INSERT
-    INTO zreport_line … SELECT report.id, … FROM report), … SELECT id FROM report``: when the key is
-    taken, ``report`` is empty and so is every INSERT that selects from it. Built once per shape.
+    INTO zreport_line … SELECT report.id, … FROM report, jsonb_to_recordset(:lines) AS …), …
+    SELECT id FROM report``: when the key is taken, ``report`` is empty and so is every INSERT that
+    selects from it. The rows travel as one JSON array per table, which keeps the statement one
+    shape with few parameters (psycopg caches the conversion of such statements only).
     """
     table = ZReportRecord.__table__
     report = (
@@ -211,17 +209,15 @@ def _store_statement(lines: int, payments: int, tips: int) -> Select:
         .cte("report")
     )
     writes = []
-    for model, count, prefix in zip((ZReportLine, ZReportPayment, ZReportTip), (lines, payments, tips),
-                                     _CHILD_PREFIXES, strict=True):
-        if not count:
-            continue
+    for model, name in zip((ZReportLine, ZReportPayment, ZReportTip), _CHILD_NAMES, strict=True):
         child = model.__table__
         columns = [column.name for column in child.c if column.name not in ("id", "zreport_id")]
-        rows = [
-            select(report.c.id, *(bindparam(f"{prefix}{i}_{name}", type_=child.c[name].type) for name in columns))
-            for i in range(count)
-        ]
-        source = rows[0] if count == 1 else union_all(*rows)
-        writes.append(insert(child).from_select(["zreport_id", *columns], source).cte(f"{prefix}s"))
+        rows = (
+            func.jsonb_to_recordset(cast(bindparam(name, type_=Text), postgresql.JSONB))
+            .table_valued(*(sql_column(column, child.c[column].type) for column in columns))
+            .render_derived(name=f"{name}_given", with_types=True)
+        )
+        query = select(report.c.id, *(rows.c[column] for column in columns)).select_from(report).join(rows, true())
+        writes.append(insert(child).from_select(["zreport_id", *columns], query).cte(name))
     writes.append(job_insert(report).cte("job"))
     return select(report.c.id).add_cte(*writes)

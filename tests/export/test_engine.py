@@ -86,6 +86,7 @@ def test_the_intake_creates_each_job_with_the_report_skipped_before_the_start_da
     states = {job.zreport.business_date.isoformat(): job.state for job in jobs_of(db, shop.company)}
     assert states == {"2026-11-10": "skipped", "2026-11-20": "pending"}
     assert all(job.retries == 0 and not job.in_doubt and job.created_at.tzinfo for job in jobs_of(db, shop.company))
+    assert run_jobs(db) == ["exported"]
 
 
 def test_a_missing_account_blocks_with_the_contract_message_until_the_mapping_is_saved(db, pos, emulator, restaurant, make_document):
