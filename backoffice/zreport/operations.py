@@ -52,13 +52,14 @@ class Stored:
     z_number: int
     business_date: date
     received_at: datetime
-    document: dict
+    #: the JSON document exactly as the register sent it
+    document: str
     created: bool
 
     @classmethod
     def of(cls, record: ZReportRecord, *, created: bool = False) -> Stored:
         return cls(record.id, record.register.pos_id, record.z_number, record.business_date, record.received_at,
-                   record.document_json(), created)
+                   record.document, created)
 
 
 class RegisterRef(Protocol):
@@ -110,8 +111,7 @@ def store_zreport(session: Session, register: RegisterRef, zreport: ZReport, doc
         if existing.content_hash != content_hash:
             raise ZReportConflictError(register.pos_id, zreport.z_number)
         return Stored.of(existing)
-    document = json.loads(raw)  # as sent, for the answer (``load_json``'s Decimals would answer strings)
-    return Stored(zreport_id, register.pos_id, zreport.z_number, zreport.business_date, received_at, document, True)
+    return Stored(zreport_id, register.pos_id, zreport.z_number, zreport.business_date, received_at, raw, True)
 
 
 def find_zreport(session: Session, register: RegisterRef, z_number: int) -> ZReportRecord | None:
