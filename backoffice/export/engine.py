@@ -16,6 +16,7 @@ picked up again. No transaction is held open while Fortnox is called.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from datetime import date, datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import and_, bindparam, case, cast, func, insert, literal, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.sql.dml import Insert
 from sqlalchemy.sql.selectable import CTE
 
@@ -191,26 +192,58 @@ def ensure_jobs(session: Session, company: Company) -> int:
 
 @dataclass
 class CompanyContext:
-    """What deciding about a company's jobs needs, loaded once."""
+    """What deciding about a company's jobs needs, loaded once.
+
+    ``had_open_problems``: whether the company had an open problem when the context was loaded.
+    ``refreshed``: whether the snapshot was read from Fortnox again since (``_fresh_snapshot``).
+    Together they tell an export whether its success can change the company's problems (``_exported``).
+    """
 
     company: Company
     integration: FortnoxIntegration | None
     mapping: Mapping | None
     connection: FortnoxConnection | None
     snapshot: FortnoxSnapshot | None
+    had_open_problems: bool = True
+    refreshed: bool = False
 
     @classmethod
     def load(cls, session: Session, company: Company) -> CompanyContext:
-        integration = integration_of(session, company.id)
-        row = _mapping_row(session, company.id)
-        connection = integration.connection if integration else None
-        return cls(company, integration, row.to_mapping() if row else None, connection, cached_snapshot(connection))
+        """One query for the integration, its connection, the mapping row and the open-problem flag;
+        then the mapping's own rows (``to_mapping``)."""
+        integration, connection, row, had_open_problems = session.execute(_CONTEXT, {"company_id": company.id}).one()
+        return cls(company, integration, row.to_mapping() if row else None, connection, cached_snapshot(connection),
+                   had_open_problems)
+
+
+def _context_query():
+    company_id = bindparam("company_id")
+    has_open_problem = (
+        select(Problem.id).where(Problem.company_id == company_id, Problem.closed_at.is_(None)).exists()
+    )
+    return (
+        select(FortnoxIntegration, FortnoxConnection, AccountMapping, has_open_problem)
+        .select_from(Company)
+        .outerjoin(FortnoxIntegration, FortnoxIntegration.company_id == Company.id)
+        .outerjoin(FortnoxConnection, FortnoxConnection.id == FortnoxIntegration.connection_id)
+        .outerjoin(AccountMapping, AccountMapping.company_id == Company.id)
+        .where(Company.id == company_id)
+    )
+
+
+_CONTEXT = _context_query()
 
 
 def cached_snapshot(connection: FortnoxConnection | None) -> FortnoxSnapshot | None:
     if connection is None or not connection.metadata_json:
         return None
-    return FortnoxSnapshot.from_dict(json.loads(connection.metadata_json))
+    return _parsed_snapshot(connection.metadata_json)
+
+
+@functools.lru_cache(maxsize=256)
+def _parsed_snapshot(metadata_json: str) -> FortnoxSnapshot:
+    """The snapshot stored as this text; parsed once per process (the value is frozen, the key its whole text)."""
+    return FortnoxSnapshot.from_dict(json.loads(metadata_json))
 
 
 def _connection_blockers(context: CompanyContext) -> list[Blocker]:
@@ -347,21 +380,24 @@ def refresh_snapshot(session: Session, connection: FortnoxConnection, *, now: da
 def _fresh_snapshot(session: Session, context: CompanyContext, now: datetime) -> FortnoxSnapshot:
     connection = context.connection
     if context.snapshot is None or connection.metadata_fetched_at is None or now - connection.metadata_fetched_at > METADATA_MAX_AGE:
+        session.commit()  # no transaction stays open while Fortnox is called
         context.snapshot = refresh_snapshot(session, connection, now=now)
+        context.refreshed = True
     return context.snapshot
 
 
 def export_one(session: Session, job_id: int, *, now: datetime | None = None) -> ExportState:
     """Try once to bring a claimed job to Fortnox; records the attempt and commits. Returns the new state."""
     now = now or now_utc()
-    job = session.get(ExportJob, job_id)
+    job = session.get(ExportJob, job_id, options=_JOB_WITH_REPORT)
     if job is None or job.state != ExportState.PENDING:
         return job.state if job else ExportState.SKIPPED
-    for attempt in job.attempts:
-        if attempt.outcome == "sending":
-            # A worker died waiting for Fortnox's answer (we hold the lease now): the job stays in
-            # doubt, and only an answer to a post of ours may be read as one below.
-            attempt.outcome = "crashed"
+    if job.in_doubt:  # an attempt is left "sending" only with the mark: they are committed together
+        for attempt in job.attempts:
+            if attempt.outcome == "sending":
+                # A worker died waiting for Fortnox's answer (we hold the lease now): the job stays in
+                # doubt, and only an answer to a post of ours may be read as one below.
+                attempt.outcome = "crashed"
     context = CompanyContext.load(session, job.company)
     voucher, blockers = voucher_or_blockers(context, job.zreport)
     if voucher is None and not blockers:
@@ -373,32 +409,37 @@ def export_one(session: Session, job_id: int, *, now: datetime | None = None) ->
         return ExportState.SKIPPED
     blockers += _connection_blockers(context)
     if blockers:
-        return _block(session, job, blockers, now)
+        return _block(session, job, context, blockers, now)
     job.voucher_description = voucher.description
-    # No transaction stays open while Fortnox is called (on SQLite it would hold the write lock).
-    session.commit()
     try:
         snapshot = _fresh_snapshot(session, context, now)
         blockers = check(voucher, snapshot)
         if blockers:
-            return _block(session, job, blockers, now)
+            return _block(session, job, context, blockers, now)
         # The voucher's own financial year, not Fortnox's preselected one (31 Dec exported on 2 Jan).
         year = snapshot.financial_year_for(voucher.transaction_date).id
         if job.in_doubt:
+            # Look before posting again. No transaction stays open while Fortnox is called (on
+            # SQLite it would hold the write lock).
+            session.commit()
             found = client_for(context.connection).find_voucher(
                 voucher.series, voucher.transaction_date, voucher.description, financial_year=year
             )
             if found is not None:
-                return _exported(session, job, found, now, outcome="found")
-        return _post(session, job, context, voucher, now, year)
+                return _exported(session, job, context, found, now, outcome="found")
     except FortnoxError as exc:
         return _handle_error(session, job, context, exc, now)
+    return _post(session, job, context, voucher, now, year)
+
+
+_JOB_WITH_REPORT = (joinedload(ExportJob.zreport, innerjoin=True), joinedload(ExportJob.company, innerjoin=True))
 
 
 def _post(session: Session, job: ExportJob, context: CompanyContext, voucher: Voucher, now: datetime, year: int) -> ExportState:
     body = voucher_body(voucher)
     attempt = ExportAttempt(job=job, started_at=now, outcome="sending", request_body=dumps_body(body))
-    # Write-ahead: from here until Fortnox answers clearly, the voucher may exist in Fortnox.
+    # Write-ahead: from here until Fortnox answers clearly, the voucher may exist in Fortnox. The
+    # mark, the voucher's description (to look it up by) and the "sending" attempt commit together.
     job.in_doubt = True
     lease_until = now_utc() + configured_lease()
     job.lease_until = lease_until
@@ -413,13 +454,14 @@ def _post(session: Session, job: ExportJob, context: CompanyContext, voucher: Vo
         attempt.http_status = exc.status
         attempt.fortnox_code = None if exc.code is None else str(exc.code)
         attempt.fortnox_message = exc.fortnox_message or str(exc)
-        raise
+        return _handle_error(session, job, context, exc, now, attempt)
     attempt.finished_at = now_utc()
     attempt.http_status = 201
-    return _exported(session, job, created, now, outcome="posted", attempt=attempt)
+    return _exported(session, job, context, created, now, outcome="posted", attempt=attempt)
 
 
-def _exported(session, job: ExportJob, voucher: dict, now: datetime, *, outcome: str, attempt=None) -> ExportState:
+def _exported(session, job: ExportJob, context: CompanyContext, voucher: dict, now: datetime, *, outcome: str,
+              attempt=None) -> ExportState:
     if attempt is None:
         attempt = ExportAttempt(job=job, started_at=now, finished_at=now_utc(), outcome=outcome)
         session.add(attempt)
@@ -430,19 +472,29 @@ def _exported(session, job: ExportJob, voucher: dict, now: datetime, *, outcome:
     job.voucher_number = voucher.get("VoucherNumber")
     job.voucher_year = voucher.get("Year")
     job.exported_at = now_utc()
-    session.execute(
-        update(FortnoxIntegration)
-        .where(FortnoxIntegration.company_id == job.company_id)
-        .values(last_export_at=job.exported_at)
-        .execution_options(synchronize_session=False)
-    )
+    session.execute(_LAST_EXPORT, {"company": job.company_id, "exported_at": job.exported_at})
     session.commit()
     log.info("Exported Z-report %s as voucher %s %s (%s)", job.zreport_id, job.voucher_series, job.voucher_number, outcome)
-    sync_problems(session, job.company, now=now)
+    # A success opens no cause (the job was pending, not blocked or failed) and changes neither the
+    # connection nor the mapping. It must still close what was left open, e.g. the problem of a
+    # failed job sent again by "Exportera igen", and a snapshot read again during this export may
+    # open or close problems of the mapping. Without either there is nothing to sync: whatever else
+    # changes a cause syncs itself, and the hourly health check derives every company's problems.
+    if context.had_open_problems or context.refreshed:
+        sync_problems(session, job.company, now=now, context=context)
     return ExportState.EXPORTED
 
 
-def _block(session: Session, job: ExportJob, blockers: list[Blocker], now: datetime, attempt: ExportAttempt | None = None) -> ExportState:
+_LAST_EXPORT = (
+    update(FortnoxIntegration)
+    .where(FortnoxIntegration.company_id == bindparam("company"))
+    .values(last_export_at=bindparam("exported_at"))
+    .execution_options(synchronize_session=False)
+)
+
+
+def _block(session: Session, job: ExportJob, context: CompanyContext, blockers: list[Blocker], now: datetime,
+           attempt: ExportAttempt | None = None) -> ExportState:
     if attempt is None:
         attempt = ExportAttempt(job=job, started_at=now, finished_at=now_utc(), outcome="blocked")
         session.add(attempt)
@@ -451,12 +503,13 @@ def _block(session: Session, job: ExportJob, blockers: list[Blocker], now: datet
     transition(job, ExportState.BLOCKED, blockers=blockers)
     session.commit()
     log.info("Export of Z-report %s blocked: %s %s", job.zreport_id, job.reason_code, job.reason_key)
-    sync_problems(session, job.company, now=now)
+    sync_problems(session, job.company, now=now, context=context)
     return ExportState.BLOCKED
 
 
-def _handle_error(session: Session, job: ExportJob, context: CompanyContext, exc: FortnoxError, now: datetime) -> ExportState:
-    attempt = job.attempts[-1] if job.attempts and job.attempts[-1].outcome == "sending" else None
+def _handle_error(session: Session, job: ExportJob, context: CompanyContext, exc: FortnoxError, now: datetime,
+                  attempt: ExportAttempt | None = None) -> ExportState:
+    """What Fortnox's error means for the job. ``attempt``: our post it answered (None: no post was sent)."""
     if isinstance(exc, FortnoxRateLimited):
         # Not a failure: Fortnox did not process the request. Wait as asked and go on.
         job.in_doubt = job.in_doubt and attempt is None
@@ -465,20 +518,20 @@ def _handle_error(session: Session, job: ExportJob, context: CompanyContext, exc
         session.commit()
         return ExportState.PENDING
     if isinstance(exc, FortnoxAuthError):
-        job.in_doubt = job.in_doubt and attempt is None
         connection = context.connection
         reason = Reason.AUTH_EXPIRED
         if exc.status == 401 and not isinstance(exc, InvalidClientError):
             # The API refused a token refreshed a moment ago: Fortnox invalidated the connection.
             reason = Reason.CONNECTION_INVALIDATED
             forget_tokens(session.get(FortnoxConnection, connection.id), ConnectionStatus.NEEDS_REAUTH)
-            session.commit()
-        return _block(session, job, [Blocker(reason, str(connection.tenant_id))], now, attempt)
+        return _block(session, job, context, [Blocker(reason, str(connection.tenant_id))], now,
+                      _refused(job, attempt))
     if isinstance(exc, FortnoxRejected):
         # Fortnox refused, so nothing was booked. Our cached metadata was wrong: read it again.
-        job.in_doubt = job.in_doubt and attempt is None
+        attempt = _refused(job, attempt)
         try:
-            refresh_snapshot(session, context.connection, now=now)
+            context.snapshot = refresh_snapshot(session, context.connection, now=now)  # commits the refusal first
+            context.refreshed = True
         except FortnoxError:
             log.warning("Could not refresh Fortnox metadata after a refusal", exc_info=True)
         reason = Reason(exc.reason) if exc.reason in Reason._value2member_map_ else Reason.VOUCHER_INVALID
@@ -492,7 +545,7 @@ def _handle_error(session: Session, job: ExportJob, context: CompanyContext, exc
             detail["series"] = exc.series
         if getattr(exc, "cost_center", None):
             detail["cost_center"] = exc.cost_center
-        return _block(session, job, [Blocker(reason, key, detail)], now, attempt)
+        return _block(session, job, context, [Blocker(reason, key, detail)], now, attempt)
     # Transient: a timeout, a reset, a 5xx. After a POST, the voucher may or may not exist.
     ambiguous = isinstance(exc, FortnoxServerError) or (isinstance(exc, FortnoxConnectionError) and exc.ambiguous)
     if attempt is not None:  # the error answered our POST: the voucher exists only if it was ambiguous
@@ -503,11 +556,20 @@ def _handle_error(session: Session, job: ExportJob, context: CompanyContext, exc
         transition(job, ExportState.FAILED, reason=Reason.EXPORT_FAILED, detail={"error": str(exc)})
         session.commit()
         log.warning("Export of Z-report %s failed after %s retries: %s", job.zreport_id, len(RETRY_DELAYS), exc)
-        sync_problems(session, job.company, now=now)
+        sync_problems(session, job.company, now=now, context=context)
         return ExportState.FAILED
     job.retry_at = now + timedelta(seconds=RETRY_DELAYS[job.retries - 1])
     session.commit()
     return ExportState.PENDING
+
+
+def _refused(job: ExportJob, attempt: ExportAttempt | None) -> ExportAttempt | None:
+    """Fortnox refused our post, so nothing was booked: the job is no longer in doubt, and the attempt
+    leaves "sending" in the same change (a commit before ``_block``'s must not split them)."""
+    if attempt is not None:
+        job.in_doubt = False
+        attempt.outcome = "blocked"
+    return attempt
 
 
 def _note(session: Session, job: ExportJob, attempt: ExportAttempt | None, outcome: str, exc: FortnoxError, now) -> None:
