@@ -304,43 +304,22 @@ class Claim:
 
 
 def claim_next_job(session: Session, worker: str, *, now: datetime, lease: timedelta = DEFAULT_LEASE) -> Claim | None:
-    """Lease the oldest due job whose connection no other worker holds; commits. None when idle."""
-    candidates = session.execute(
-        select(ExportJob.id, FortnoxIntegration.connection_id)
-        .join(FortnoxIntegration, FortnoxIntegration.company_id == ExportJob.company_id)
-        .join(ZReportRecord, ZReportRecord.id == ExportJob.zreport_id)
-        .where(
-            ExportJob.state == ExportState.PENDING,
-            or_(ExportJob.retry_at.is_(None), ExportJob.retry_at <= now),
-            or_(ExportJob.lease_until.is_(None), ExportJob.lease_until < now),
-        )
-        .order_by(ExportJob.retry_at.is_not(None), ZReportRecord.business_date, ExportJob.id)
-        .limit(25)
-        .with_for_update(skip_locked=True, of=ExportJob)
-    ).all()
+    """Lease the oldest due job whose connection no other worker holds; commits. None when idle.
+
+    Prebuilt Core statements on the session's connection: the worker runs them once per voucher.
+    """
+    connection = session.connection()
+    candidates = connection.execute(_CANDIDATES, {"now": now}).all()
     busy: set[int] = set()
+    leased = {"worker": worker, "now": now, "until": now + lease}
     for job_id, connection_id in candidates:
         if connection_id in busy:
             continue
         if connection_id is not None:
-            taken = session.execute(
-                update(FortnoxConnection)
-                .where(
-                    FortnoxConnection.id == connection_id,
-                    or_(FortnoxConnection.lease_until.is_(None), FortnoxConnection.lease_until < now),
-                )
-                .values(lease_owner=worker, lease_until=now + lease)
-                .execution_options(synchronize_session=False)
-            ).rowcount
-            if not taken:
+            if not connection.execute(_LEASE_CONNECTION, {**leased, "connection": connection_id}).rowcount:
                 busy.add(connection_id)
                 continue
-        session.execute(
-            update(ExportJob)
-            .where(ExportJob.id == job_id)
-            .values(lease_owner=worker, lease_until=now + lease)
-            .execution_options(synchronize_session=False)
-        )
+        connection.execute(_LEASE_JOB, {**leased, "job": job_id})
         session.commit()
         return Claim(job_id, connection_id)
     session.commit()
@@ -349,20 +328,52 @@ def claim_next_job(session: Session, worker: str, *, now: datetime, lease: timed
 
 def release(session: Session, claim: Claim, worker: str) -> None:
     """Give back the leases of a claim (only ours: a lease that ran out may belong to another now)."""
-    session.execute(
-        update(ExportJob)
-        .where(ExportJob.id == claim.job_id, ExportJob.lease_owner == worker)
-        .values(lease_owner=None, lease_until=None)
-        .execution_options(synchronize_session=False)
-    )
+    connection = session.connection()
+    connection.execute(_RELEASE_JOB, {"job": claim.job_id, "worker": worker})
     if claim.connection_id is not None:
-        session.execute(
-            update(FortnoxConnection)
-            .where(FortnoxConnection.id == claim.connection_id, FortnoxConnection.lease_owner == worker)
-            .values(lease_owner=None, lease_until=None)
-            .execution_options(synchronize_session=False)
-        )
+        connection.execute(_RELEASE_CONNECTION, {"connection": claim.connection_id, "worker": worker})
     session.commit()
+
+
+def _claim_statements():
+    now, worker, until = bindparam("now"), bindparam("worker"), bindparam("until")
+    job, connection = ExportJob.__table__.c, FortnoxConnection.__table__.c
+    candidates = (
+        select(job.id, FortnoxIntegration.connection_id)
+        .join(FortnoxIntegration, FortnoxIntegration.company_id == job.company_id)
+        .join(ZReportRecord, ZReportRecord.id == job.zreport_id)
+        .where(
+            job.state == ExportState.PENDING,
+            or_(job.retry_at.is_(None), job.retry_at <= now),
+            or_(job.lease_until.is_(None), job.lease_until < now),
+        )
+        .order_by(job.retry_at.is_not(None), ZReportRecord.business_date, job.id)
+        .limit(25)
+        .with_for_update(skip_locked=True, of=ExportJob.__table__)
+    )
+    lease_connection = (
+        update(FortnoxConnection.__table__)
+        .where(connection.id == bindparam("connection"),
+               or_(connection.lease_until.is_(None), connection.lease_until < now))
+        .values(lease_owner=worker, lease_until=until)
+    )
+    lease_job = (
+        update(ExportJob.__table__).where(job.id == bindparam("job")).values(lease_owner=worker, lease_until=until)
+    )
+    release_job = (
+        update(ExportJob.__table__)
+        .where(job.id == bindparam("job"), job.lease_owner == worker)
+        .values(lease_owner=None, lease_until=None)
+    )
+    release_connection = (
+        update(FortnoxConnection.__table__)
+        .where(connection.id == bindparam("connection"), connection.lease_owner == worker)
+        .values(lease_owner=None, lease_until=None)
+    )
+    return candidates, lease_connection, lease_job, release_job, release_connection
+
+
+_CANDIDATES, _LEASE_CONNECTION, _LEASE_JOB, _RELEASE_JOB, _RELEASE_CONNECTION = _claim_statements()
 
 
 # --- exporting one job --------------------------------------------------------------------------
