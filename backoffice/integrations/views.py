@@ -17,6 +17,7 @@ import dataclasses
 import hashlib
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -163,19 +164,24 @@ def seen_parts(company: Company, since: date | None = None) -> SeenParts:
     """What the company's reports from ``since`` on hold: reports before the start date are never
     exported, so what only they hold needs no account."""
     key = (company.id, since)
-    count, last = session.execute(
-        select(func.count(), func.coalesce(func.max(ZReportRecord.id), 0)).where(*_reports_of(company.id, since))
-    ).one()
+    reports = _reports_of(company.id, since)
+    counted = (func.count(), func.coalesce(func.max(ZReportRecord.id), 0))
     with _seen_lock:
         cached = _seen_cache.get(key)
-    if cached is not None and cached[:2] == (count, last):
-        return cached[2]
-    after = cached[1] if cached is not None else 0
-    newer = _aggregate(company.id, since, after, last)
-    if cached is not None and cached[0] + _count(company.id, since, after, last) == count:
-        seen = cached[2].merge(newer)
-    else:  # a report with a lower id committed late (possible on PostgreSQL): count everything again
-        seen = newer if after == 0 else _aggregate(company.id, since, 0, last)
+    if cached is None:
+        # The first look (after a restart): the pass that counts the reports reads their amounts too.
+        count, last, *amounts = session.execute(select(*counted, *_report_amounts()).where(*reports)).one()
+        seen = _aggregate(company.id, since, 0, last, amounts)
+    else:
+        count, last = session.execute(select(*counted).where(*reports)).one()
+        if cached[:2] == (count, last):
+            return cached[2]
+        after = cached[1]
+        newer = _aggregate(company.id, since, after, last)
+        if cached[0] + _count(company.id, since, after, last) == count:
+            seen = cached[2].merge(newer)
+        else:  # a report with a lower id committed late (possible on PostgreSQL): count everything again
+            seen = newer if after == 0 else _aggregate(company.id, since, 0, last)
     with _seen_lock:
         _seen_cache[key] = (count, last, seen)
     return seen
@@ -203,8 +209,23 @@ def _count(company_id: int, since: date | None, after: int, upto: int) -> int:
     )
 
 
-def _aggregate(company_id: int, since: date | None, after: int, upto: int) -> SeenParts:
-    """What the reports with ``after < id <= upto`` hold.
+def _report_amounts() -> tuple:
+    """Gift cards sold, rounding and cash difference of reports: the largest and smallest of each."""
+    record = ZReportRecord
+    return (
+        func.max(record.gift_cards_sold),
+        func.max(record.rounding),
+        func.min(record.rounding),
+        func.max(record.cash_difference),
+        func.min(record.cash_difference),
+    )
+
+
+def _aggregate(
+    company_id: int, since: date | None, after: int, upto: int, amounts: Sequence | None = None
+) -> SeenParts:
+    """What the reports with ``after < id <= upto`` hold; ``amounts`` are their ``_report_amounts()``
+    when the caller has read them already.
 
     A company's reports hold the same few parts day after day. So the newest reports are read whole
     first, and the others are only searched for a row that changes that answer: a part the newest
@@ -213,7 +234,9 @@ def _aggregate(company_id: int, since: date | None, after: int, upto: int) -> Se
     """
     record = ZReportRecord
     within = _within(company_id, since, after, upto)
-    newest = select(record.id).where(*within).order_by(record.id.desc()).limit(SAMPLE_REPORTS)
+    newest = (
+        select(record.id).where(*within).order_by(record.business_date.desc(), record.id.desc()).limit(SAMPLE_REPORTS)
+    )
     methods = {
         method: used
         for (method,), (used,) in _parts(
@@ -234,18 +257,9 @@ def _aggregate(company_id: int, since: date | None, after: int, upto: int) -> Se
         .where(ZReportTip.amount != 0, exists().where(record.id == ZReportTip.zreport_id, *within))
         .limit(1)
     )
-    gift, round_max, round_min, diff_max, diff_min = (
-        _decimal(value)
-        for value in session.execute(
-            select(
-                func.max(record.gift_cards_sold),
-                func.max(record.rounding),
-                func.min(record.rounding),
-                func.max(record.cash_difference),
-                func.min(record.cash_difference),
-            ).where(*within)
-        ).one()
-    )
+    if amounts is None:
+        amounts = session.execute(select(*_report_amounts()).where(*within)).one()
+    gift, round_max, round_min, diff_max, diff_min = (_decimal(value) for value in amounts)
     cash_difference = diff_max != 0 or diff_min != 0
     if cash_difference:
         methods["cash"] = True
