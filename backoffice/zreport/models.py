@@ -11,7 +11,7 @@ import json
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, ForeignKey, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backoffice.companies.models import Company, Register
@@ -30,13 +30,14 @@ class ZReportRecord(Base):
     __tablename__ = "zreport"
     __table_args__ = (
         UniqueConstraint("register_id", "z_number"),
+        Index("ix_zreport_company_id_business_date", "company_id", "business_date"),
         CheckConstraint("z_number >= 1", name="z_number_positive"),
         CheckConstraint("gift_cards_sold >= 0", name="gift_cards_sold_not_negative"),
         CheckConstraint("opening_float >= 0", name="opening_float_not_negative"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    company_id: Mapped[int] = mapped_column(ForeignKey("company.id"), index=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("company.id"))
     register_id: Mapped[int] = mapped_column(ForeignKey("register.id"))
     z_number: Mapped[int]
     business_date: Mapped[date] = mapped_column(index=True)
