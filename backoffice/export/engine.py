@@ -23,14 +23,31 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import and_, bindparam, case, cast, func, insert, literal, or_, select, update
+from sqlalchemy import (
+    Integer,
+    Numeric,
+    String,
+    and_,
+    bindparam,
+    case,
+    cast,
+    func,
+    insert,
+    literal,
+    literal_column,
+    null,
+    or_,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.sql.dml import Insert
 from sqlalchemy.sql.selectable import CTE
 
-from backoffice.accounts.mapping import Mapping, MappingIncompleteError
-from backoffice.accounts.models import AccountMapping
-from backoffice.companies.models import Company
+from backoffice.accounts.mapping import Mapping, MappingIncompleteError, SalesRule
+from backoffice.accounts.models import AccountMapping, PaymentMethodAccount, SalesRuleAccount, VatRateAccount
+from backoffice.companies.models import Company, Register
 from backoffice.db import now_utc
 from backoffice.export.models import ExportAttempt, ExportJob, ExportState, ManualExportRun, Problem
 from backoffice.export.preflight import Blocker, check, check_accounts, check_cost_centers, check_series
@@ -212,8 +229,66 @@ class CompanyContext:
         """One query for the integration, its connection, the mapping row and the open-problem flag;
         then the mapping's own rows (``to_mapping``)."""
         integration, connection, row, had_open_problems = session.execute(_CONTEXT, {"company_id": company.id}).one()
-        return cls(company, integration, row.to_mapping() if row else None, connection, cached_snapshot(connection),
-                   had_open_problems)
+        return cls(company, integration, _mapping_of(session, row) if row else None, connection,
+                   cached_snapshot(connection), had_open_problems)
+
+
+def _mapping_of(session: Session, row: AccountMapping) -> Mapping:
+    """``row.to_mapping()``, with the mapping's rows and the registers' cost centres read in one
+    statement rather than four lazy loads (a fifth of an export's CPU)."""
+    payment_methods, vat_rates, sales, cost_centres = {}, {}, [], {}
+    for kind, name, vat_rate, account, cost_center in session.connection().execute(
+        _MAPPING_ROWS, {"mapping": row.id, "company": row.company_id}
+    ):
+        if kind == 1:
+            payment_methods[name] = account
+        elif kind == 2:
+            vat_rates[vat_rate] = account
+        elif kind == 3:
+            sales.append(SalesRule(account, name, vat_rate))
+        elif cost_center:
+            cost_centres[name] = cost_center
+    return Mapping(
+        voucher_series=row.voucher_series,
+        payment_methods=payment_methods,
+        vat_rates=vat_rates,
+        sales=tuple(sales),
+        tips=row.tips,
+        rounding=row.rounding,
+        cash_difference=row.cash_difference,
+        gift_cards_sold=row.gift_cards_sold,
+        cost_centres=cost_centres,
+        start_date=row.start_date,
+    )
+
+
+def _mapping_rows_query():
+    """What ``to_mapping`` reads, in its order: (kind, name, VAT rate, account, cost centre) where kind
+    1 is a payment method, 2 a VAT rate, 3 a sales rule (by id) and 4 a register's cost centre."""
+    mapping, company = bindparam("mapping"), bindparam("company")
+    payment, vat = PaymentMethodAccount.__table__.c, VatRateAccount.__table__.c
+    rule, register = SalesRuleAccount.__table__.c, Register.__table__.c
+    # Typed NULLs: PostgreSQL reads an untyped one as text, and the first SELECT gives the result its types.
+    no_name = no_code = cast(null(), String)
+    no_rate, no_account = cast(null(), Numeric(5, 2)), cast(null(), Integer)
+    no_order = no_account
+    rows = union_all(
+        select(literal_column("1", Integer).label("kind"), payment.method.label("name"), no_rate.label("vat_rate"),
+               payment.account.label("account"), no_code.label("cost_center"), no_order.label("ordinal"))
+        .where(payment.mapping_id == mapping),
+        select(literal_column("2", Integer), no_name, vat.vat_rate, vat.account, no_code, no_order)
+        .where(vat.mapping_id == mapping),
+        select(literal_column("3", Integer), rule.product_group, rule.vat_rate, rule.account, no_code, rule.id)
+        .where(rule.mapping_id == mapping),
+        select(literal_column("4", Integer), register.pos_id, no_rate, no_account, register.cost_center, no_order)
+        .where(register.company_id == company, register.cost_center.is_not(None)),
+    ).subquery()
+    return select(rows.c.kind, rows.c.name, rows.c.vat_rate, rows.c.account, rows.c.cost_center).order_by(
+        rows.c.kind, rows.c.ordinal, rows.c.name, rows.c.vat_rate
+    )
+
+
+_MAPPING_ROWS = _mapping_rows_query()
 
 
 def _context_query():
