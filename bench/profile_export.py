@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import faulthandler
 import io
 import logging
 import pstats
@@ -179,6 +180,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--top", type=int, default=25, help="lines of each profile listing")
     parser.add_argument("--dump", type=Path, help="also save the merged profile here (pstats)")
     args = parser.parse_args(argv)
+    # A job that crashes every time is claimed again at once, for ever: end a run that hangs so
+    # (the emulator ends with us; the database bench_… is left behind to look at).
+    faulthandler.dump_traceback_later(300, exit=True)
 
     print(f"Export cost per voucher: {args.companies} restaurants × {args.reports} + {args.profiled_reports} reports, "
           f"{args.concurrency} threads, {args.database}, {machine()}", flush=True)
