@@ -586,8 +586,9 @@ def _exported(session, job: ExportJob, context: CompanyContext, voucher: dict, n
     # A success opens no cause (the job was pending, not blocked or failed) and changes neither the
     # connection nor the mapping. It must still close what was left open, e.g. the problem of a
     # failed job sent again by "Exportera igen", and a snapshot read again during this export may
-    # open or close problems of the mapping. Without either there is nothing to sync: whatever else
-    # changes a cause syncs itself, and the hourly health check derives every company's problems.
+    # open or close problems of the mapping. Without either there is nothing to sync: what changes a
+    # cause (a block, a failure, a fix, a reconnection) syncs itself, and the hourly health check
+    # re-derives every company's problems.
     if context.had_open_problems or context.refreshed:
         sync_problems(session, job.company, now=now, context=context)
     return ExportState.EXPORTED
