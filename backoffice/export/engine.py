@@ -413,6 +413,26 @@ def claim_next_job(session: Session, worker: str, *, now: datetime, lease: timed
     return None
 
 
+#: how long a job whose export crashed (a bug, not a refusal: those block or retry) waits before it is
+#: taken up again, so that one broken job cannot keep a worker thread busy in a loop
+CRASH_RETRY_DELAY = timedelta(seconds=60)
+
+
+def postpone_crashed(session: Session, job_id: int, *, now: datetime) -> None:
+    """After an unexpected exception in ``export_one``: try the job again later, not at once; commits.
+
+    Nothing else changes: a write-ahead ``in_doubt`` mark that was committed stays, so the next
+    attempt still looks the voucher up before posting.
+    """
+    session.rollback()
+    session.connection().execute(
+        update(ExportJob.__table__)
+        .where(ExportJob.__table__.c.id == job_id)
+        .values(retry_at=now + CRASH_RETRY_DELAY, updated_at=now)
+    )
+    session.commit()
+
+
 def release(session: Session, claim: Claim, worker: str) -> None:
     """Give back the leases of a claim (only ours: a lease that ran out may belong to another now)."""
     connection = session.connection()

@@ -13,7 +13,15 @@ from flask import Flask, g
 from sqlalchemy import select
 
 from backoffice.db import now_utc, session
-from backoffice.export.engine import claim_next_job, configured_lease, export_one, heal_connection, release
+from backoffice.export.engine import (
+    CRASH_RETRY_DELAY,
+    claim_next_job,
+    configured_lease,
+    export_one,
+    heal_connection,
+    postpone_crashed,
+    release,
+)
 from backoffice.export.models import ExportJob, ExportState
 from backoffice.integrations.fortnox.models import ConnectionStatus, FortnoxConnection, FortnoxIntegration
 
@@ -105,8 +113,9 @@ def drain(app: Flask, round_: _Round | None = None) -> int:
                         try:
                             export_one(db, claim.job_id)
                         except Exception:
-                            log.exception("Export job %s crashed; it will be taken up again", claim.job_id)
-                            db.rollback()
+                            log.exception("Export job %s crashed; it will be tried again in %s s",
+                                          claim.job_id, CRASH_RETRY_DELAY.total_seconds())
+                            postpone_crashed(db, claim.job_id, now=now_utc())
                         finally:
                             release(db, claim, worker)
                         handled += 1

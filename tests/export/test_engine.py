@@ -369,3 +369,39 @@ def test_a_worker_killed_while_posting_leaves_the_job_in_doubt_and_the_next_one_
     assert run_jobs(db, now=later(800)) == ["exported"]
     assert len(emulator.control.vouchers(shop.tenant_id)) == 1
     assert [a.outcome for a in jobs_of(db, shop.company)[0].attempts][-1] == "found"
+
+
+def test_a_job_whose_export_crashes_waits_before_it_is_tried_again_and_goes_through_once_repaired(
+    app, db, pos, restaurant, make_document
+):
+    """A bug (here: a stored document that no longer parses) must not keep a worker thread in a loop."""
+    import threading
+
+    from sqlalchemy import text
+
+    from backoffice.db import now_utc
+    from backoffice.export.engine import CRASH_RETRY_DELAY
+    from backoffice.export.tasks import drain
+
+    shop = restaurant()
+    assert pos.post(shop.tokens["K1"], make_document()).status_code == 201
+    [job] = jobs_of(db, shop.company)
+    stored = job.zreport.document
+    db.execute(text("UPDATE zreport SET document = '{}' WHERE id = :id"), {"id": job.zreport_id})
+    db.commit()
+
+    started = now_utc()
+    handled = []
+    worker = threading.Thread(target=lambda: handled.append(drain(app)), daemon=True)
+    worker.start()
+    worker.join(30)
+    assert not worker.is_alive(), "the worker keeps taking up the crashing job"
+    assert handled == [1]
+    db.expire_all()
+    [job] = jobs_of(db, shop.company)
+    assert job.state == "pending" and job.retry_at is not None
+    assert started + CRASH_RETRY_DELAY <= job.retry_at <= now_utc() + CRASH_RETRY_DELAY
+
+    db.execute(text("UPDATE zreport SET document = :document WHERE id = :id"), {"document": stored, "id": job.zreport_id})
+    db.commit()
+    assert run_jobs(db, now=later(CRASH_RETRY_DELAY.total_seconds() + 1)) == ["exported"]
