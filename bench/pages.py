@@ -126,6 +126,7 @@ def pages(session, company_id: int) -> list[tuple[str, str]]:
 
     from backoffice.companies.models import Register
     from backoffice.export.models import ExportJob, ExportState, ManualExportRun, Problem
+    from backoffice.integrations.forms import STEPS
     from backoffice.zreport.models import ZReportRecord
 
     def job_report(state) -> int:
@@ -164,21 +165,7 @@ def pages(session, company_id: int) -> list[tuple[str, str]]:
         ("Notifikationer", "/foretag/notifikationer/"),
         ("Notifikation (Visa)", f"/foretag/notifikationer/{problem}"),
         ("Manuell export, förlopp (JSON)", f"/foretag/integrationer/fortnox/manuell-export/{run.id}"),
-        *[
-            (f"Guiden: {step}", f"{wizard}/{step}")
-            for step in (
-                "bokforing",
-                "behorighet",
-                "startdatum",
-                "serie",
-                "betalningsmetoder",
-                "momssatser",
-                "varugrupper",
-                "ovriga",
-                "forhandsgranskning",
-                "klar",
-            )
-        ],
+        *[(f"Guiden: {step}", f"{wizard}/{step}") for step in STEPS],
     ]
 
 

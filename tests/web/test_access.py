@@ -8,6 +8,7 @@ import pytest
 import requests
 
 from backoffice.export.reasons import Reason
+from backoffice.integrations.forms import STEPS
 from tests.web.conftest import DEMO_MAPPING, jobs_of, open_problem
 
 WIZARD = "/foretag/integrationer/fortnox/installningar"
@@ -15,36 +16,8 @@ WIZARD = "/foretag/integrationer/fortnox/installningar"
 #: (method, path) of every admin-only action and page.
 ADMIN_ONLY = [
     ("get", f"{WIZARD}/"),
-    *[
-        ("get", f"{WIZARD}/{step}")
-        for step in (
-            "bokforing",
-            "behorighet",
-            "startdatum",
-            "serie",
-            "betalningsmetoder",
-            "momssatser",
-            "varugrupper",
-            "ovriga",
-            "forhandsgranskning",
-            "klar",
-        )
-    ],
-    *[
-        ("post", f"{WIZARD}/{step}")
-        for step in (
-            "bokforing",
-            "behorighet",
-            "startdatum",
-            "serie",
-            "betalningsmetoder",
-            "momssatser",
-            "varugrupper",
-            "ovriga",
-            "forhandsgranskning",
-            "klar",
-        )
-    ],
+    *[("get", f"{WIZARD}/{step}") for step in STEPS],
+    *[("post", f"{WIZARD}/{step}") for step in STEPS],
     ("post", f"{WIZARD}/konto"),
     ("post", f"{WIZARD}/serie/ny"),
     ("post", "/foretag/integrationer/fortnox/inaktivera"),
