@@ -98,7 +98,7 @@ def store_zreport(session: Session, register: RegisterRef, zreport: ZReport, doc
         rows_as_json = {name: json.dumps(rows, default=str) for name, rows in zip(_CHILD_NAMES, children, strict=True)}
         zreport_id = connection.execute(_store_statement(), {**row, **rows_as_json, "now": received_at}).scalar()
     else:
-        zreport_id = connection.execute(_insert_new(connection.dialect.name), row).scalar()
+        zreport_id = connection.execute(_INSERT_NEW_SQLITE, row).scalar()
         if zreport_id is not None:
             for insert_rows, rows in zip(_INSERT_CHILDREN, children, strict=True):
                 if rows:
@@ -120,13 +120,14 @@ def find_zreport(session: Session, register: RegisterRef, z_number: int) -> ZRep
     )
 
 
-@functools.cache
-def _insert_new(dialect: str):
-    """``INSERT … ON CONFLICT (register_id, z_number) DO NOTHING RETURNING id`` in the SQL dialect; the
-    row is passed as parameters so that the compiled statement is reused."""
-    module = postgresql if dialect == "postgresql" else sqlite
-    table = ZReportRecord.__table__
-    return module.insert(table).on_conflict_do_nothing(index_elements=["register_id", "z_number"]).returning(table.c.id)
+def _insert_report(dialect) -> postgresql.Insert | sqlite.Insert:
+    """``INSERT INTO zreport … ON CONFLICT (register_id, z_number) DO NOTHING`` of ``dialect``'s module:
+    a key already taken inserts nothing, and the caller answers as for a repeat or a conflict."""
+    return dialect.insert(ZReportRecord.__table__).on_conflict_do_nothing(index_elements=["register_id", "z_number"])
+
+
+#: SQLite: the report's row alone, passed as parameters so that the compiled statement is reused
+_INSERT_NEW_SQLITE = _insert_report(sqlite).returning(ZReportRecord.__table__.c.id)
 
 
 def _report_row(register: RegisterRef, zreport: ZReport, raw: str, content_hash: str, received_at: datetime) -> dict:
@@ -167,8 +168,10 @@ def _report_row(register: RegisterRef, zreport: ZReport, raw: str, content_hash:
 #: the columns ``_report_row`` fills
 _REPORT_COLUMNS = tuple(column.name for column in ZReportRecord.__table__.c if column.name != "id")
 
-#: the multi-row INSERTs of a report's lines, payments and tips, in ``_child_rows``'s order
-_INSERT_CHILDREN = tuple(model.__table__.insert() for model in (ZReportLine, ZReportPayment, ZReportTip))
+#: the tables of a report's lines, payments and tips, in ``_child_rows``'s order
+_CHILD_MODELS = (ZReportLine, ZReportPayment, ZReportTip)
+#: their multi-row INSERTs (SQLite)
+_INSERT_CHILDREN = tuple(model.__table__.insert() for model in _CHILD_MODELS)
 #: the names of the same rows' JSON parameters and CTEs in ``_store_statement``
 _CHILD_NAMES = ("lines", "payments", "tips")
 
@@ -202,14 +205,13 @@ def _store_statement() -> Select:
     """
     table = ZReportRecord.__table__
     report = (
-        postgresql.insert(table)
+        _insert_report(postgresql)
         .values({name: bindparam(name, type_=table.c[name].type) for name in _REPORT_COLUMNS})
-        .on_conflict_do_nothing(index_elements=["register_id", "z_number"])
         .returning(table.c.id)
         .cte("report")
     )
     writes = []
-    for model, name in zip((ZReportLine, ZReportPayment, ZReportTip), _CHILD_NAMES, strict=True):
+    for model, name in zip(_CHILD_MODELS, _CHILD_NAMES, strict=True):
         child = model.__table__
         columns = [column.name for column in child.c if column.name not in ("id", "zreport_id")]
         rows = (
