@@ -14,7 +14,7 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet
 
-#: Fortnox's public endpoints (../shared/fortnox/api-facts.md §4); overridable for the emulator.
+#: Fortnox's public endpoints (docs/fortnox/api-facts.md §4); overridable for the emulator.
 FORTNOX_DEFAULTS = {
     "FORTNOX_AUTH_URL": "https://apps.fortnox.se/oauth-v1/auth",
     "FORTNOX_TOKEN_URL": "https://apps.fortnox.se/oauth-v1/token",

@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--database", choices=("postgres", "sqlite"), default="postgres")
     parser.add_argument("--keep", type=Path, help="keep the logs (workers, emulator, gunicorn) in this folder")
     args = parser.parse_args(argv)
-    contract_mapping()  # fail early without shared/
+    contract_mapping()  # fail early without docs/contracts/
 
     print(f"Chaos: {args.runs} runs of {args.reports} reports over {args.companies} companies, "
           f"fault rate {args.fault_rate}, {args.database}, {machine()}", flush=True)

@@ -23,7 +23,7 @@ from datetime import timedelta
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
+CONTRACTS = REPO / "docs" / "contracts"
 sys.path.insert(0, str(REPO))
 
 PYTHON = sys.executable
@@ -310,9 +310,9 @@ class Gunicorn(Process):
 
 
 def contract_mapping() -> dict:
-    """The mapping of ``shared/contracts/mapping-v1.md`` (no start date, no cost centres), plus a
+    """The mapping of ``docs/contracts/mapping-v1.md`` (no start date, no cost centres), plus a
     12 % rule for the demo generator's "Alkoholfritt" group, which the contract's example lacks."""
-    text = (SHARED / "contracts" / "mapping-v1.md").read_text(encoding="utf-8")
+    text = (CONTRACTS / "mapping-v1.md").read_text(encoding="utf-8")
     document = json.loads(text.split("```json", 1)[1].split("```", 1)[0])
     document.pop("start_date", None)
     document["cost_centres"] = {}

@@ -1,6 +1,6 @@
 """Every error the emulated Fortnox API answers with, in one table.
 
-Codes are Fortnox's where a public source gives them (../shared/fortnox/api-facts.md §3.2 and the
+Codes are Fortnox's where a public source gives them (docs/fortnox/api-facts.md §3.2 and the
 README's "Decisions where the sources are silent"); where no source gives a code, the code comes
 from 2999000–2999999, a range Fortnox does not use, so no test can come to depend on a guessed real
 code. docs/EMULATOR.md repeats this table for people.

@@ -1,6 +1,6 @@
 """What the emulated Fortnox remembers: companies (tenants), their books, and OAuth grants.
 
-Fortnox facts this model follows (../shared/fortnox/api-facts.md §2): accounts and voucher series
+Fortnox facts this model follows (docs/fortnox/api-facts.md §2): accounts and voucher series
 exist per financial year, cost centres do not; a voucher is identified by (financial year id,
 series, number) and numbers run per series and year without gaps; `Year` in the API is the
 financial-year *Id*, not a calendar year. Money is Decimal, rounded to the öre; time is aware UTC.

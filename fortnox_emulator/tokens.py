@@ -1,4 +1,4 @@
-"""OAuth2 grants as Fortnox runs them (../shared/fortnox/api-facts.md §4).
+"""OAuth2 grants as Fortnox runs them (docs/fortnox/api-facts.md §4).
 
 - Authorization codes: single use, 10 minutes. Presenting a used code again kills the tokens
   issued for it (RFC 6749 §4.1.2; Fortnox says nothing, we take the strict reading).

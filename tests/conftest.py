@@ -33,7 +33,7 @@ from backoffice.db import make_engine
 from backoffice.db import session as db_session
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED = REPO.parent / "shared"
+CONTRACTS = REPO / "docs" / "contracts"
 PASSWORD = "rätt-lösenord-1"
 
 
@@ -176,7 +176,7 @@ def make_register(db):
 
 def example_document() -> dict:
     """The contract's example Z-report (zreport-v1.md), parsed from the contract itself."""
-    contract = (SHARED / "contracts" / "zreport-v1.md").read_text(encoding="utf-8")
+    contract = (CONTRACTS / "zreport-v1.md").read_text(encoding="utf-8")
     return json.loads(contract.split("```json", 1)[1].split("```", 1)[0])
 
 

@@ -2,7 +2,7 @@
 
 The setup wizard shows these next to empty fields, and :func:`suggested_mapping` builds a whole
 mapping from them for the explicit "use BAS defaults" action (style B4). Sources and doubts are
-in ``shared/domain.md``, "BAS accounts for a restaurant Z-report voucher": in particular the card
+in ``docs/domain.md``, "BAS accounts for a restaurant Z-report voucher": in particular the card
 receivable may be 1686 rather than 1580 in BAS 2026, and there is no BAS account dedicated to
 kassadifferens, so the accountant must confirm these before booking.
 """

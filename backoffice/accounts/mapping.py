@@ -1,6 +1,6 @@
 """The chart-of-accounts mapping of one restaurant, as an immutable value with lookups.
 
-Contract: ``shared/contracts/mapping-v1.md`` (fields, "the most specific match wins", "When the
+Contract: ``docs/contracts/mapping-v1.md`` (fields, "the most specific match wins", "When the
 mapping lacks an account").
 
 Invariants:

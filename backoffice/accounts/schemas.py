@@ -1,4 +1,4 @@
-"""The account mapping contract mapping/v1 as marshmallow schemas (``shared/contracts/mapping-v1.md``).
+"""The account mapping contract mapping/v1 as marshmallow schemas (``docs/contracts/mapping-v1.md``).
 
 ``MappingSchema().load(document)`` validates a mapping/v1 JSON document and returns the pure
 ``mapping.Mapping``; :func:`dump_mapping` gives the document back, so export then import is a

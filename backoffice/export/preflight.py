@@ -2,7 +2,7 @@
 
 Pure (style B0.1). Fortnox refuses a voucher whose series is missing or not manual, whose date has
 no financial year or lies in a locked period, or which names a missing or inactive account or
-cost centre (``shared/fortnox/api-facts.md`` §8). Finding these before posting blocks the job
+cost centre (``docs/fortnox/api-facts.md`` §8). Finding these before posting blocks the job
 with the precise reason instead of sending a voucher Fortnox would refuse.
 """
 

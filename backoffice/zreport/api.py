@@ -1,4 +1,4 @@
-"""The POS API: registers deliver Z-reports (``shared/contracts/zreport-v1.md``).
+"""The POS API: registers deliver Z-reports (``docs/contracts/zreport-v1.md``).
 
 Messages here are for POS developers and stay in English, like the contract.
 """

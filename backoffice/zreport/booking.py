@@ -1,7 +1,7 @@
 """Book a Z-report as one balanced voucher, exactly as the mapping says.
 
-Contract: ``shared/contracts/zreport-v1.md``, "How a report is booked", and
-``shared/contracts/mapping-v1.md``, "When the mapping lacks an account".
+Contract: ``docs/contracts/zreport-v1.md``, "How a report is booked", and
+``docs/contracts/mapping-v1.md``, "When the mapping lacks an account".
 
 Invariants of every voucher :func:`build_voucher` returns:
 

@@ -1,6 +1,6 @@
 """A Z-report (dagsavslut) as immutable values: what the POS sent, parsed, and nothing else.
 
-Contract: ``shared/contracts/zreport-v1.md``, sections "Fields" and "The balance rule".
+Contract: ``docs/contracts/zreport-v1.md``, sections "Fields" and "The balance rule".
 
 Invariants, guaranteed by intake (``zreport/schemas.py``) before a ``ZReport`` is built:
 

@@ -1,4 +1,4 @@
-"""The POS contract zreport/v1 as marshmallow schemas (``shared/contracts/zreport-v1.md``).
+"""The POS contract zreport/v1 as marshmallow schemas (``docs/contracts/zreport-v1.md``).
 
 The contract is not the table: these are explicit schemas whose ``post_load`` builds the pure
 ``report.ZReport``. Unknown fields are rejected (marshmallow's default ``RAISE``); money must be a

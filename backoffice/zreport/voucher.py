@@ -1,7 +1,7 @@
 """A voucher (verifikation) ready for Fortnox, as immutable values.
 
-Contracts: ``shared/contracts/zreport-v1.md`` "How a report is booked"; Fortnox limits from
-``shared/fortnox/api-facts.md`` §2.2.
+Contracts: ``docs/contracts/zreport-v1.md`` "How a report is booked"; Fortnox limits from
+``docs/fortnox/api-facts.md`` §2.2.
 
 Invariants, checked when a value is built:
 

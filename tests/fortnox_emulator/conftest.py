@@ -18,9 +18,9 @@ from openapi_schema_validator import OAS30Validator, oas30_format_checker
 
 from fortnox_emulator.server import RunningEmulator, start_emulator
 
-# CI clones the repository with shared/ beside it: locate it relative to the repository root.
+# Fortnox's OpenAPI document, vendored with the emulator (fortnox_emulator/spec/SOURCE.txt).
 REPO_ROOT = Path(__file__).resolve().parents[2]
-OPENAPI_PATH = REPO_ROOT / ".." / "shared" / "fortnox" / "openapi.json"
+OPENAPI_PATH = REPO_ROOT / "fortnox_emulator" / "spec" / "openapi.json"
 ALL_SCOPES = "bookkeeping costcenter companyinformation settings"
 REDIRECT_URI = "http://127.0.0.1:9/callback"
 #: A Fortnox authorization request as our back office sends it.

@@ -1,4 +1,4 @@
-"""``FortnoxClient``: one method per Fortnox resource the product uses (``shared/fortnox/api-facts.md`` §2).
+"""``FortnoxClient``: one method per Fortnox resource the product uses (``docs/fortnox/api-facts.md`` §2).
 
 The caller owns authentication: it passes a ``requests.Session`` that authenticates each request
 (``auth=`` setting ``Authorization: Bearer <access token>``, or a plain session with the header set,

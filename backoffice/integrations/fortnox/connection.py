@@ -1,6 +1,6 @@
 """The token store of a Fortnox connection: encrypted at rest, refreshed by one process at a time.
 
-Fortnox refresh tokens are single-use and rotate (``shared/fortnox/api-facts.md`` §4.4): if two
+Fortnox refresh tokens are single-use and rotate (``docs/fortnox/api-facts.md`` §4.4): if two
 processes refresh at once, the loser presents a used token, Fortnox answers ``invalid_grant`` and
 the whole chain is dead. So a refresh happens under a lock on the connection row (PostgreSQL:
 ``SELECT … FOR UPDATE``; SQLite: a process-wide lock plus ``BEGIN IMMEDIATE``, which also

@@ -5,7 +5,7 @@ One base, :class:`FortnoxError`, and a subclass only where the export engine beh
 the engine stores as the block reason code; ``messages.py`` turns it into Swedish at the edge, and
 ``str(exc)`` stays English, for logs.
 
-:func:`error_for` is the only place that reads a Fortnox error body (``shared/fortnox/api-facts.md``
+:func:`error_for` is the only place that reads a Fortnox error body (``docs/fortnox/api-facts.md``
 §3, §4.4, §5). What it has to cope with:
 
 - ``ErrorInformation`` comes with both ``Error/Message/Code`` and ``error/message/code``, and ``code``
@@ -18,7 +18,7 @@ the engine stores as the block reason code; ``messages.py`` turns it into Swedis
 Classification goes by HTTP status first (401, 403, 404, 429, 5xx), then by Fortnox code where the
 code is documented, then by the Swedish message. Codes the sources do not know are never guessed:
 the emulator uses 2999000–2999999 for them, so those refusals are classified by their message only
-(``shared/fortnox/README.md``, "Decisions where the sources are silent").
+(``docs/fortnox/README.md``, "Decisions where the sources are silent").
 """
 
 from __future__ import annotations

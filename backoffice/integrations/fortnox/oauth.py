@@ -1,4 +1,4 @@
-"""Fortnox's OAuth2 HTTP flows with requests-oauthlib (``shared/fortnox/api-facts.md`` §4).
+"""Fortnox's OAuth2 HTTP flows with requests-oauthlib (``docs/fortnox/api-facts.md`` §4).
 
 Plain functions, no state: the caller (the connection's token store) decides when to call them and
 stores what they return. What Fortnox requires, and why the code looks as it does:

@@ -2,7 +2,7 @@
 
 Fortnox allows 25 requests per 5 seconds in a sliding window, per client id and tenant, and answers
 429 beyond it; integrators report that exactly 25 still trips it, while 24 works consistently
-(``shared/fortnox/api-facts.md`` §5). So the limiter lets at most 24 calls start in any 5 seconds.
+(``docs/fortnox/api-facts.md`` §5). So the limiter lets at most 24 calls start in any 5 seconds.
 
 Fortnox counts a request when it arrives, which is some time after we let it go; a request that
 waited longer on the way (a new TLS connection, a busy thread) can make two of ours look closer to

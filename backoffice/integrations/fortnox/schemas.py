@@ -1,4 +1,4 @@
-"""A ``Voucher`` as the body of Fortnox ``POST /3/vouchers`` (``shared/fortnox/api-facts.md`` §2.2).
+"""A ``Voucher`` as the body of Fortnox ``POST /3/vouchers`` (``docs/fortnox/api-facts.md`` §2.2).
 
 ``{"Voucher": {"Description", "TransactionDate", "VoucherSeries", "VoucherRows": [{"Account",
 "Debit", "Credit", "CostCenter", "TransactionInformation"}]}}``. Attributes stay snake_case; the

@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 
 bp = Blueprint("fortnox", __name__, url_prefix="/integrations/fortnox")
 
-#: The scopes the export needs (shared/fortnox/README.md).
+#: The scopes the export needs (docs/fortnox/README.md).
 SCOPES = ("bookkeeping", "costcenter", "companyinformation", "settings")
 _STATE = "fortnox_oauth_state"
 _NEXT = "fortnox_oauth_next"

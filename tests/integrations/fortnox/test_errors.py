@@ -1,4 +1,4 @@
-"""``error_for`` over every documented Fortnox error shape (``shared/fortnox/api-facts.md`` §3, §4.4, §5),
+"""``error_for`` over every documented Fortnox error shape (``docs/fortnox/api-facts.md`` §3, §4.4, §5),
 with canned responses from ``responses``; the same classes against the emulator are in test_client.py."""
 
 import json

@@ -13,7 +13,7 @@ from backoffice.integrations.fortnox.schemas import dumps_body, voucher_body
 from backoffice.zreport.voucher import Voucher, VoucherRow
 
 D = Decimal
-SPEC = Path(__file__).resolve().parents[3].parent / "shared" / "fortnox" / "openapi-bookkeeping-subset.json"
+SPEC = Path(__file__).resolve().parents[3] / "fortnox_emulator" / "spec" / "openapi-bookkeeping-subset.json"
 
 
 def make_voucher(*rows: VoucherRow, description: str = "Z-rapport 1042 Kassa 1 (K1) 2026-11-20 · Krogen AB") -> Voucher:
