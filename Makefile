@@ -20,13 +20,18 @@ run: $(VENV)/.installed
 	$(FLASK) demo seed
 	EMBEDDED_WORKER=1 $(FLASK) run --host 127.0.0.1 --port 5000
 
-## test: install with the dev extra and run the whole suite (import contracts, then pytest)
+## test: install with the dev extra and run the whole suite (ruff, mypy, import contracts, then pytest)
 test: $(VENV)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+## lint: the static checks alone (ruff, mypy, import contracts)
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -73,14 +73,13 @@ def _init_extensions(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from backoffice.accounts.views import bp as accounts_bp
+    from backoffice.companies.auth import csrf
     from backoffice.companies.views import bp as companies_bp
     from backoffice.export.views import bp as export_bp
     from backoffice.integrations.fortnox.views import bp as fortnox_bp
     from backoffice.integrations.views import bp as integrations_bp
     from backoffice.zreport.api import bp as zreport_api_bp
     from backoffice.zreport.views import bp as zreport_bp
-
-    from backoffice.companies.auth import csrf
 
     # The POS API authenticates every request by its bearer token; cookies play no part, so CSRF
     # protection (for the browser's forms) does not apply there.
@@ -102,8 +101,8 @@ def _register_error_handlers(app: Flask) -> None:
 
 
 def _register_commands(app: Flask) -> None:
-    from backoffice.cli import db_cli
     from backoffice.accounts.cli import mapping_cli
+    from backoffice.cli import db_cli
     from backoffice.companies.cli import companies_cli, registers_cli, users_cli
     from backoffice.demo import demo_cli
     from backoffice.export.cli import export_cli

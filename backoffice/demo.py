@@ -7,13 +7,12 @@ the demo shows exactly what production would store.
 from __future__ import annotations
 
 import json
+import logging
 import random
 import secrets
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
-
-import logging
 
 import click
 from flask import current_app

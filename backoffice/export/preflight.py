@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Protocol
+from typing import Any, Protocol
 
 from backoffice.export.reasons import Reason
 from backoffice.zreport.voucher import Voucher
@@ -24,7 +24,9 @@ class Snapshot(Protocol):
     cost_centers: dict[str, bool]
     locked_through: date | None
 
-    def financial_year_for(self, day: date): ...
+    def financial_year_for(self, day: date) -> object | None:
+        """The financial year that holds ``day``, or None when Fortnox has none."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +40,7 @@ class Blocker:
 
     reason: Reason
     key: str = ""
-    detail: dict = field(default_factory=dict)
+    detail: dict[str, Any] = field(default_factory=dict)
 
 
 def check(voucher: Voucher, snapshot: Snapshot) -> list[Blocker]:

@@ -170,7 +170,7 @@ class BearerAuth(requests.auth.AuthBase):
         if response.status_code != 401 or getattr(response.request, "_fortnox_retried", False):
             return response
         token = self.token(force=True)
-        response.content  # read, so the connection can be reused
+        response.content  # noqa: B018 - read, so the connection can be reused
         response.close()
         retry = response.request.copy()
         retry.headers["Authorization"] = f"Bearer {token}"

@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 import secrets
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, session as web_session, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import session as web_session
 from flask_login import current_user, login_required
 
 from backoffice.companies.auth import admin_required
