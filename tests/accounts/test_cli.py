@@ -6,11 +6,11 @@ import json
 
 import pytest
 
-from tests.conftest import SHARED
+from tests.conftest import CONTRACTS
 
 
 def contract_example(name: str) -> str:
-    text = (SHARED / "contracts" / name).read_text(encoding="utf-8")
+    text = (CONTRACTS / name).read_text(encoding="utf-8")
     return text.split("```json", 1)[1].split("```", 1)[0]
 
 

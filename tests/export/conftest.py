@@ -18,11 +18,11 @@ from backoffice.export.models import ExportJob
 from backoffice.integrations.fortnox.connection import store_tokens
 from backoffice.integrations.fortnox.models import FortnoxConnection, FortnoxIntegration
 from backoffice.integrations.fortnox.oauth import TokenSet
-from tests.conftest import SHARED
+from tests.conftest import CONTRACTS
 
 
 def contract_mapping() -> dict:
-    text = (SHARED / "contracts" / "mapping-v1.md").read_text(encoding="utf-8")
+    text = (CONTRACTS / "mapping-v1.md").read_text(encoding="utf-8")
     document = json.loads(text.split("```json", 1)[1].split("```", 1)[0])
     document.pop("start_date")
     return document
