@@ -175,11 +175,11 @@ def load() -> str:
 
 
 def forget_what_reports_hold() -> None:
-    """Empty the wizard's per-process aggregate of the reports (as after a restart)."""
-    from backoffice.integrations import views
+    """Empty the per-process aggregate of the reports (as after a restart)."""
+    from backoffice.zreport import seen
 
-    with views._seen_lock:
-        views._seen_cache.clear()
+    with seen._seen_lock:
+        seen._seen_cache.clear()
 
 
 def measure(client, path: str, requests: int, before=None) -> list[float]:

@@ -16,6 +16,14 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from backoffice.accounts.defaults import ACCOUNT_LABELS
+from backoffice.accounts.fields import (
+    field_for_missing,
+    field_label,
+    fields_of_account,
+    fix_link_args,
+    mapped_fields,
+    missing_from_detail,
+)
 from backoffice.accounts.operations import load_mapping
 from backoffice.companies.models import Company, Register
 from backoffice.companies.views import _safe_next as safe_next
@@ -31,14 +39,6 @@ from backoffice.export.engine import (
 )
 from backoffice.export.models import ExportJob, ExportState, ManualExportRun, Problem
 from backoffice.export.reasons import AUTHORISATION, FORTNOX_SIDE, Reason
-from backoffice.integrations.forms import (
-    field_for_missing,
-    field_label,
-    fields_of_account,
-    fix_link_args,
-    mapped_fields,
-    missing_from_detail,
-)
 from backoffice.integrations.fortnox.models import ConnectionStatus, FortnoxIntegration
 from backoffice.messages import missing_parts_message, reason_message
 from backoffice.scheduler import wake
@@ -294,7 +294,7 @@ class InactiveAccount:
 @login_required
 def inactive_accounts():
     """ "Visa inaktiva konton": every account the settings use that Fortnox has inactive, and where it is used."""
-    from backoffice.integrations.views import FortnoxUnavailable, fortnox_accounts
+    from backoffice.integrations.fortnox.lists import FortnoxUnavailable, fortnox_accounts
 
     company = current_user.company
     integration = integration_of(session, company.id)
@@ -340,7 +340,7 @@ def recheck():
     company = current_user.company
     integration = integration_of(session, company.id)
     if integration is not None and integration.connection is not None:
-        from backoffice.integrations.views import forget_fortnox_lists
+        from backoffice.integrations.fortnox.lists import forget_fortnox_lists
 
         connection = integration.connection
         forget_fortnox_lists(connection.id)  # the wizard's lists are read again too

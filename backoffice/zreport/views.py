@@ -19,6 +19,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import case, func, select
 
 from backoffice.accounts.defaults import ACCOUNT_LABELS
+from backoffice.accounts.fields import vat_rate_text
 from backoffice.accounts.mapping import MappingIncompleteError
 from backoffice.accounts.operations import load_mapping
 from backoffice.companies.models import Register
@@ -28,7 +29,6 @@ from backoffice.export.cli import reason_text
 from backoffice.export.engine import retry_job
 from backoffice.export.models import ExportAttempt, ExportJob, ExportState
 from backoffice.export.reasons import Reason
-from backoffice.integrations.forms import vat_rate_text
 from backoffice.messages import mapping_incomplete_message
 from backoffice.money import ZERO
 from backoffice.scheduler import wake

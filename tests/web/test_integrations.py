@@ -11,10 +11,10 @@ from html import unescape
 import pytest
 from sqlalchemy import select
 
+from backoffice.accounts.fields import payment_key
 from backoffice.accounts.operations import load_mapping
 from backoffice.demo import zreport_document
 from backoffice.export.models import ExportState
-from backoffice.integrations.forms import payment_key
 from backoffice.integrations.fortnox.models import ConnectionStatus, FortnoxConnection, FortnoxIntegration
 from tests.web.conftest import DEMO_MAPPING, fresh, jobs_of
 

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from backoffice.demo import deliver, zreport_document
-from backoffice.integrations import views
+from backoffice.zreport import seen
 from backoffice.zreport.models import ZReportRecord
 
 DAY = date.today() - timedelta(days=10)
@@ -95,7 +95,7 @@ def history(db, make_company, make_register):
     return company
 
 
-EVERYTHING = views.SeenParts(
+EVERYTHING = seen.SeenParts(
     payment_methods={"card": True, "cash": True, "lunch_card": True, "invoice": False, "swish": False},
     vat_rates={Decimal("12"): True, Decimal("25"): True, Decimal("0"): True},
     sales={
@@ -110,15 +110,15 @@ EVERYTHING = views.SeenParts(
 
 @pytest.mark.parametrize("sample", [1, 2, 100], ids=["newest-report-only", "two-newest", "all-in-the-sample"])
 def test_every_part_of_every_report_is_seen_however_few_the_newest_reports_hold(history, monkeypatch, sample):
-    monkeypatch.setattr(views, "SAMPLE_REPORTS", sample)
+    monkeypatch.setattr(seen, "SAMPLE_REPORTS", sample)
 
-    assert views.seen_parts(history) == EVERYTHING
+    assert seen.seen_parts(history) == EVERYTHING
 
 
 def test_parts_only_reports_before_the_start_date_hold_are_not_seen(history):
-    seen = views.seen_parts(history, DAY + timedelta(days=2))
+    parts = seen.seen_parts(history, DAY + timedelta(days=2))
 
-    assert seen == views.SeenParts(
+    assert parts == seen.SeenParts(
         payment_methods={"card": True, "cash": False, "swish": False},
         vat_rates={Decimal("12"): True, Decimal("25"): False, Decimal("0"): True},
         sales={("Mat", Decimal("12")): True, ("Vin", Decimal("25")): True, ("Pant", Decimal("0")): False},
@@ -127,9 +127,9 @@ def test_parts_only_reports_before_the_start_date_hold_are_not_seen(history):
 
 
 def test_a_later_report_adds_to_what_was_seen_and_a_late_commit_counts_everything_again(db, history, monkeypatch):
-    monkeypatch.setattr(views, "SAMPLE_REPORTS", 1)
+    monkeypatch.setattr(seen, "SAMPLE_REPORTS", 1)
     register = history.registers[0]
-    views.seen_parts(history, DAY + timedelta(days=2))
+    seen.seen_parts(history, DAY + timedelta(days=2))
     deliver(
         db,
         register,
@@ -137,7 +137,7 @@ def test_a_later_report_adds_to_what_was_seen_and_a_late_commit_counts_everythin
     )
     db.commit()
 
-    added = views.seen_parts(history, DAY + timedelta(days=2))
+    added = seen.seen_parts(history, DAY + timedelta(days=2))
 
     assert added.payment_methods == {"card": True, "cash": False, "swish": True}
     # As if the two newest reports had been seen before the third newest committed (a lower id
@@ -145,13 +145,13 @@ def test_a_later_report_adds_to_what_was_seen_and_a_late_commit_counts_everythin
     ids = db.scalars(
         select(ZReportRecord.id).where(ZReportRecord.company_id == history.id).order_by(ZReportRecord.id)
     ).all()
-    views._seen_cache[(history.id, None)] = (2, ids[-1], views._aggregate(history.id, None, ids[-3], ids[-1]))
+    seen._seen_cache[(history.id, None)] = (2, ids[-1], seen._aggregate(history.id, None, ids[-3], ids[-1]))
     deliver(
         db, register, report(register, 7, DAY + timedelta(days=7), sales=[("Mat", "12", "9.00", "0.96")], payments={})
     )
     db.commit()
 
-    assert views.seen_parts(history) == views.SeenParts(
+    assert seen.seen_parts(history) == seen.SeenParts(
         payment_methods={**EVERYTHING.payment_methods, "swish": True},
         vat_rates=EVERYTHING.vat_rates,
         sales=EVERYTHING.sales,
