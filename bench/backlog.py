@@ -52,7 +52,7 @@ def one_run(kind: str, reports: int, delay: float, concurrency: int, workdir: Pa
     from backoffice.companies.models import Company
     from backoffice.db import session
     from backoffice.demo import deliver
-    from backoffice.export.engine import unblock_jobs
+    from backoffice.export.problems import unblock_jobs
 
     with fresh_database(kind) as url:
         emulator = EmulatorProcess(request_log_size=50_000, log=workdir / "emulator.log")

@@ -368,11 +368,13 @@ def make_restaurant(session, control, name: str, registers=("K1",), mapping: dic
 def warm_metadata(session, connection_ids, *, now=None) -> None:
     """Fill the metadata cache of connections as the hourly health check does (one snapshot per connection)."""
     from backoffice.db import now_utc
-    from backoffice.export.engine import refresh_snapshot
+    from backoffice.export.context import refresh_snapshot
+    from backoffice.integrations.fortnox.connection import client_for
     from backoffice.integrations.fortnox.models import FortnoxConnection
 
     for connection_id in connection_ids:
-        refresh_snapshot(session, session.get(FortnoxConnection, connection_id), now=now or now_utc())
+        connection = session.get(FortnoxConnection, connection_id)
+        refresh_snapshot(session, connection, client_for(connection), now=now or now_utc())
 
 
 def copy_metadata(session, source_connection_id: int, connection_ids) -> None:

@@ -104,12 +104,13 @@ def settle_exports(session, company_id: int) -> None:
 def warm_snapshot(session, connection_id: int) -> None:
     """Read the Fortnox metadata once, as the hourly health check keeps it."""
     from backoffice.db import now_utc
-    from backoffice.export.engine import refresh_snapshot
+    from backoffice.export.context import refresh_snapshot
+    from backoffice.integrations.fortnox.connection import client_for
     from backoffice.integrations.fortnox.models import FortnoxConnection
 
     connection = session.get(FortnoxConnection, connection_id)
     session.commit()  # no transaction (on SQLite: the write lock) open while the token is fetched
-    refresh_snapshot(session, connection, now=now_utc())
+    refresh_snapshot(session, connection, client_for(connection), now=now_utc())
 
 
 def log_in(client, email: str) -> None:

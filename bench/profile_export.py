@@ -109,13 +109,14 @@ def warm_metadata(session, connection_ids) -> None:
     """``harness.warm_metadata``, ending each read transaction before Fortnox is called: on SQLite
     it holds the write lock, which the token store needs for its first refresh."""
     from backoffice.db import now_utc
-    from backoffice.export.engine import refresh_snapshot
+    from backoffice.export.context import refresh_snapshot
+    from backoffice.integrations.fortnox.connection import client_for
     from backoffice.integrations.fortnox.models import FortnoxConnection
 
     for connection_id in connection_ids:
         connection = session.get(FortnoxConnection, connection_id)
         session.commit()
-        refresh_snapshot(session, connection, now=now_utc())
+        refresh_snapshot(session, connection, client_for(connection), now=now_utc())
 
 
 def export_all(app, counter: StatementCounter, profiles: ThreadProfiles | None = None) -> dict:

@@ -21,7 +21,10 @@ from backoffice.accounts.operations import UnknownRegisterError, load_mapping, s
 from backoffice.accounts.schemas import dump_mapping, mapping_schema
 from backoffice.companies.auth import admin_required
 from backoffice.db import now_utc, session
-from backoffice.export.engine import cached_snapshot, integration_of, refresh_snapshot, unblock_jobs
+from backoffice.export.context import cached_snapshot, refresh_snapshot
+from backoffice.export.jobs import integration_of
+from backoffice.export.problems import unblock_jobs
+from backoffice.integrations.fortnox.connection import client_for
 from backoffice.integrations.fortnox.errors import FortnoxError
 from backoffice.integrations.fortnox.models import ConnectionStatus
 from backoffice.zreport.schemas import DocumentError, load_json
@@ -51,7 +54,7 @@ def _snapshot(integration):
     if snapshot is None:
         session.commit()  # no transaction (on SQLite: the write lock) stays open while Fortnox is called
         try:
-            snapshot = refresh_snapshot(session, connection, now=now_utc())
+            snapshot = refresh_snapshot(session, connection, client_for(connection), now=now_utc())
         except FortnoxError:
             session.rollback()
             return None

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from backoffice.companies.cli import company_by_name
 from backoffice.companies.models import Register
 from backoffice.db import session
-from backoffice.export.engine import run_progress, start_manual_export
+from backoffice.export.manual import run_progress, start_manual_export
 from backoffice.export.models import ExportJob
 from backoffice.export.tasks import run_due_jobs
 from backoffice.messages import missing_parts_message, reason_message

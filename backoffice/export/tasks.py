@@ -8,24 +8,25 @@ import socket
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
-from flask import Flask, g
+from flask import Flask, current_app, g
 from sqlalchemy import select
 
 from backoffice.db import now_utc, session
-from backoffice.export.engine import (
-    CRASH_RETRY_DELAY,
-    claim_next_job,
-    configured_lease,
-    export_one,
-    heal_connection,
-    postpone_crashed,
-    release,
-)
+from backoffice.export.claims import CRASH_RETRY_DELAY, DEFAULT_LEASE, claim_next_job, postpone_crashed, release
+from backoffice.export.engine import export_one
 from backoffice.export.models import ExportJob, ExportState
+from backoffice.export.problems import heal_connection
+from backoffice.integrations.fortnox.connection import client_for
 from backoffice.integrations.fortnox.models import ConnectionStatus, FortnoxConnection, FortnoxIntegration
 
 log = logging.getLogger(__name__)
+
+
+def configured_lease() -> timedelta:
+    """The lease of this app (``EXPORT_LEASE_SECONDS``; tests and chaos runs shorten it)."""
+    return timedelta(seconds=float(current_app.config.get("EXPORT_LEASE_SECONDS", DEFAULT_LEASE.total_seconds())))
 
 
 def worker_name() -> str:
@@ -111,7 +112,7 @@ def drain(app: Flask, round_: _Round | None = None) -> int:
                         if scouting:
                             round_.work_found()
                         try:
-                            export_one(db, claim.job_id)
+                            export_one(db, claim.job_id, clients=client_for, lease=lease)
                         except Exception:
                             log.exception("Export job %s crashed; it will be tried again in %s s",
                                           claim.job_id, CRASH_RETRY_DELAY.total_seconds())
@@ -150,7 +151,7 @@ def heal_blocked(app: Flask) -> None:
             .distinct()
         ).all()
         for connection in connections:
-            heal_connection(session, connection)
+            heal_connection(session, connection, client_for(connection))
 
 
 def health_check(app: Flask) -> None:
@@ -158,4 +159,4 @@ def health_check(app: Flask) -> None:
     with app.app_context():
         active = select(FortnoxConnection).where(FortnoxConnection.status == ConnectionStatus.ACTIVE)
         for connection in session.scalars(active).all():
-            heal_connection(session, connection)
+            heal_connection(session, connection, client_for(connection))

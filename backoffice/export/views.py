@@ -29,16 +29,12 @@ from backoffice.companies.models import Company, Register
 from backoffice.companies.views import _safe_next as safe_next
 from backoffice.db import session
 from backoffice.export.cli import reason_text
-from backoffice.export.engine import (
-    heal_connection,
-    integration_of,
-    job_causes,
-    run_progress,
-    start_manual_export,
-    unblock_jobs,
-)
+from backoffice.export.jobs import integration_of
+from backoffice.export.manual import run_progress, start_manual_export
 from backoffice.export.models import ExportJob, ExportState, ManualExportRun, Problem
+from backoffice.export.problems import heal_connection, job_causes, unblock_jobs
 from backoffice.export.reasons import AUTHORISATION, FORTNOX_SIDE, Reason
+from backoffice.integrations.fortnox.connection import client_for
 from backoffice.integrations.fortnox.models import ConnectionStatus, FortnoxIntegration
 from backoffice.messages import missing_parts_message, reason_message
 from backoffice.scheduler import wake
@@ -345,7 +341,7 @@ def recheck():
         connection = integration.connection
         forget_fortnox_lists(connection.id)  # the wizard's lists are read again too
         session.commit()  # no transaction (on SQLite: the write lock) stays open while Fortnox is called
-        woken = heal_connection(session, connection)
+        woken = heal_connection(session, connection, client_for(connection))
     else:
         woken = unblock_jobs(session, company)
     session.commit()

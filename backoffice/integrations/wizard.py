@@ -47,7 +47,7 @@ from backoffice.accounts.mapping import Mapping, MappingIncompleteError, Missing
 from backoffice.accounts.operations import save_mapping
 from backoffice.companies.models import Company
 from backoffice.db import session
-from backoffice.export.engine import unblock_jobs
+from backoffice.export.problems import unblock_jobs
 from backoffice.integrations.forms import (
     STEP_TITLES,
     STEPS,

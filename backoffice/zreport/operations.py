@@ -15,7 +15,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from backoffice.db import now_utc
-from backoffice.export.engine import create_job, job_insert
+from backoffice.export.jobs import create_job
+from backoffice.export.statements import job_insert
 from backoffice.zreport.models import LineKind, ZReportLine, ZReportPayment, ZReportRecord, ZReportTip
 from backoffice.zreport.report import ZReport
 from backoffice.zreport.schemas import canonical_json
@@ -83,7 +84,7 @@ def store_zreport(session: Session, register: RegisterRef, zreport: ZReport, doc
     This is the POS API's hot path (issue 8's intake goal), so it bypasses the ORM's unit of work:
     the report is inserted with ``INSERT … ON CONFLICT DO NOTHING`` (when another request stored the
     same key first, the unique constraint decides and this one answers as for a repeat, with no
-    savepoint), then its lines, payments and tips and its export job (``export.engine.job_insert``).
+    savepoint), then its lines, payments and tips and its export job (``export.statements.job_insert``).
     On PostgreSQL all of that is one statement, data-modifying CTEs hanging off the report's
     INSERT (``_store_statement``); SQLite has no such CTEs and gets one statement per table.
     """

@@ -26,7 +26,7 @@ from backoffice.companies.models import Register
 from backoffice.companies.views import _safe_next as safe_next
 from backoffice.db import session
 from backoffice.export.cli import reason_text
-from backoffice.export.engine import retry_job
+from backoffice.export.manual import retry_job
 from backoffice.export.models import ExportAttempt, ExportJob, ExportState
 from backoffice.export.reasons import Reason
 from backoffice.messages import mapping_incomplete_message

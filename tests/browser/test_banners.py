@@ -256,9 +256,10 @@ def test_access_denied_is_fixed_by_logging_in_to_fortnox_again(db, shop, connect
 def test_an_export_that_failed_after_its_retries_is_sent_again_with_exportera_igen(
     db, shop, connect, pos, new_page, emulator
 ):
-    from backoffice.export.engine import sync_problems, transition
     from backoffice.export.models import ExportJob, ExportState
+    from backoffice.export.problems import sync_problems
     from backoffice.export.reasons import Reason
+    from backoffice.export.states import transition
     from tests.browser.conftest import fresh
 
     # The retries (5, 25 and 125 s) are the engine's to test; here the job has used them up already.

@@ -13,9 +13,10 @@ from backoffice.accounts.operations import save_mapping
 from backoffice.accounts.schemas import mapping_schema
 from backoffice.companies.models import Company
 from backoffice.db import now_utc
-from backoffice.export.engine import claim_next_job, export_one, release
+from backoffice.export.claims import DEFAULT_LEASE, claim_next_job, release
+from backoffice.export.engine import export_one
 from backoffice.export.models import ExportJob
-from backoffice.integrations.fortnox.connection import store_tokens
+from backoffice.integrations.fortnox.connection import client_for, store_tokens
 from backoffice.integrations.fortnox.models import FortnoxConnection, FortnoxIntegration
 from backoffice.integrations.fortnox.oauth import TokenSet
 from tests.conftest import CONTRACTS
@@ -77,7 +78,7 @@ def run_jobs(db, *, now: datetime | None = None, limit: int = 1000) -> list[str]
         if claim is None:
             break
         try:
-            states.append(str(export_one(db, claim.job_id, now=now)))
+            states.append(str(export_one(db, claim.job_id, clients=client_for, lease=DEFAULT_LEASE, now=now)))
         finally:
             release(db, claim, "test-worker")
     return states

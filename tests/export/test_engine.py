@@ -9,13 +9,11 @@ from sqlalchemy import select
 
 from backoffice.accounts.operations import save_mapping
 from backoffice.accounts.schemas import mapping_schema
-from backoffice.export.engine import (
-    RETRY_DELAYS,
-    heal_connection,
-    start_manual_export,
-    unblock_jobs,
-)
+from backoffice.export.engine import RETRY_DELAYS
+from backoffice.export.manual import start_manual_export
 from backoffice.export.models import ExportAttempt, Problem
+from backoffice.export.problems import heal_connection, unblock_jobs
+from backoffice.integrations.fortnox.connection import client_for
 from backoffice.integrations.fortnox.models import FortnoxConnection
 from backoffice.messages import reason_message
 from backoffice.zreport.booking import build_voucher
@@ -122,7 +120,7 @@ def test_an_inactive_account_blocks_before_posting_and_heals_when_reactivated(db
 
     emulator.control.set_account_active(shop.tenant_id, 2890, True)
     connection = db.get(FortnoxConnection, shop.connection_id)
-    assert heal_connection(db, connection) == 1
+    assert heal_connection(db, connection, client_for(connection)) == 1
     assert run_jobs(db) == ["exported"]
     assert open_problems(db, shop.company) == {}
 
@@ -141,12 +139,11 @@ def test_fortnox_refusals_the_cache_missed_block_with_the_precise_reason(db, pos
     assert open_problems(db, shop.company) == {"series_not_manual": "F"}
 
     emulator.control.set_series_manual(shop.tenant_id, "F", True)
-    heal_connection(db, db.get(FortnoxConnection, shop.connection_id))
+    heal_connection(db, connection := db.get(FortnoxConnection, shop.connection_id), client_for(connection))
     assert run_jobs(db) == ["exported"]
 
 
 def test_a_cost_centre_missing_in_fortnox_blocks_until_it_is_added(db, pos, emulator, restaurant, make_document, app):
-    from backoffice.integrations.fortnox.connection import client_for
 
     shop = restaurant(cost_centres={"K1": "REST1"})
     pos.post(shop.tokens["K1"], make_document())
@@ -158,7 +155,7 @@ def test_a_cost_centre_missing_in_fortnox_blocks_until_it_is_added(db, pos, emul
 
     connection = db.get(FortnoxConnection, shop.connection_id)
     client_for(connection).create_cost_center("REST1", "Restaurangen")
-    heal_connection(db, connection)
+    heal_connection(db, connection, client_for(connection))
     assert run_jobs(db) == ["exported"]
     [stored] = emulator.control.vouchers(shop.tenant_id)
     assert {r["cost_center"] for r in stored["rows"] if r["account"] >= 3000} == {"REST1"}
@@ -301,9 +298,9 @@ def test_export_status_lists_every_report_with_state_voucher_and_swedish_reason(
     pos.post(shop.tokens["K1"], make_document(business_date="2026-11-19"))
     run_jobs(db)
     emulator.control.set_account_active(shop.tenant_id, 1580, False)
-    from backoffice.export.engine import heal_connection as heal
+    from backoffice.export.problems import heal_connection as heal
 
-    heal(db, db.get(FortnoxConnection, shop.connection_id))
+    heal(db, connection := db.get(FortnoxConnection, shop.connection_id), client_for(connection))
     pos.post(shop.tokens["K1"], make_document(business_date="2026-11-20"))
     run_jobs(db)
 
@@ -344,7 +341,8 @@ def test_inaktivera_revokes_at_fortnox_forgets_the_tokens_and_keeps_the_history(
 
 @pytest.mark.slow
 def test_a_worker_killed_while_posting_leaves_the_job_in_doubt_and_the_next_one_adopts_the_voucher(db, pos, emulator, restaurant, make_document):
-    from backoffice.export.engine import claim_next_job, export_one
+    from backoffice.export.claims import DEFAULT_LEASE, claim_next_job
+    from backoffice.export.engine import export_one
 
     shop = restaurant()
     pos.post(shop.tokens["K1"], make_document())
@@ -352,7 +350,7 @@ def test_a_worker_killed_while_posting_leaves_the_job_in_doubt_and_the_next_one_
     # The first worker got as far as the write-ahead and the post, then died before the answer.
     emulator.control.add_fault("timeout_after_store", method="POST", path_prefix="/3/vouchers", tenant_id=shop.tenant_id, seconds=4)
     claim = claim_next_job(db, "doomed-worker", now=later(0))
-    export_one(db, claim.job_id)
+    export_one(db, claim.job_id, clients=client_for, lease=DEFAULT_LEASE)
     [job] = jobs_of(db, shop.company)
     attempt = job.attempts[-1]
     attempt.outcome = "sending"  # as a SIGKILL would have left it: no answer recorded
@@ -379,7 +377,7 @@ def test_a_job_whose_export_crashes_waits_before_it_is_tried_again_and_goes_thro
     from sqlalchemy import text
 
     from backoffice.db import now_utc
-    from backoffice.export.engine import CRASH_RETRY_DELAY
+    from backoffice.export.claims import CRASH_RETRY_DELAY
     from backoffice.export.tasks import drain
 
     shop = restaurant()

@@ -16,8 +16,8 @@ from sqlalchemy import func, select
 
 from backoffice.companies.models import Role
 from backoffice.db import now_utc
-from backoffice.export.engine import sync_problems
 from backoffice.export.models import Problem
+from backoffice.export.problems import sync_problems
 from backoffice.integrations.fortnox.connection import decrypt, fresh_access_token
 from backoffice.integrations.fortnox.errors import FortnoxAuthError
 from backoffice.integrations.fortnox.models import ConnectionStatus, FortnoxConnection, FortnoxIntegration

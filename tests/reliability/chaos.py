@@ -126,7 +126,7 @@ def reconnect(session, control, shop: Shop) -> None:
     from datetime import UTC, datetime
 
     from backoffice.companies.models import Company
-    from backoffice.export.engine import unblock_jobs
+    from backoffice.export.problems import unblock_jobs
     from backoffice.integrations.fortnox.connection import store_tokens
     from backoffice.integrations.fortnox.models import FortnoxConnection
     from backoffice.integrations.fortnox.oauth import TokenSet
@@ -340,7 +340,7 @@ class ChaosRun:
     def _settle(self, started: float) -> None:
         """Let the workers finish; reconnect and "Manuell export" as a user would. Bounded in time."""
         from backoffice.companies.models import Company
-        from backoffice.export.engine import start_manual_export
+        from backoffice.export.manual import start_manual_export
 
         ids = [shop.company_id for shop in self.shops]
         deadline = time.monotonic() + self.settings.settle_seconds
@@ -364,7 +364,7 @@ class ChaosRun:
         that needs a new login gets one (a worker killed between Fortnox's refresh answer and our commit
         loses the single-use refresh token: counted apart); otherwise the jobs are woken again."""
         from backoffice.companies.models import Company
-        from backoffice.export.engine import unblock_jobs
+        from backoffice.export.problems import unblock_jobs
         from backoffice.integrations.fortnox.models import FortnoxConnection
 
         for state, company_id in self._company_states(ids):

@@ -17,8 +17,8 @@ from backoffice.accounts.schemas import mapping_schema
 from backoffice.companies.models import Company, Register, Role
 from backoffice.db import now_utc
 from backoffice.demo import deliver, zreport_document
-from backoffice.export.engine import transition
 from backoffice.export.models import ExportJob, ExportState, Problem
+from backoffice.export.states import transition
 from backoffice.integrations.fortnox.connection import store_tokens
 from backoffice.integrations.fortnox.models import FortnoxConnection, FortnoxIntegration
 from backoffice.integrations.fortnox.oauth import TokenSet

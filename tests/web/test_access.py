@@ -58,8 +58,8 @@ def test_a_manager_sees_every_page_of_their_own_company(site, connect, reports, 
 
 
 def test_a_manager_may_run_manuell_export_exportera_igen_and_kontrollera_igen(db, site, connect, reports):
-    from backoffice.export.engine import transition
     from backoffice.export.models import ExportState
+    from backoffice.export.states import transition
 
     made = connect(site(registers=("K1",)), active=True, mapping=DEMO_MAPPING)
     [record] = reports(made, days=1)

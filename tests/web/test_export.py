@@ -10,9 +10,12 @@ from html import unescape
 import pytest
 
 from backoffice.db import now_utc
-from backoffice.export.engine import export_one, transition
+from backoffice.export.claims import DEFAULT_LEASE
+from backoffice.export.engine import export_one
 from backoffice.export.models import ExportState
 from backoffice.export.reasons import Reason
+from backoffice.export.states import transition
+from backoffice.integrations.fortnox.connection import client_for
 from tests.web.conftest import DEMO_MAPPING, jobs_of, open_problem
 
 FORTNOX = (
@@ -30,7 +33,7 @@ def export_pending(db, company) -> list[str]:
     states = []
     for job in jobs_of(db, company):
         if job.state == ExportState.PENDING:
-            states.append(str(export_one(db, job.id)))
+            states.append(str(export_one(db, job.id, clients=client_for, lease=DEFAULT_LEASE)))
     return states
 
 

@@ -9,9 +9,9 @@ from html import unescape
 
 import pytest
 
-from backoffice.export.engine import transition
 from backoffice.export.models import ExportAttempt, ExportState
 from backoffice.export.reasons import Reason
+from backoffice.export.states import transition
 from tests.web.conftest import DEMO_MAPPING, jobs_of
 
 

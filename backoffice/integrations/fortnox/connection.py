@@ -89,13 +89,6 @@ def store_tokens(connection: FortnoxConnection, tokens: oauth.TokenSet) -> None:
     connection.status = ConnectionStatus.ACTIVE
 
 
-def forget_tokens(connection: FortnoxConnection, status: ConnectionStatus) -> None:
-    connection.access_token_enc = None
-    connection.refresh_token_enc = None
-    connection.access_expires_at = None
-    connection.status = status
-
-
 def _new_session() -> Session:
     return current_app.extensions["db_sessionmaker"]()
 
@@ -130,7 +123,7 @@ def fresh_access_token(connection_id: int, *, force: bool = False, now: datetime
             )
         except FortnoxAuthError:
             log.warning("Fortnox refused the refresh token of connection %s: a new login is needed", connection_id)
-            forget_tokens(connection, ConnectionStatus.NEEDS_REAUTH)
+            connection.forget_tokens(ConnectionStatus.NEEDS_REAUTH)
             session.commit()
             raise
         store_tokens(connection, tokens)

@@ -52,6 +52,13 @@ class FortnoxConnection(Base):
 
     integrations: Mapped[list[FortnoxIntegration]] = relationship(back_populates="connection")
 
+    def forget_tokens(self, status: ConnectionStatus) -> None:
+        """Drop the tokens (revoked, or a new login is needed) and say why in ``status``."""
+        self.access_token_enc = None
+        self.refresh_token_enc = None
+        self.access_expires_at = None
+        self.status = status
+
 
 class FortnoxIntegration(Base):
     """A restaurant's use of Fortnox ("BOKFÖRING"): which connection, and whether it is active."""

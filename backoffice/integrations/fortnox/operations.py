@@ -16,7 +16,6 @@ from backoffice.integrations.fortnox.connection import (
     FortnoxSettings,
     decrypt,
     forget_client,
-    forget_tokens,
     store_tokens,
 )
 from backoffice.integrations.fortnox.errors import FortnoxError
@@ -67,7 +66,7 @@ def connect(session: Session, company: Company, fortnox: FortnoxSettings, code: 
 
 def activate(session: Session, company: Company) -> FortnoxIntegration:
     """Start exporting (the wizard's last step): jobs for the stored reports from the start date on."""
-    from backoffice.export.engine import ensure_jobs
+    from backoffice.export.jobs import ensure_jobs
 
     integration = integration_for(session, company)
     integration.active = True
@@ -102,6 +101,6 @@ def deactivate(session: Session, company: Company, fortnox: FortnoxSettings) -> 
             oauth.revoke(fortnox.client_id, fortnox.client_secret, fortnox.revoke_url, refresh_token)
         except FortnoxError:
             log.warning("Fortnox did not confirm revoking connection %s; the tokens are forgotten anyway", connection.id)
-    forget_tokens(connection, ConnectionStatus.REVOKED)
+    connection.forget_tokens(ConnectionStatus.REVOKED)
     forget_client(connection.id)
     session.flush()

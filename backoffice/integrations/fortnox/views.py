@@ -70,7 +70,7 @@ def callback():
         flash("Kopplingen till Fortnox misslyckades. Försök igen om en stund.", "error")
         return redirect(next_url)
     session.commit()
-    from backoffice.export.engine import unblock_jobs
+    from backoffice.export.problems import unblock_jobs
 
     # Reconnecting fixes an ended authorisation for every restaurant on this Fortnox company.
     for integration in list(connection.integrations):

@@ -1,0 +1,234 @@
+"""The prebuilt SQL of the export's hot paths, and the one rule they follow.
+
+**The ORM reads, Core writes on this path, and the loaded object is kept in step.** Every voucher
+takes the same few statements: the intake inserts its job, a worker claims it, reads it with its
+company's context, records the attempt, marks the job in doubt and then exported. Through the ORM's
+unit of work these cost several times the CPU for the same few rows (bench/profile_export.py), so
+they are built once here and executed on the session's connection. Reads stay ORM queries (the
+rules work on loaded objects); a write through Core is copied into the loaded object as stored
+(:func:`store`, ``set_committed_value``), so the rules and the rarer paths, which use the ORM as
+usual, see what the database holds.
+
+Only statements and the three helpers that apply the rule live here; what they mean for a job is in
+``jobs``, ``claims``, ``context`` and ``engine``.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from sqlalchemy import (
+    Integer,
+    Numeric,
+    String,
+    bindparam,
+    case,
+    cast,
+    insert,
+    literal,
+    literal_column,
+    null,
+    or_,
+    select,
+    union_all,
+    update,
+)
+from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.sql.dml import Insert
+from sqlalchemy.sql.selectable import CTE
+
+from backoffice.accounts.models import AccountMapping, PaymentMethodAccount, SalesRuleAccount, VatRateAccount
+from backoffice.companies.models import Company, Register
+from backoffice.export.models import ExportAttempt, ExportJob, ExportState, Problem
+from backoffice.integrations.fortnox.models import FortnoxConnection, FortnoxIntegration
+from backoffice.zreport.models import ZReportRecord
+
+# --- the helpers that write and keep the loaded object in step -----------------------------------
+
+
+def insert_attempt(session: Session, job: ExportJob, **values: Any) -> int:
+    """Add an attempt to the job with one INSERT; returns its id."""
+    attempt_id: int = session.connection().execute(
+        INSERT_ATTEMPT, {"job_id": job.id, "finished_at": None, "request_body": None, **values}
+    ).scalar_one()
+    if "attempts" in job.__dict__:  # loaded (a job in doubt): read it again when asked
+        session.expire(job, ["attempts"])
+    return attempt_id
+
+
+def store(session: Session, job: ExportJob, values: dict[str, Any]) -> None:
+    """Write ``values`` to the job's row, and into the loaded job as stored."""
+    update_row(session, ExportJob, job.id, values)
+    for column, value in values.items():
+        set_committed_value(job, column, value)
+
+
+def update_row(session: Session, model: Any, row_id: int, values: dict[str, Any]) -> None:
+    """``UPDATE`` the row ``row_id`` of ``model``'s table with ``values`` (one statement per column set)."""
+    statement = _update_statement(model, tuple(values))
+    session.connection().execute(statement, {"row_id": row_id, **{f"new_{k}": v for k, v in values.items()}})
+
+
+@functools.cache
+def _update_statement(model: Any, columns: tuple[str, ...]) -> Any:
+    table = model.__table__
+    return update(table).where(table.c.id == bindparam("row_id")).values({c: bindparam(f"new_{c}") for c in columns})
+
+
+# --- a new report's job (the POS API's hot path) ------------------------------------------------
+
+
+def job_insert(report: CTE | None = None) -> Insert:
+    """``INSERT … SELECT`` of a new report's export job from the company's integration (no row when
+    there is none or it is inactive) and its mapping's start date.
+
+    Bind parameters: ``company_id``, ``business_date``, ``now``, and ``zreport_id``, unless
+    ``report`` is given: the CTE that inserts the report and returns its ``id`` (no job when it
+    inserted nothing).
+    """
+    job, mapping, integration = ExportJob.__table__, AccountMapping.__table__, FortnoxIntegration.__table__
+    company_id = bindparam("company_id", type_=job.c.company_id.type)
+    now = bindparam("now", type_=job.c.created_at.type)
+    state = case((mapping.c.start_date > bindparam("business_date", type_=mapping.c.start_date.type),
+                  ExportState.SKIPPED.value), else_=ExportState.PENDING.value)
+    if report is None:
+        query = select(bindparam("zreport_id", type_=job.c.zreport_id.type)).select_from(integration)
+    else:
+        query = select(report.c.id).select_from(report).join(integration, integration.c.company_id == company_id)
+    query = (
+        query.add_columns(company_id, cast(state, job.c.state.type), literal(0), literal(False), now, now)
+        .outerjoin(mapping, mapping.c.company_id == integration.c.company_id)
+        .where(integration.c.company_id == company_id, integration.c.active.is_(True))
+    )
+    return insert(job).from_select(
+        ["zreport_id", "company_id", "state", "retries", "in_doubt", "created_at", "updated_at"], query
+    )
+
+
+INSERT_JOB = job_insert()
+
+
+# --- the company's context ----------------------------------------------------------------------
+
+
+def _mapping_rows_query() -> Any:
+    """What ``to_mapping`` reads, in its order: (kind, name, VAT rate, account, cost centre) where kind
+    1 is a payment method, 2 a VAT rate, 3 a sales rule (by id) and 4 a register's cost centre."""
+    mapping, company = bindparam("mapping"), bindparam("company")
+    payment, vat = PaymentMethodAccount.__table__.c, VatRateAccount.__table__.c
+    rule, register = SalesRuleAccount.__table__.c, Register.__table__.c
+    # Typed NULLs: PostgreSQL reads an untyped one as text, and the first SELECT gives the result its types.
+    no_name = no_code = cast(null(), String)
+    no_rate, no_account = cast(null(), Numeric(5, 2)), cast(null(), Integer)
+    no_order = no_account
+    rows = union_all(
+        select(literal_column("1", Integer).label("kind"), payment.method.label("name"), no_rate.label("vat_rate"),
+               payment.account.label("account"), no_code.label("cost_center"), no_order.label("ordinal"))
+        .where(payment.mapping_id == mapping),
+        select(literal_column("2", Integer), no_name, vat.vat_rate, vat.account, no_code, no_order)
+        .where(vat.mapping_id == mapping),
+        select(literal_column("3", Integer), rule.product_group, rule.vat_rate, rule.account, no_code, rule.id)
+        .where(rule.mapping_id == mapping),
+        select(literal_column("4", Integer), register.pos_id, no_rate, no_account, register.cost_center, no_order)
+        .where(register.company_id == company, register.cost_center.is_not(None)),
+    ).subquery()
+    return select(rows.c.kind, rows.c.name, rows.c.vat_rate, rows.c.account, rows.c.cost_center).order_by(
+        rows.c.kind, rows.c.ordinal, rows.c.name, rows.c.vat_rate
+    )
+
+
+MAPPING_ROWS = _mapping_rows_query()
+
+
+def _with_context(query: Any, company_id: Any) -> Any:
+    """``query`` with the rows of the company's context added (``CompanyContext.of``)."""
+    has_open_problem = (
+        select(Problem.id).where(Problem.company_id == company_id, Problem.closed_at.is_(None)).exists()
+    )
+    return (
+        query.add_columns(FortnoxIntegration, FortnoxConnection, AccountMapping, has_open_problem)
+        .outerjoin(FortnoxIntegration, FortnoxIntegration.company_id == company_id)
+        .outerjoin(FortnoxConnection, FortnoxConnection.id == FortnoxIntegration.connection_id)
+        .outerjoin(AccountMapping, AccountMapping.company_id == company_id)
+    )
+
+
+#: A company's context: (integration, connection, mapping row, has an open problem).
+CONTEXT = _with_context(select().select_from(Company), Company.id).where(Company.id == bindparam("company_id"))
+
+#: The job with what its export reads of its report and company (the rest loads if asked for), and
+#: the company's context: one query.
+JOB_AND_CONTEXT = (
+    _with_context(select(ExportJob), ExportJob.company_id)
+    .where(ExportJob.id == bindparam("job_id"))
+    .options(joinedload(ExportJob.zreport, innerjoin=True).load_only(ZReportRecord.document),
+             joinedload(ExportJob.company, innerjoin=True).load_only(Company.name))
+)
+
+
+# --- claims and leases --------------------------------------------------------------------------
+
+
+def _claim_statements() -> tuple[Any, ...]:
+    now, worker, until = bindparam("now"), bindparam("worker"), bindparam("until")
+    job, connection = ExportJob.__table__.c, FortnoxConnection.__table__.c
+    candidates = (
+        select(job.id, FortnoxIntegration.connection_id)
+        .join(FortnoxIntegration, FortnoxIntegration.company_id == job.company_id)
+        .join(ZReportRecord, ZReportRecord.id == job.zreport_id)
+        .where(
+            job.state == ExportState.PENDING,
+            or_(job.retry_at.is_(None), job.retry_at <= now),
+            or_(job.lease_until.is_(None), job.lease_until < now),
+        )
+        .order_by(job.retry_at.is_not(None), ZReportRecord.business_date, job.id)
+        .limit(25)
+        .with_for_update(skip_locked=True, of=ExportJob.__table__)
+    )
+    lease_connection = (
+        update(FortnoxConnection.__table__)
+        .where(connection.id == bindparam("connection"),
+               or_(connection.lease_until.is_(None), connection.lease_until < now))
+        .values(lease_owner=worker, lease_until=until)
+    )
+    lease_job = (
+        update(ExportJob.__table__).where(job.id == bindparam("job")).values(lease_owner=worker, lease_until=until)
+    )
+    release_job = (
+        update(ExportJob.__table__)
+        .where(job.id == bindparam("job"), job.lease_owner == worker)
+        .values(lease_owner=None, lease_until=None)
+    )
+    release_connection = (
+        update(FortnoxConnection.__table__)
+        .where(connection.id == bindparam("connection"), connection.lease_owner == worker)
+        .values(lease_owner=None, lease_until=None)
+    )
+    return candidates, lease_connection, lease_job, release_job, release_connection
+
+
+CANDIDATES, LEASE_CONNECTION, LEASE_JOB, RELEASE_JOB, RELEASE_CONNECTION = _claim_statements()
+
+RENEW_LEASE = (
+    update(FortnoxConnection.__table__)
+    .where(FortnoxConnection.__table__.c.id == bindparam("connection"))
+    .values(lease_until=bindparam("until"))
+)
+
+
+# --- the export of one job ----------------------------------------------------------------------
+
+
+INSERT_ATTEMPT = (
+    insert(ExportAttempt.__table__)
+    .values(job_id=bindparam("job_id"), started_at=bindparam("started_at"), finished_at=bindparam("finished_at"),
+            outcome=bindparam("outcome"), request_body=bindparam("request_body"))
+    .returning(ExportAttempt.__table__.c.id)
+)
+LAST_EXPORT = (
+    update(FortnoxIntegration.__table__)
+    .where(FortnoxIntegration.__table__.c.company_id == bindparam("company"))
+    .values(last_export_at=bindparam("exported_at"))
+)
