@@ -8,8 +8,8 @@ JSON with exact ``Decimal`` amounts both ways, and turns every failure into a
 
 Retry policy (style B7, B8):
 
-- Every HTTP request, retries included, first takes a slot from the connection's
-  :class:`~backoffice.integrations.fortnox.ratelimit.SlidingWindowLimiter`. That is why retries are a
+- Every HTTP request, retries included, first takes a slot from the tenant's rate-limit budget
+  (:mod:`~backoffice.integrations.fortnox.budget`). That is why retries are a
   small bounded loop here and not urllib3's ``Retry`` mounted on the session: urllib3 would send its
   retries behind the limiter's back (each one a request Fortnox counts), and mounting an adapter would
   change a session the caller owns.
@@ -42,7 +42,7 @@ from backoffice.integrations.fortnox.errors import (
     connection_error_for,
     error_for,
 )
-from backoffice.integrations.fortnox.ratelimit import SlidingWindowLimiter
+from backoffice.integrations.fortnox.ratelimit import RateBudget, SlidingWindowLimiter
 from backoffice.integrations.fortnox.schemas import dumps_body
 
 #: Fortnox's largest page (C# SDK ``ApiConstants.MaxLimit``); its default is 100.
@@ -60,8 +60,8 @@ class FortnoxClient:
 
     session: authenticates every request (the caller's business; see the module docstring).
     timeout: ``(connect, read)`` seconds, never None.
-    limiter: the connection's limiter, normally ``limiter_for(<tenant id>)`` so that every client of
-        that connection in the process shares it; a private one when None.
+    limiter: the tenant's rate-limit budget, normally ``budget.budget_for(…)`` so that every client of
+        that tenant, in this process and (on PostgreSQL) in every other, shares it; a private one when None.
     rate_limited_count: how many 429 answers this client has met (and waited out).
     page_limit: items asked for per page of a list (Fortnox's largest page, 500).
     """
@@ -74,14 +74,14 @@ class FortnoxClient:
         *,
         base_url: str,
         timeout: tuple[float, float] = (5.0, 30.0),
-        limiter: SlidingWindowLimiter | None = None,
+        limiter: RateBudget | None = None,
     ) -> None:
         if timeout is None or len(timeout) != 2:
             raise ValueError("timeout must be a (connect, read) pair")
         self.session = session
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
-        self.limiter = limiter if limiter is not None else SlidingWindowLimiter()
+        self.limiter: RateBudget = limiter if limiter is not None else SlidingWindowLimiter()
         self.rate_limited_count = 0
         self._count_lock = threading.Lock()
 

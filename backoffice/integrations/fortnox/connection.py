@@ -24,10 +24,10 @@ from sqlalchemy.orm import Session
 
 from backoffice.db import now_utc
 from backoffice.integrations.fortnox import oauth
+from backoffice.integrations.fortnox.budget import budget_for
 from backoffice.integrations.fortnox.client import FortnoxClient
 from backoffice.integrations.fortnox.errors import FortnoxAuthError
 from backoffice.integrations.fortnox.models import ConnectionStatus, FortnoxConnection
-from backoffice.integrations.fortnox.ratelimit import limiter_for
 
 log = logging.getLogger(__name__)
 
@@ -179,7 +179,8 @@ _clients_lock = threading.Lock()
 
 
 def client_for(connection: FortnoxConnection) -> FortnoxClient:
-    """The process's Fortnox client of a connection: one session, one token cache, one rate limiter."""
+    """The process's Fortnox client of a connection: one session, one token cache, and the tenant's
+    rate-limit budget, which every process shares on PostgreSQL."""
     app = current_app._get_current_object()
     fortnox = settings()
     key = (connection.id, fortnox.api_url)
@@ -189,7 +190,7 @@ def client_for(connection: FortnoxConnection) -> FortnoxClient:
             http = requests.Session()
             http.auth = BearerAuth(connection.id, app)
             timeout = (5.0, float(app.config.get("FORTNOX_READ_TIMEOUT", 30.0)))
-            limiter = limiter_for(f"tenant:{connection.tenant_id}")
+            limiter = budget_for(app.extensions["db_engine"], fortnox.client_id, connection.tenant_id)
             client = FortnoxClient(http, base_url=fortnox.api_url, timeout=timeout, limiter=limiter)
             _clients[key] = client
         return client

@@ -80,3 +80,22 @@ class FortnoxIntegration(Base):
     company: Mapped[Company] = relationship()
     connection: Mapped[FortnoxConnection | None] = relationship(back_populates="integrations")
 
+
+
+class FortnoxRateSlot(Base):
+    """One of the ``MAX_CALLS`` slots of a Fortnox tenant's shared rate-limit budget (PostgreSQL).
+
+    Fortnox counts requests per (client id, tenant), whoever sends them, so every process and machine
+    of ours takes a slot here before it calls Fortnox (``integrations.fortnox.budget``). A slot is free
+    once ``held_until`` has passed: a process that dies while it holds one frees it by the clock.
+    """
+
+    __tablename__ = "fortnox_rate_slot"
+
+    #: ``<client id>:<tenant id>``: the key Fortnox counts by
+    budget_key: Mapped[str] = mapped_column(String(120), primary_key=True)
+    slot: Mapped[int] = mapped_column(primary_key=True)
+    #: the database server's clock: the slot counts against the window until then
+    held_until: Mapped[datetime]
+    #: who took it last (random per call), so that only its taker extends it when the answer arrives
+    holder: Mapped[str | None] = mapped_column(String(36))

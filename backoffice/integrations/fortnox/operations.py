@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from backoffice.companies.models import Company
 from backoffice.db import now_utc
 from backoffice.integrations.fortnox import oauth
+from backoffice.integrations.fortnox.budget import budget_for
 from backoffice.integrations.fortnox.client import FortnoxClient
 from backoffice.integrations.fortnox.connection import (
     FortnoxSettings,
@@ -20,6 +21,7 @@ from backoffice.integrations.fortnox.connection import (
 )
 from backoffice.integrations.fortnox.errors import FortnoxError
 from backoffice.integrations.fortnox.models import ConnectionStatus, FortnoxConnection, FortnoxIntegration
+from backoffice.integrations.fortnox.ratelimit import RateBudget
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +47,7 @@ def connect(session: Session, company: Company, fortnox: FortnoxSettings, code: 
     http = requests.Session()
     http.headers["Authorization"] = f"Bearer {tokens.access_token}"
     with http:
-        info = FortnoxClient(http, base_url=fortnox.api_url).company_information()
+        info = FortnoxClient(http, base_url=fortnox.api_url, limiter=_budget_of(session, fortnox, tokens)).company_information()
     tenant_id = int(info.get("DatabaseNumber") or oauth.tenant_id_from_access_token(tokens.access_token))
     connection = session.scalar(select(FortnoxConnection).where(FortnoxConnection.tenant_id == tenant_id))
     if connection is None:
@@ -62,6 +64,15 @@ def connect(session: Session, company: Company, fortnox: FortnoxSettings, code: 
     session.flush()
     log.info("%s connected to Fortnox company %s (tenant %s)", company.name, connection.fortnox_company_name, tenant_id)
     return connection
+
+
+def _budget_of(session: Session, fortnox: FortnoxSettings, tokens: oauth.TokenSet) -> RateBudget | None:
+    """The tenant's shared rate-limit budget when the new token names the tenant (None: a private one)."""
+    try:
+        tenant_id = oauth.tenant_id_from_access_token(tokens.access_token)
+    except FortnoxError:
+        return None
+    return budget_for(session.get_bind().engine, fortnox.client_id, tenant_id)
 
 
 def activate(session: Session, company: Company) -> FortnoxIntegration:

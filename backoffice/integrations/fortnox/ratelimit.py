@@ -18,12 +18,26 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
+from typing import Any, Protocol
 
 #: Fortnox's documented limit is 25 per 5 s; 25 is reported to trip it, 24 is not.
 MAX_CALLS = 24
 #: Length of Fortnox's sliding window, in seconds.
 PERIOD = 5.0
+
+
+class RateBudget(Protocol):
+    """What the client needs of a rate-limit budget: this module's in-process limiter, or the one
+    shared by every process through PostgreSQL (``integrations.fortnox.budget``)."""
+
+    def slot(self) -> AbstractContextManager[Any]:
+        """Wait for a slot, hold it during the call, release it when the answer has arrived."""
+        ...
+
+    def report_rate_limited(self, retry_after: float | None = None) -> None:
+        """Fortnox answered 429: start no call for a while."""
+        ...
 
 
 class Permit:
