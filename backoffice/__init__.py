@@ -17,6 +17,7 @@ def create_app(config: Mapping | None = None) -> Flask:
     _init_logging(app)
     _init_database(app)
     _init_extensions(app)
+    _init_security(app)
     _register_blueprints(app)
     _register_error_handlers(app)
     _register_commands(app)
@@ -69,6 +70,12 @@ def _init_extensions(app: Flask) -> None:
     from backoffice.companies import auth
 
     auth.init_app(app)
+
+
+def _init_security(app: Flask) -> None:
+    from backoffice import security
+
+    security.init_app(app)  # before the blueprints: it bounds the ids of their routes
 
 
 def _register_blueprints(app: Flask) -> None:

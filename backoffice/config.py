@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
+import time
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -21,6 +23,9 @@ FORTNOX_DEFAULTS = {
     "FORTNOX_REVOKE_URL": "https://apps.fortnox.se/oauth-v1/revoke",
     "FORTNOX_API_URL": "https://api.fortnox.se/3",
 }
+
+#: How long a starting process waits for a secret file another process has created but not yet filled.
+SECRET_WAIT = 10.0
 
 _TRUE = {"1", "true", "yes", "on"}
 
@@ -48,6 +53,7 @@ def load_settings(
         "EMBEDDED_WORKER": environ.get("EMBEDDED_WORKER", "").lower() in _TRUE,
         "DEMO_DATA": environ.get("DEMO_DATA", "").lower() in _TRUE,
         "PUBLIC_URL": environ.get("PUBLIC_URL") or None,
+        "TRUSTED_PROXIES": int(environ.get("TRUSTED_PROXIES") or 0),
     }
     for key, default in FORTNOX_DEFAULTS.items():
         settings[key] = environ.get(key) or default
@@ -80,16 +86,44 @@ def _fernet_key() -> str:
 
 
 def _instance_secret(path: Path, make) -> str:
-    """Read a secret from the instance folder, generating it (readable by the owner only) on first use."""
-    if path.exists():
-        return path.read_text(encoding="ascii").strip()
+    """Read a secret from the instance folder, generating it (readable by the owner only) on first use.
+
+    Several processes may start at once on an empty instance folder (gunicorn's workers, ``flask
+    worker``): each writes its candidate to a temporary file, complete and flushed, and then
+    hard-links it to ``path``. A link never replaces a file, so the first process wins and every
+    other one reads the winner's secret; and ``path`` never exists half-written. A reader that
+    still finds an empty file (one left by an older version) waits for its content.
+    """
+    value = _read_secret(path)
+    if value:
+        return value
     path.parent.mkdir(parents=True, exist_ok=True)
-    value = make()
-    # O_EXCL: two processes starting at once must not write two different secrets.
+    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)  # mode 0600
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
+        with os.fdopen(fd, "w", encoding="ascii") as handle:
+            handle.write(make())
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            pass  # another process was first: its secret is the one
+    finally:
+        os.unlink(temporary)
+    return _wait_for_secret(path)
+
+
+def _read_secret(path: Path) -> str:
+    try:
         return path.read_text(encoding="ascii").strip()
-    with os.fdopen(fd, "w", encoding="ascii") as handle:
-        handle.write(value)
+    except FileNotFoundError:
+        return ""
+
+
+def _wait_for_secret(path: Path) -> str:
+    deadline = time.monotonic() + SECRET_WAIT
+    while not (value := _read_secret(path)):
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{path} is empty: delete it, or set the secret in the environment")
+        time.sleep(0.05)
     return value

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, g, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 #: Swedish titles for the error pages people may meet.
@@ -22,6 +22,11 @@ def init_app(app: Flask) -> None:
 
 
 def _http_error(exc: HTTPException):
+    # A request that failed writes nothing, and the error page (its banners read the database) must
+    # not run in a transaction PostgreSQL has aborted.
+    db_session = g.get("db_session")
+    if db_session is not None:
+        db_session.rollback()
     if request.path.startswith("/api/"):
         message = {
             413: "The body is larger than 1 MiB.",

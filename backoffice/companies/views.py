@@ -8,6 +8,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from backoffice.companies.auth import LoginThrottledError, authenticate
 from backoffice.companies.forms import LoginForm
 from backoffice.db import session
+from backoffice.security import safe_next
 
 bp = Blueprint("companies", __name__)
 
@@ -28,7 +29,7 @@ def login():
         session.commit()
         if user is not None:
             login_user(user)
-            return redirect(_safe_next(request.args.get("next")) or url_for("companies.index"))
+            return redirect(safe_next(request.args.get("next")) or url_for("companies.index"))
         flash("Fel e-postadress eller lösenord.", "error")
         status = 401
     elif request.method == "POST":
@@ -48,10 +49,3 @@ def logout():
 @login_required
 def index():
     return render_template("companies/index.html")
-
-
-def _safe_next(target: str | None) -> str | None:
-    """Only a path on this site: never redirect a login to another host."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return None

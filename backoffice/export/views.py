@@ -26,7 +26,6 @@ from backoffice.accounts.fields import (
 )
 from backoffice.accounts.operations import load_mapping
 from backoffice.companies.models import Company, Register
-from backoffice.companies.views import _safe_next as safe_next
 from backoffice.db import session
 from backoffice.export.cli import reason_text
 from backoffice.export.jobs import integration_of
@@ -38,6 +37,7 @@ from backoffice.integrations.fortnox.connection import client_for
 from backoffice.integrations.fortnox.models import ConnectionStatus, FortnoxIntegration
 from backoffice.messages import missing_parts_message, reason_message
 from backoffice.scheduler import wake
+from backoffice.security import safe_next
 from backoffice.zreport.models import ZReportRecord
 
 bp = Blueprint("export", __name__)

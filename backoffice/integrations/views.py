@@ -11,7 +11,6 @@ from flask_login import current_user, login_required
 
 from backoffice.accounts.operations import load_mapping
 from backoffice.companies.auth import admin_required
-from backoffice.companies.views import _safe_next as safe_next
 from backoffice.db import session
 from backoffice.export.jobs import integration_of
 from backoffice.export.views import job_counts, status_light
@@ -28,6 +27,7 @@ from backoffice.integrations.fortnox.lists import (
 )
 from backoffice.integrations.fortnox.operations import deactivate
 from backoffice.integrations.wizard import CASH_SERIES, connected, empty_mapping_for, step_handler, step_url
+from backoffice.security import safe_next
 
 bp = Blueprint("integrations", __name__, url_prefix="/foretag/integrationer")
 

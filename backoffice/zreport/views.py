@@ -23,7 +23,6 @@ from backoffice.accounts.fields import vat_rate_text
 from backoffice.accounts.mapping import MappingIncompleteError
 from backoffice.accounts.operations import load_mapping
 from backoffice.companies.models import Register
-from backoffice.companies.views import _safe_next as safe_next
 from backoffice.db import session
 from backoffice.export.cli import reason_text
 from backoffice.export.manual import retry_job
@@ -32,6 +31,7 @@ from backoffice.export.reasons import Reason
 from backoffice.messages import mapping_incomplete_message
 from backoffice.money import ZERO
 from backoffice.scheduler import wake
+from backoffice.security import id_arg, safe_next
 from backoffice.zreport.booking import build_voucher
 from backoffice.zreport.models import LineKind, ZReportLine, ZReportPayment, ZReportRecord
 from backoffice.zreport.voucher import NothingToBookError
@@ -110,7 +110,7 @@ class ListRow:
 def index():
     company = current_user.company
     registers = company.registers
-    register_id = request.args.get("kassa", type=int)
+    register_id = id_arg("kassa")
     status = request.args.get("status") or None
     if status is not None and status not in {*ExportState, "none"}:
         status = None

@@ -92,8 +92,16 @@ def chromium() -> Iterator[object]:
 
 @pytest.fixture()
 def new_page(chromium, worker_server) -> Iterator[Callable[..., object]]:
-    """Open pages, each in its own browser context (its own cookies) on the worker's server."""
+    """Open pages, each in its own browser context (its own cookies) on the worker's server.
+
+    Every page's console is watched: a script or style the Content-Security-Policy refused (an
+    inline one, say) fails the test at its end."""
     contexts = []
+    refused: list[str] = []
+
+    def watch(message) -> None:
+        if "Content Security Policy" in message.text:
+            refused.append(message.text)
 
     def make():
         context = chromium.new_context(
@@ -101,11 +109,14 @@ def new_page(chromium, worker_server) -> Iterator[Callable[..., object]]:
         )
         context.set_default_timeout(15_000)
         contexts.append(context)
-        return context.new_page()
+        page = context.new_page()
+        page.on("console", watch)
+        return page
 
     yield make
     for context in contexts:
         context.close()
+    assert not refused, "the Content-Security-Policy refused:\n" + "\n".join(refused)
 
 
 @dataclass

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import secrets
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask import session as web_session
 from flask_login import current_user, login_required
 
@@ -15,6 +15,7 @@ from backoffice.integrations.fortnox import oauth
 from backoffice.integrations.fortnox.connection import settings
 from backoffice.integrations.fortnox.errors import FortnoxError
 from backoffice.integrations.fortnox.operations import connect
+from backoffice.security import safe_next
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +28,11 @@ _NEXT = "fortnox_oauth_next"
 
 
 def _redirect_uri() -> str:
+    """The callback's absolute URL: on ``PUBLIC_URL`` when it is set, never on the request's Host header
+    (which the client chooses) unless nothing else is known (development)."""
+    public = current_app.config.get("PUBLIC_URL")
+    if public:
+        return public.rstrip("/") + url_for("fortnox.callback")
     return url_for("fortnox.callback", _external=True)
 
 
@@ -37,7 +43,7 @@ def connect_start():
     admin_required()
     state = secrets.token_urlsafe(32)
     web_session[_STATE] = state
-    web_session[_NEXT] = _safe_next(request.args.get("next"))
+    web_session[_NEXT] = safe_next(request.args.get("next"))
     fortnox = settings()
     return redirect(oauth.authorization_url(fortnox.client_id, fortnox.auth_url, _redirect_uri(), state, scopes=SCOPES))
 
@@ -48,7 +54,7 @@ def callback():
     """Back from Fortnox: check the state, exchange the code, read the company, store the connection."""
     admin_required()
     expected = web_session.pop(_STATE, None)
-    next_url = web_session.pop(_NEXT, None) or url_for("integrations.index")
+    next_url = safe_next(web_session.pop(_NEXT, None)) or url_for("integrations.index")
     state = request.args.get("state")
     if not expected or not state or not secrets.compare_digest(expected, state):
         log.warning("Refused a Fortnox callback with a wrong, missing or reused state")
@@ -77,9 +83,3 @@ def callback():
         unblock_jobs(session, integration.company)
     flash("BackOffice är nu kopplat till Fortnox.", "info")
     return redirect(next_url)
-
-
-def _safe_next(target: str | None) -> str | None:
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return None

@@ -1,0 +1,295 @@
+"""Issue 14's hardening, item by item, over real HTTP: each test fails without its fix.
+
+Sections: redirects (``safe_next``), response headers and HTTPS, ids beyond the database, the
+secret files of a first start, the OAuth redirect URI. (The intake's limits are in
+tests/reliability/test_security.py and tests/zreport.)
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from datetime import date
+from urllib.parse import parse_qs, quote, urlsplit
+
+import pytest
+import requests
+from sqlalchemy import select
+
+from backoffice.companies.models import Register, Role
+from backoffice.demo import deliver, zreport_document
+from backoffice.security import safe_next
+from tests.companies.test_login import login, login_form
+from tests.conftest import PASSWORD, LiveServer
+from tests.reliability.test_security import Browser
+
+pytestmark = pytest.mark.timeout(240)
+
+
+# --- redirects: one safe_next for the login page, the connect flow and "Kontrollera igen" -------------
+
+#: Targets that must never leave the site (each also percent-encoded once and twice, below).
+HOSTILE = [
+    "//evil.example/",
+    "///evil.example/",
+    "/\t/evil.example/",
+    "/\n/evil.example/",
+    "/\r\n/evil.example/",
+    "/x\r\nSet-Cookie: a=b",
+    "/\\evil.example/",
+    "\\\\evil.example/",
+    "/\\/evil.example/",
+    "https://evil.example/",
+    "http:evil.example",
+    "javascript:alert(1)",
+    "data:text/html,x",
+    "//user:pw@evil.example/",
+    "https://user@evil.example/",
+    " //evil.example/",
+    "\t//evil.example/",
+    "evil.example",
+    "/\x00/evil.example",
+    "/\x7f/evil.example",
+]
+ENCODED = HOSTILE + [quote(t, safe="") for t in HOSTILE] + [quote(quote(t, safe=""), safe="") for t in HOSTILE] + [
+    "/%09/evil.example/",
+    "/%2F/evil.example/",
+    "/%2f%2fevil.example/",
+    "/%5Cevil.example/",
+    "/%0d%0aSet-Cookie:%20a=b",
+    "/%252F%252Fevil.example/",
+]
+#: Targets of our own pages that must keep working.
+OURS = [
+    "/",
+    "/zrapporter/?kassa=1&status=blocked",
+    "/foretag/notifikationer/3",
+    "/foretag/integrationer/fortnox/installningar/behorighet",
+    "/zrapporter/?back=%2Fzrapporter%2F",
+]
+
+
+@pytest.mark.parametrize("target", ENCODED)
+def test_safe_next_refuses_every_target_off_the_site(target):
+    assert safe_next(target) is None
+
+
+@pytest.mark.parametrize("target", OURS)
+def test_safe_next_keeps_a_path_of_this_site(target):
+    assert safe_next(target) == target
+
+
+def assert_stays_on_site(answer: requests.Response, live_url: str) -> None:
+    assert answer.status_code in (302, 303), (answer.status_code, answer.text[:200])
+    location = answer.headers["Location"]
+    parts = urlsplit(location)
+    assert parts.netloc in ("", urlsplit(live_url).netloc), location
+    assert parts.path.startswith("/") and not parts.path.startswith("//"), location
+    assert "evil" not in location and "\t" not in location and "Set-Cookie" not in answer.headers.get("Set-Cookie", "")
+
+
+#: The forms that reached another host or answered 500 before (issue 14), tried over HTTP below.
+OVER_HTTP = ["/\t/evil.example/", "/\\evil.example/", "/\r\n/evil.example/", "//evil.example/",
+             "https://evil.example/", "/%09/evil.example/", "/%5Cevil.example/"]
+
+
+@pytest.mark.parametrize("target", OVER_HTTP)
+def test_the_login_page_redirects_only_within_the_site_and_never_answers_500(live_server, make_company, make_user,
+                                                                             target):
+    user = make_user(make_company())
+    http = requests.Session()
+    token = login_form(http, live_server.url)
+    answer = http.post(f"{live_server.url}/login", params={"next": target},
+                       data={"email": user.email, "password": PASSWORD, "csrf_token": token},
+                       allow_redirects=False, timeout=10)
+    assert_stays_on_site(answer, live_server.url)
+    assert http.get(f"{live_server.url}/", allow_redirects=False, timeout=10).status_code == 200  # logged in
+
+
+@pytest.mark.parametrize("decision", ["approve", "deny"])
+def test_the_connect_flow_returns_only_within_the_site_after_godkann_and_after_avbryt(
+    db, emulator, live_server, make_company, make_user, decision
+):
+    company = make_company()
+    browser = Browser(live_server.url, make_user(company, role=Role.ADMIN).email)
+    tenant = emulator.control.create_tenant(company.name, "556677-8899")
+    emulator.control.set_auto_approve(True, tenant_id=tenant, decision=decision)
+    try:
+        for target in OVER_HTTP:
+            start = browser.call("GET", "/integrations/fortnox/connect", params={"next": target})
+            assert start.status_code == 302
+            consent = browser.http.get(start.headers["Location"], allow_redirects=False, timeout=30)
+            done = browser.http.get(consent.headers["Location"], allow_redirects=False, timeout=30)
+            assert_stays_on_site(done, live_server.url)
+    finally:
+        emulator.control.set_auto_approve(True, tenant_id=None)
+
+
+def test_kontrollera_igen_returns_only_within_the_site(live_server, make_company, make_user):
+    browser = Browser(live_server.url, make_user(make_company(), role=Role.MANAGER).email)
+    for target in OVER_HTTP:
+        answer = browser.call("POST", "/foretag/integrationer/fortnox/kontrollera", params={"next": target})
+        assert_stays_on_site(answer, live_server.url)
+        answer = browser.call("POST", "/foretag/integrationer/fortnox/kontrollera", data={"next": target})
+        assert_stays_on_site(answer, live_server.url)
+
+
+# --- headers on every response; Secure cookie, HSTS and ProxyFix behind HTTPS ------------------------
+
+def test_every_response_forbids_framing_sniffing_inline_code_and_foreign_referrers(live_server, make_company,
+                                                                                   make_user):
+    browser = Browser(live_server.url, make_user(make_company()).email)
+    answers = [
+        requests.get(f"{live_server.url}/login", timeout=10),
+        requests.get(f"{live_server.url}/static/backoffice.css", timeout=10),
+        requests.get(f"{live_server.url}/api/v1/openapi.json", timeout=10),
+        requests.post(f"{live_server.url}/api/v1/z-reports", data="{}", timeout=10),  # 401
+        browser.call("GET", "/"),
+        browser.call("GET", "/zrapporter/999999999"),  # 404
+    ]
+    for answer in answers:
+        assert answer.headers["Content-Security-Policy"] == "default-src 'self'; frame-ancestors 'none'", answer.url
+        assert answer.headers["X-Content-Type-Options"] == "nosniff"
+        assert answer.headers["Referrer-Policy"] == "same-origin"
+        assert "Strict-Transport-Security" not in answer.headers  # plain HTTP in development
+    assert "Secure" not in answers[0].headers["Set-Cookie"]
+
+
+def test_behind_https_the_session_cookie_is_secure_with_hsts_and_the_proxy_headers_are_trusted(app_config):
+    from backoffice import create_app
+
+    app = create_app({**app_config, "PUBLIC_URL": "https://backoffice.example", "TRUSTED_PROXIES": 1})
+
+    @app.get("/_test/client")
+    def client():
+        from flask import request
+
+        return {"addr": request.remote_addr, "secure": request.is_secure, "host": request.host}
+
+    server = LiveServer(app)
+    try:
+        page = requests.get(f"{server.url}/login", headers={"X-Forwarded-Proto": "https"}, timeout=10)
+        seen = requests.get(f"{server.url}/_test/client", timeout=10, headers={
+            "X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": "https", "X-Forwarded-Host": "backoffice.example"})
+    finally:
+        server.stop()
+        app.extensions["db_engine"].dispose()
+    assert "; Secure" in page.headers["Set-Cookie"] and "HttpOnly" in page.headers["Set-Cookie"]
+    assert page.headers["Strict-Transport-Security"].startswith("max-age=31536000")
+    assert seen.json() == {"addr": "203.0.113.7", "secure": True, "host": "backoffice.example"}
+
+
+def test_without_trusted_proxies_forwarded_headers_are_ignored(app_config):
+    from backoffice import create_app
+
+    app = create_app(app_config)
+
+    @app.get("/_test/client")
+    def client():
+        from flask import request
+
+        return {"addr": request.remote_addr, "secure": request.is_secure}
+
+    server = LiveServer(app)
+    try:
+        seen = requests.get(f"{server.url}/_test/client", timeout=10,
+                            headers={"X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": "https"})
+    finally:
+        server.stop()
+        app.extensions["db_engine"].dispose()
+    assert seen.json() == {"addr": "127.0.0.1", "secure": False}
+
+
+# --- ids beyond what the database can hold: 404, never 500 (and on PostgreSQL a clean error page) ----
+
+@pytest.mark.parametrize("big", [2**63, 2**64 + 1, 10**30])
+def test_ids_beyond_the_database_are_404_in_every_page_and_the_list_filter(db, live_server, restaurant, make_user,
+                                                                            big):
+    shop = restaurant(registers=("K1",))
+    register = db.scalar(select(Register).where(Register.company_id == shop.company.id))
+    deliver(db, register, zreport_document("K1", "Kassa 1", 1, date(2026, 11, 2)))
+    db.commit()
+    browser = Browser(live_server.url, make_user(shop.company, role=Role.ADMIN).email)
+    answers = {
+        "report": browser.call("GET", f"/zrapporter/{big}"),
+        "retry": browser.call("POST", f"/zrapporter/{big}/exportera"),
+        "notification": browser.call("GET", f"/foretag/notifikationer/{big}"),
+        "manual run": browser.call("GET", f"/foretag/integrationer/fortnox/manuell-export/{big}"),
+        "list filter": browser.call("GET", f"/zrapporter/?kassa={big}"),
+        "list filter, not a number": browser.call("GET", "/zrapporter/?kassa=1e9"),
+    }
+    for name, answer in answers.items():
+        assert answer.status_code == 404, (name, answer.status_code)
+        assert "Sidan finns inte" in answer.text, name
+    assert browser.call("GET", f"/zrapporter/?kassa={register.id}").status_code == 200
+    assert browser.call("GET", "/zrapporter/?kassa=").status_code == 200
+
+
+# --- the secret files of a first start with several processes -----------------------------------------
+
+def _load_secrets(instance: str, barrier, results) -> None:
+    from backoffice.config import load_settings
+
+    barrier.wait()
+    settings = load_settings(instance, {"FORTNOX_CLIENT_ID": "x"})
+    results.put((settings["SECRET_KEY"], settings["TOKEN_ENCRYPTION_KEY"]))
+
+
+def test_processes_starting_together_on_an_empty_instance_folder_all_read_the_same_secrets(tmp_path):
+    context = multiprocessing.get_context("fork")
+    processes = 6
+    for trial in range(25):
+        instance = tmp_path / f"instance-{trial}"
+        barrier, results = context.Barrier(processes), context.Queue()
+        workers = [context.Process(target=_load_secrets, args=(str(instance), barrier, results))
+                   for _ in range(processes)]
+        for worker in workers:
+            worker.start()
+        seen = {results.get(timeout=30) for _ in workers}
+        for worker in workers:
+            worker.join(30)
+        on_disk = ((instance / "secret_key").read_text(), (instance / "token_encryption_key").read_text())
+        assert seen == {on_disk}, f"trial {trial}: {len(seen)} different answers"
+        assert all(on_disk)
+        assert os.stat(instance / "secret_key").st_mode & 0o777 == 0o600
+        assert sorted(p.name for p in instance.iterdir()) == ["secret_key", "token_encryption_key"]  # no leftovers
+
+
+def test_an_empty_secret_file_is_waited_for_and_then_refused_clearly(tmp_path, monkeypatch):
+    import threading
+
+    from backoffice import config
+    from backoffice.config import load_settings
+
+    monkeypatch.setattr(config, "SECRET_WAIT", 3.0)
+    (tmp_path / "secret_key").write_text("")
+    (tmp_path / "token_encryption_key").write_text("k" * 44)
+    late = threading.Timer(0.5, (tmp_path / "secret_key").write_text, args=("written-late",))
+    late.start()
+    assert load_settings(tmp_path, {"FORTNOX_CLIENT_ID": "x"})["SECRET_KEY"] == "written-late"
+    (tmp_path / "secret_key").write_text("")
+    monkeypatch.setattr(config, "SECRET_WAIT", 0.3)
+    with pytest.raises(RuntimeError, match="secret_key is empty"):
+        load_settings(tmp_path, {"FORTNOX_CLIENT_ID": "x"})
+
+
+# --- the OAuth redirect URI -----------------------------------------------------------------------------
+
+def test_the_oauth_redirect_uri_is_built_from_public_url_not_from_the_host_header(app_config, make_company,
+                                                                                  make_user):
+    from backoffice import create_app
+
+    user = make_user(make_company(), role=Role.ADMIN)
+    app = create_app({**app_config, "PUBLIC_URL": "http://backoffice.example:8080/"})
+    server = LiveServer(app)
+    try:
+        http = requests.Session()
+        assert login(http, server.url, user.email, PASSWORD).status_code == 302
+        # (requests' cookie jar follows the Host header, so the session cookie goes by hand)
+        start = requests.get(f"{server.url}/integrations/fortnox/connect", allow_redirects=False, timeout=10,
+                             headers={"Host": "evil.example", "Cookie": f"session={http.cookies['session']}"})
+    finally:
+        server.stop()
+        app.extensions["db_engine"].dispose()
+    query = parse_qs(urlsplit(start.headers["Location"]).query)
+    assert query["redirect_uri"] == ["http://backoffice.example:8080/integrations/fortnox/callback"]
