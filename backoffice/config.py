@@ -58,6 +58,7 @@ def load_settings(
     for key, default in FORTNOX_DEFAULTS.items():
         settings[key] = environ.get(key) or default
     settings["EXPORT_CONCURRENCY"] = int(environ.get("EXPORT_CONCURRENCY") or 8)
+    settings["LOGIN_CLIENT_LIMIT"] = int(environ.get("LOGIN_CLIENT_LIMIT") or 20)
     if not settings["FORTNOX_CLIENT_ID"] and not overrides.get("FORTNOX_CLIENT_ID"):
         _use_emulator(settings, environ.get("FORTNOX_EMULATOR_URL") or "http://127.0.0.1:5050")
     settings.update(overrides)

@@ -1,4 +1,5 @@
-"""Commands to create companies, users and registers (``flask companies|users|registers create``)."""
+"""Commands to create companies, users and registers (``flask companies|users|registers create``), and to
+change a user's password or role or end their sessions (``flask users set-password|set-role|end-sessions``)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy import select
 
+from backoffice.companies.auth import change_password, change_role, end_sessions
 from backoffice.companies.models import Company, Register, Role, User
 from backoffice.db import session
 
@@ -36,6 +38,24 @@ def create_company(name: str, org_number: str) -> None:
     click.echo(f"Created company {name!r}.")
 
 
+def user_by_email(email: str) -> User:
+    """The user with this e-mail address, or a usage error naming it."""
+    user = session.scalar(select(User).where(User.email == email.strip().lower()))
+    if user is None:
+        raise click.BadParameter(f"no user {email!r}", param_hint="EMAIL")
+    return user
+
+
+def read_password(password_stdin: bool) -> str:
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    if len(password) < 8:
+        raise click.ClickException("the password must be at least 8 characters")
+    return password
+
+
 @users_cli.command("create")
 @click.argument("email")
 @click.option("--company", "company_name", required=True)
@@ -44,12 +64,7 @@ def create_company(name: str, org_number: str) -> None:
 def create_user(email: str, company_name: str, role: str, password_stdin: bool) -> None:
     """Create a user of a company; the password comes from a prompt or standard input."""
     company = company_by_name(company_name)
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    if len(password) < 8:
-        raise click.ClickException("the password must be at least 8 characters")
+    password = read_password(password_stdin)
     email = email.strip().lower()
     if session.scalar(select(User).where(User.email == email)) is not None:
         raise click.ClickException(f"a user {email!r} already exists")
@@ -58,6 +73,38 @@ def create_user(email: str, company_name: str, role: str, password_stdin: bool) 
     session.add(user)
     session.commit()
     click.echo(f"Created {role} {email} for {company.name!r}.")
+
+
+@users_cli.command("set-password")
+@click.argument("email")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def set_password(email: str, password_stdin: bool) -> None:
+    """Give a user a new password; every session of theirs ends."""
+    user = user_by_email(email)
+    change_password(user, read_password(password_stdin))
+    session.commit()
+    click.echo(f"New password set for {user.email}; their sessions are ended.")
+
+
+@users_cli.command("set-role")
+@click.argument("email")
+@click.option("--role", type=click.Choice([role.value for role in Role]), required=True)
+def set_role(email: str, role: str) -> None:
+    """Give a user another role; every session of theirs ends."""
+    user = user_by_email(email)
+    change_role(user, Role(role))
+    session.commit()
+    click.echo(f"{user.email} is now {role}; their sessions are ended.")
+
+
+@users_cli.command("end-sessions")
+@click.argument("email")
+def end_user_sessions(email: str) -> None:
+    """Log a user out everywhere (every browser holding one of their session cookies)."""
+    user = user_by_email(email)
+    ended = end_sessions(user)
+    session.commit()
+    click.echo(f"Ended {ended} session(s) of {user.email}.")
 
 
 @registers_cli.command("create")

@@ -2,9 +2,13 @@
 
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, Length, Regexp
+
+#: No control characters in an e-mail address (a NUL cannot even be sent to PostgreSQL). The password
+#: is never sent to the database, so it may hold any character.
+_PRINTABLE = Regexp(r"[^\x00-\x1f\x7f]*\Z", message="E-postadressen innehåller otillåtna tecken.")
 
 
 class LoginForm(FlaskForm):
-    email = EmailField("E-post", validators=[DataRequired("Ange din e-postadress."), Length(max=254)])
-    password = PasswordField("Lösenord", validators=[DataRequired("Ange ditt lösenord.")])
+    email = EmailField("E-post", validators=[DataRequired("Ange din e-postadress."), Length(max=254), _PRINTABLE])
+    password = PasswordField("Lösenord", validators=[DataRequired("Ange ditt lösenord."), Length(max=1024)])

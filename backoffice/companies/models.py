@@ -46,10 +46,6 @@ class User(UserMixin, Base):
     email: Mapped[str] = mapped_column(String(254), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[Role] = mapped_column(String(20))
-    #: failed logins in a row; reset by a successful one (login throttling)
-    failed_logins: Mapped[int] = mapped_column(default=0)
-    #: no login is accepted before this time after too many failures
-    locked_until: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=now_utc)
 
     company: Mapped[Company] = relationship(back_populates="users")
@@ -63,6 +59,37 @@ class User(UserMixin, Base):
     @property
     def is_admin(self) -> bool:
         return self.role == Role.ADMIN
+
+
+class UserSession(Base):
+    """One logged-in browser of a user. The session cookie carries the token; only its hash is kept.
+
+    Deleting the row ends the session, whoever holds a copy of the cookie: logout deletes its own,
+    a password or role change and "Logga ut överallt" delete all of the user's (the
+    ``backoffice.companies.auth`` functions)."""
+
+    __tablename__ = "user_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    #: SHA-256 of the session token (``hash_token``)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=now_utc)
+
+
+class LoginThrottle(Base):
+    """Failed logins counted per key: an e-mail address (known or not, so that locked and unknown
+    accounts answer alike) and a client address. ``backoffice.companies.auth`` reads and writes it."""
+
+    __tablename__ = "login_throttle"
+
+    #: SHA-256 of ``"account:<e-mail>"`` or ``"client:<address>"``
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    #: failures since ``window_started_at``
+    failures: Mapped[int] = mapped_column(default=0)
+    window_started_at: Mapped[datetime]
+    #: no login through this key is accepted before this time
+    locked_until: Mapped[datetime | None]
 
 
 class Register(Base):

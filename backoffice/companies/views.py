@@ -1,12 +1,22 @@
-"""Logging in and out, and the start page."""
+"""Logging in and out, the start page, and the company's users (an admin ends a user's sessions)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import session as web_session
 from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy import select
 
-from backoffice.companies.auth import LoginThrottledError, authenticate
+from backoffice.companies.auth import (
+    LoginThrottledError,
+    admin_required,
+    authenticate,
+    end_session,
+    end_sessions,
+    start_session,
+)
 from backoffice.companies.forms import LoginForm
+from backoffice.companies.models import User
 from backoffice.db import session
 from backoffice.security import safe_next
 
@@ -21,15 +31,19 @@ def login():
     status = 200
     if form.validate_on_submit():
         try:
-            user = authenticate(form.email.data, form.password.data)
+            user = authenticate(form.email.data, form.password.data, request.remote_addr)
         except LoginThrottledError:
             session.commit()
             flash("För många misslyckade inloggningar. Försök igen om en stund.", "error")
             return render_template("companies/login.html", form=form), 429
-        session.commit()
         if user is not None:
+            target = safe_next(request.args.get("next")) or url_for("companies.index")
+            web_session.clear()  # nothing of the anonymous session (a planted one) survives the login
+            start_session(user)
+            session.commit()
             login_user(user)
-            return redirect(safe_next(request.args.get("next")) or url_for("companies.index"))
+            return redirect(target)
+        session.commit()
         flash("Fel e-postadress eller lösenord.", "error")
         status = 401
     elif request.method == "POST":
@@ -40,6 +54,8 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
+    end_session()
+    session.commit()
     logout_user()
     flash("Du är utloggad.", "info")
     return redirect(url_for("companies.login"))
@@ -49,3 +65,29 @@ def logout():
 @login_required
 def index():
     return render_template("companies/index.html")
+
+
+@bp.get("/foretag/anvandare/")
+@login_required
+def users():
+    """The company's users; an admin can log any of them out everywhere."""
+    admin_required()
+    people = session.scalars(select(User).where(User.company_id == current_user.company_id).order_by(User.email))
+    return render_template("companies/users.html", users=list(people))
+
+
+@bp.post("/foretag/anvandare/<int:user_id>/logga-ut")
+@login_required
+def end_user_sessions(user_id: int):
+    """"Logga ut överallt": end every session of a user of this company (the admin's own too, if it is theirs)."""
+    user = session.get(User, user_id)
+    if user is None or user.company_id != current_user.company_id:
+        abort(404)  # another company's user does not exist, for anyone
+    admin_required()
+    ended = end_sessions(user)
+    session.commit()
+    flash(f"{user.email} är utloggad överallt ({ended} sessioner avslutade).", "info")
+    if user.id == current_user.id:
+        logout_user()
+        return redirect(url_for("companies.login"))
+    return redirect(url_for("companies.users"))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import re
 from datetime import date
 from urllib.parse import parse_qs, quote, urlsplit
 
@@ -293,3 +294,163 @@ def test_the_oauth_redirect_uri_is_built_from_public_url_not_from_the_host_heade
         app.extensions["db_engine"].dispose()
     query = parse_qs(urlsplit(start.headers["Location"]).query)
     assert query["redirect_uri"] == ["http://backoffice.example:8080/integrations/fortnox/callback"]
+
+
+# --- sessions end on the server: logout, a password change, a role change, an admin's "Logga ut överallt"
+
+def logged_in(live_url: str, email: str) -> tuple[requests.Session, requests.Session]:
+    """A browser that logged in, and a second one holding a copy of its session cookie."""
+    http = requests.Session()
+    assert login(http, live_url, email, PASSWORD).status_code == 302
+    copy = requests.Session()
+    copy.cookies.set("session", http.cookies["session"])
+    assert can_see_start(copy, live_url)
+    return http, copy
+
+
+def can_see_start(http: requests.Session, live_url: str) -> bool:
+    answer = http.get(f"{live_url}/", allow_redirects=False, timeout=10)
+    assert answer.status_code in (200, 302)
+    return answer.status_code == 200
+
+
+def test_logout_ends_the_session_on_the_server_so_a_copied_cookie_stops_working(live_server, make_company, make_user):
+    user = make_user(make_company())
+    http, copy = logged_in(live_server.url, user.email)
+    other, _ = logged_in(live_server.url, user.email)  # the same user in another browser
+    token = re.search(r'name="csrf_token" value="([^"]+)"', http.get(f"{live_server.url}/", timeout=10).text).group(1)
+    assert http.post(f"{live_server.url}/logout", data={"csrf_token": token}, allow_redirects=False,
+                     timeout=10).status_code == 302
+    assert not can_see_start(copy, live_server.url)
+    assert can_see_start(other, live_server.url)  # logout ends this session only
+
+
+def test_a_password_change_and_a_role_change_end_the_users_sessions(app, db, live_server, make_company, make_user):
+    user = make_user(make_company(), role=Role.ADMIN)
+
+    def command(*args: str, input: str | None = None):
+        with app.app_context():  # its own session, as a command has, not the test's
+            return app.test_cli_runner().invoke(args=list(args), input=input)
+    first, first_copy = logged_in(live_server.url, user.email)
+    changed = command("users", "set-password", user.email, "--password-stdin", input="nytt-lösen-99\n")
+    assert changed.exit_code == 0, changed.output
+    assert not can_see_start(first, live_server.url) and not can_see_start(first_copy, live_server.url)
+    assert login(requests.Session(), live_server.url, user.email, "nytt-lösen-99").status_code == 302
+    command("users", "set-password", user.email, "--password-stdin", input=PASSWORD + "\n")
+
+    second, second_copy = logged_in(live_server.url, user.email)
+    demoted = command("users", "set-role", user.email, "--role", "manager")
+    assert demoted.exit_code == 0, demoted.output
+    assert not can_see_start(second, live_server.url) and not can_see_start(second_copy, live_server.url)
+    db.expire_all()
+    db.refresh(user)
+    assert user.role == Role.MANAGER
+
+    third, _ = logged_in(live_server.url, user.email)
+    ended = command("users", "end-sessions", user.email)
+    assert ended.exit_code == 0 and "Ended 1 session(s)" in ended.output, ended.output
+    assert not can_see_start(third, live_server.url)
+
+
+def test_an_admin_logs_a_user_of_their_company_out_everywhere_and_no_one_else(live_server, make_company, make_user):
+    company = make_company()
+    admin = make_user(company, role=Role.ADMIN)
+    manager = make_user(company, role=Role.MANAGER)
+    stranger_admin = make_user(make_company(), role=Role.ADMIN)
+    phone, laptop = logged_in(live_server.url, manager.email)
+    page = Browser(live_server.url, admin.email)
+    listing = page.call("GET", "/foretag/anvandare/")
+    assert listing.status_code == 200 and manager.email in listing.text and "Logga ut överallt" in listing.text
+
+    foreign = Browser(live_server.url, stranger_admin.email).call("POST", f"/foretag/anvandare/{manager.id}/logga-ut")
+    assert foreign.status_code == 404 and can_see_start(phone, live_server.url)
+
+    done = page.call("POST", f"/foretag/anvandare/{manager.id}/logga-ut")
+    assert done.status_code == 302
+    assert not can_see_start(phone, live_server.url) and not can_see_start(laptop, live_server.url)
+    assert can_see_start(page.http, live_server.url)  # the admin's own session goes on
+
+
+def test_session_tokens_are_stored_only_as_hashes(db, live_server, make_company, make_user):
+    from flask.sessions import SecureCookieSessionInterface
+    from itsdangerous import URLSafeTimedSerializer
+
+    from tests.reliability.test_security import database_text
+
+    user = make_user(make_company())
+    http, _ = logged_in(live_server.url, user.email)
+    interface = SecureCookieSessionInterface()
+    serializer = URLSafeTimedSerializer("test-secret-key", salt=interface.salt, serializer=interface.serializer,
+                                        signer_kwargs={"key_derivation": "hmac", "digest_method": interface.digest_method})
+    token = serializer.loads(http.cookies["session"])["sid"]
+    assert len(token) >= 40 and token not in database_text(db)
+
+
+# --- login: unknown and known e-mails alike, a NUL, a per-client throttle ------------------------------
+
+def test_unknown_and_known_addresses_take_as_long_and_are_locked_alike(live_server, make_company, make_user):
+    user = make_user(make_company())
+
+    def timed(email: str) -> float:
+        http = requests.Session()
+        token = login_form(http, live_server.url)
+        answer = http.post(f"{live_server.url}/login", data={"email": email, "password": "fel", "csrf_token": token},
+                           allow_redirects=False, timeout=10)
+        assert answer.status_code == 401
+        return answer.elapsed.total_seconds()
+
+    known = [timed(user.email) for _ in range(4)]
+    unknown = [timed(f"ingen-{i}-{user.email}") for i in range(4)]
+    # A password hash costs tens of milliseconds; without one an unknown address answered in ~3 ms.
+    assert min(unknown) > min(known) / 3, (known, unknown)
+
+    nobody = f"finns-inte-{user.email}"
+    http = requests.Session()
+    known_answers = [login(http, live_server.url, user.email, "fel") for _ in range(1)]  # 5th failure of user
+    unknown_answers = [login(http, live_server.url, nobody, "fel") for _ in range(5)]
+    assert [a.status_code for a in known_answers] == [401]
+    assert [a.status_code for a in unknown_answers] == [401] * 5
+    locked_known, locked_unknown = login(http, live_server.url, user.email, PASSWORD), login(http, live_server.url,
+                                                                                            nobody, PASSWORD)
+    assert locked_known.status_code == locked_unknown.status_code == 429
+
+    def flash(answer):
+        return answer.text.split('class="flash', 1)[1].split("</", 1)[0]
+
+    assert flash(locked_known) == flash(locked_unknown)
+
+
+def test_a_nul_or_a_control_character_in_the_login_form_is_a_400(live_server, make_company, make_user):
+    user = make_user(make_company())
+    http = requests.Session()
+    for email in (user.email + "\x00", "a\x00b@example.se", user.email + "\n"):
+        token = login_form(http, live_server.url)
+        answer = http.post(f"{live_server.url}/login", data={"email": email, "password": PASSWORD, "csrf_token": token},
+                           allow_redirects=False, timeout=10)
+        assert answer.status_code == 400, (email, answer.status_code)
+    nul_password = login(http, live_server.url, user.email, "x\x00y")
+    assert nul_password.status_code == 401
+
+
+def test_one_client_is_throttled_across_addresses_while_others_log_in(app_config, make_company, make_user):
+    from backoffice import create_app
+
+    user = make_user(make_company())
+    app = create_app({**app_config, "LOGIN_CLIENT_LIMIT": 6, "TRUSTED_PROXIES": 1})
+    server = LiveServer(app)
+
+    def attempt(client: str, email: str, password: str) -> int:
+        http = requests.Session()
+        http.headers["X-Forwarded-For"] = client
+        return login(http, server.url, email, password).status_code
+
+    try:
+        sprayed = [attempt("198.51.100.9", f"gissning-{i}@example.se", "fel") for i in range(6)]
+        blocked = attempt("198.51.100.9", user.email, PASSWORD)
+        elsewhere = attempt("198.51.100.10", user.email, PASSWORD)
+    finally:
+        server.stop()
+        app.extensions["db_engine"].dispose()
+    assert sprayed == [401] * 6  # no address reached its own limit of 5
+    assert blocked == 429
+    assert elsewhere == 302

@@ -41,9 +41,10 @@ BEARER = {"zreport_api.post_zreport", "zreport_api.get_zreport"}
 #: Manuell export", companies/models.py Role). Every other POST is an admin's action.
 MANAGER_MAY_POST = {"companies.logout", "export.manual_export_start", "export.recheck", "zreport.retry"}
 #: Pages only an admin may open (connecting Fortnox, the setup wizard).
-ADMIN_ONLY_GET = {"fortnox.connect_start", "fortnox.callback", "integrations.wizard_entry", "integrations.wizard"}
+ADMIN_ONLY_GET = {"fortnox.connect_start", "fortnox.callback", "integrations.wizard_entry", "integrations.wizard",
+                  "companies.users"}
 #: URL parameters that name an object of one company: how to fill them with company A's object.
-OBJECT_PARAMS = {"zreport_id", "problem_id", "run_id"}
+OBJECT_PARAMS = {"zreport_id", "problem_id", "run_id", "user_id"}
 #: URL parameters that select within the user's own company (no object of another company to name).
 CONTEXT_PARAMS = {"step": "konton", "filename": "backoffice.css"}
 
@@ -63,6 +64,9 @@ class Browser:
         self.csrf = login_form(self.http, url)
         if email:
             assert login(self.http, url, email, PASSWORD).status_code == 302
+            # A login starts a fresh session, with a CSRF token of its own.
+            start = self.http.get(url + "/", timeout=30).text
+            self.csrf = re.search(r'<meta name="csrf-token" content="([^"]+)"', start).group(1)
 
     def call(self, method: str, path: str, *, url: str | None = None, **kwargs) -> requests.Response:
         kwargs.setdefault("timeout", 30)
@@ -86,7 +90,8 @@ def two_companies(db, live_server, restaurant, make_user):
     db.commit()
     users = {(name, role): make_user(shop.company, role=role) for name, shop in (("a", a), ("b", b)) for role in Role}
     return {
-        "objects": {"zreport_id": record.id, "problem_id": problem.id, "run_id": run.id},
+        "objects": {"zreport_id": record.id, "problem_id": problem.id, "run_id": run.id,
+                    "user_id": users[("a", Role.MANAGER)].id},
         "a_admin": Browser(live_server.url, users[("a", Role.ADMIN)].email),
         "a_manager": Browser(live_server.url, users[("a", Role.MANAGER)].email),
         "b_admin": Browser(live_server.url, users[("b", Role.ADMIN)].email),
