@@ -123,8 +123,10 @@ def _register_commands(app: Flask) -> None:
 
 def _start_embedded_services(app: Flask) -> None:
     """``EMBEDDED_WORKER=1`` (``make run``): the export worker, and the Fortnox emulator when no
-    Fortnox client id is configured, run inside this process."""
-    if not app.config.get("EMBEDDED_WORKER"):
+    Fortnox client id is configured, run inside this process: a web server's (``flask run``, or a
+    WSGI server importing ``wsgi``), never that of another ``flask`` command (``db upgrade``,
+    ``demo seed``, ``worker``…), which would export or hold the emulator's port while it runs."""
+    if not app.config.get("EMBEDDED_WORKER") or _loaded_by_a_flask_command_other_than_run():
         return
     if app.config.get("FORTNOX_EMULATOR_URL"):
         from backoffice.demo import start_embedded_emulator
@@ -133,3 +135,12 @@ def _start_embedded_services(app: Flask) -> None:
     from backoffice.scheduler import start_embedded
 
     start_embedded(app)
+
+
+def _loaded_by_a_flask_command_other_than_run() -> bool:
+    import click
+
+    context = click.get_current_context(silent=True)
+    # ``flask run`` loads the app inside its own command; every other command's app is loaded while
+    # the ``flask`` group looks the command up, so the current command is the group.
+    return context is not None and context.command.name != "run"

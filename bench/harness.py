@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import secrets
 import signal
 import socket
 import statistics
@@ -221,11 +222,12 @@ class EmulatorProcess(Process):
 
     def __init__(self, *, log: Path | None = None, **settings):
         settings.setdefault("auto_approve", True)
+        settings.setdefault("control_token", secrets.token_urlsafe(24))
         super().__init__([PYTHON, "-c", _EMULATOR_MAIN, json.dumps(settings)], log=log)
         self.url = self.wait_for_line()
         from fortnox_emulator.control import EmulatorControl
 
-        self.control = EmulatorControl(self.url, timeout=120)
+        self.control = EmulatorControl(self.url, token=settings["control_token"], timeout=120)
 
     def stop(self, timeout: float = 15.0) -> None:
         self.control.close()

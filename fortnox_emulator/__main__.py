@@ -1,9 +1,10 @@
-"""`python -m fortnox_emulator --port 5050 [--auto-approve] [--control] [--state-file PATH]`."""
+"""`python -m fortnox_emulator --port 5050 [--auto-approve] [--control [--control-token T]] [--state-file PATH]`."""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 from pathlib import Path
 
 from fortnox_emulator.server import serve_forever
@@ -20,6 +21,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--client-secret", default="demo-secret", help="the OAuth client secret (default demo-secret)")
     parser.add_argument("--auto-approve", action="store_true", help="skip the consent page and approve at once")
     parser.add_argument("--control", action="store_true", help="serve the test control API under /_emulator/")
+    parser.add_argument("--control-token", default=os.environ.get("FORTNOX_EMULATOR_CONTROL_TOKEN"),
+                        help="the X-Emulator-Token of the control API (default $FORTNOX_EMULATOR_CONTROL_TOKEN,"
+                             " else a random one, printed at start)")
     parser.add_argument("--state-file", type=Path, help="keep tenants, tokens and vouchers in this JSON file")
     parser.add_argument("--access-token-lifetime", type=int, default=3600, help="seconds (default 3600)")
     parser.add_argument("--rate-limit", type=int, default=25, help="requests per window per tenant (default 25)")
@@ -36,7 +40,7 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     settings = EmulatorSettings(
         client_id=args.client_id, client_secret=args.client_secret, auto_approve=args.auto_approve,
-        control=args.control, state_file=args.state_file, access_token_lifetime=args.access_token_lifetime,
+        control=args.control, control_token=args.control_token, state_file=args.state_file, access_token_lifetime=args.access_token_lifetime,
         rate_limit_requests=args.rate_limit, rate_limit_window=args.rate_limit_window, retry_after=args.retry_after,
         redirect_uris=tuple(args.redirect_uris) if args.redirect_uris else None)
     serve_forever(settings, host=args.host, port=args.port)

@@ -14,18 +14,23 @@ import requests
 
 
 class EmulatorControl:
-    """Talks to one emulator's control API at `base_url` (e.g. "http://127.0.0.1:50123")."""
+    """Talks to one emulator's control API at `base_url` (e.g. "http://127.0.0.1:50123") with its
+    control `token` (`EmulatorSettings.control_token`)."""
 
-    def __init__(self, base_url: str, *, timeout: float = 10.0) -> None:
+    def __init__(self, base_url: str, *, token: str | None = None, timeout: float = 10.0) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self._session = requests.Session()
+        if token:
+            self._session.headers["X-Emulator-Token"] = token
 
     def close(self) -> None:
         """Close the HTTP session."""
         self._session.close()
 
     def _call(self, method: str, path: str, json: Any = None, params: dict[str, Any] | None = None) -> Any:
+        if json is None and method != "GET":
+            json = {}  # a change is always sent as application/json
         response = self._session.request(method, f"{self.base_url}/_emulator{path}", json=json, params=params,
                                          timeout=self.timeout)
         response.raise_for_status()

@@ -8,6 +8,7 @@ lists every endpoint.
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Callable
 from datetime import date
 from typing import TYPE_CHECKING, Any
@@ -348,9 +349,21 @@ URL_MAP = Map([Rule(rule, methods=list(methods), endpoint=name) for name, (rule,
               strict_slashes=False)
 
 
+def _check_caller(app: EmulatorApp, request: Request) -> None:
+    """Only the holder of the control token, and a change only as JSON: a form or a `text/plain`
+    fetch from a web page on another port (no CORS preflight) must not reach the control API."""
+    expected = app.settings.control_token or ""
+    given = request.headers.get("X-Emulator-Token", "")
+    if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
+        raise ControlError(401, "missing or wrong X-Emulator-Token")
+    if request.method not in ("GET", "HEAD") and request.mimetype != "application/json":
+        raise ControlError(415, "the control API takes application/json")
+
+
 def handle(app: EmulatorApp, request: Request) -> Response:
     """Route one control call; state changes happen under the store lock."""
     try:
+        _check_caller(app, request)
         endpoint, args = URL_MAP.bind_to_environ(request.environ).match()
         with app.store.lock:
             result = ROUTES[endpoint][2](app, request, **args)

@@ -7,6 +7,7 @@ The server is Werkzeug's threaded WSGI server: one thread per connection, so a f
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 from typing import Any
 
@@ -51,7 +52,7 @@ class RunningEmulator:
         self._server = server
         self.port: int = server.port
         self.url = f"http://127.0.0.1:{self.port}"
-        self.control = EmulatorControl(self.url)
+        self.control = EmulatorControl(self.url, token=app.settings.control_token)
         self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
                                         name=f"fortnox-emulator-{self.port}", daemon=True)
         self._thread.start()
@@ -86,16 +87,27 @@ def start_emulator(*, port: int = 0, access_log: bool = False, control: bool = T
     the demo drive it through `.control`; pass control=False to serve only what Fortnox serves.
     """
     app = EmulatorApp(EmulatorSettings.from_kwargs(control=control, **settings))
-    server = make_server("127.0.0.1", port, app, threaded=True,
-                         request_handler=_AccessLogHandler if access_log else _QuietHandler)
+    server = _make_server("127.0.0.1", port, app, _AccessLogHandler if access_log else _QuietHandler)
     return RunningEmulator(app, server)
+
+
+def _make_server(host: str, port: int, app: EmulatorApp, handler: type[WSGIRequestHandler]) -> BaseWSGIServer:
+    """Werkzeug's threaded server on a socket bound here first: a taken port raises `OSError`
+    (Werkzeug itself would print a message and call `sys.exit`, ending the caller's process)."""
+    listening = socket.create_server((host, port))
+    try:
+        return make_server(host, port, app, threaded=True, request_handler=handler, fd=listening.fileno())
+    finally:
+        listening.close()  # Werkzeug serves on its own duplicate of the socket
 
 
 def serve_forever(settings: EmulatorSettings, *, host: str = "127.0.0.1", port: int = 5050) -> None:
     """Serve in the foreground with an access log until interrupted (`python -m fortnox_emulator`)."""
     app = EmulatorApp(settings)
-    server = make_server(host, port, app, threaded=True, request_handler=_AccessLogHandler)
+    server = _make_server(host, port, app, _AccessLogHandler)
     log.info("Fortnox-emulatorn kör på http://%s:%s/ (klient-id %s)", host, server.port, settings.client_id)
+    if settings.control:
+        log.info("Kontroll-API:t på /_emulator/ kräver X-Emulator-Token: %s", settings.control_token)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

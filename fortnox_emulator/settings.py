@@ -6,6 +6,7 @@ delays) is a setting here, so tests can shrink it instead of sleeping.
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -23,6 +24,10 @@ class EmulatorSettings:
     auto_approve_tenant_id: the company an auto-approved consent is for; None means the first tenant.
     auto_approve_decision: "approve" or "deny" (deny redirects with error=access_denied).
     control: serve the test control API under /_emulator/ (off unless asked for).
+    control_token: the token every control call must carry in its `X-Emulator-Token` header (and a
+        call that changes something must be `application/json`), so that a web page in the same
+        browser cannot reset tenants or revoke tokens. With control on and no token, a random one
+        is made; `RunningEmulator.control` carries it.
     access_token_lifetime: seconds an access token is valid (Fortnox: 3600).
     refresh_token_lifetime: seconds a refresh token is valid (Fortnox: 45 days).
     authorization_code_lifetime: seconds an authorization code is valid (Fortnox: 10 minutes).
@@ -48,6 +53,7 @@ class EmulatorSettings:
     auto_approve_tenant_id: int | None = None
     auto_approve_decision: str = "approve"
     control: bool = False
+    control_token: str | None = None
     access_token_lifetime: int = 3600
     refresh_token_lifetime: int = 45 * 24 * 3600
     authorization_code_lifetime: int = 600
@@ -69,6 +75,8 @@ class EmulatorSettings:
             raise ValueError("scope_error_status must be 400 or 403")
         if self.state_file is not None:
             self.state_file = Path(self.state_file)
+        if self.control and not self.control_token:
+            self.control_token = secrets.token_urlsafe(24)
 
     @classmethod
     def from_kwargs(cls, **kwargs: object) -> EmulatorSettings:

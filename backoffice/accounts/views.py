@@ -170,8 +170,12 @@ def import_settings():
         errors.append("Välj en fil att importera.")
     else:
         try:
-            mapping = mapping_schema.load(load_json(upload.read()))
+            document = load_json(upload.read())
+            _check_unicode(document)
+            mapping = mapping_schema.load(document)
             save_mapping(session, company, mapping, actor=current_user.email)
+        except UnicodeEncodeError:
+            errors.append("Filen innehåller tecken som inte är giltig Unicode (ett ensamt surrogattecken).")
         except DocumentError as exc:
             errors.append(f"Filen är inte en giltig JSON-fil: {exc}")
         except ValidationError as exc:
@@ -189,6 +193,12 @@ def import_settings():
     unblock_jobs(session, company)
     flash("Inställningarna är importerade.", "info")
     return redirect(url_for("accounts.index"))
+
+
+def _check_unicode(document: dict) -> None:
+    """Raise ``UnicodeEncodeError`` when a key or a value holds an unpaired surrogate (``"\\ud800"``):
+    such text can be neither stored nor shown, not even in an error message."""
+    json.dumps(document, ensure_ascii=False, default=str).encode("utf-8")
 
 
 def _flatten(messages, path: str = "") -> list[str]:

@@ -58,10 +58,13 @@ def test_the_command_serves_the_consent_page_and_keeps_control_off(tmp_path: Pat
 
 
 def test_the_command_takes_auto_approve_control_and_client_options():
-    with _emulator_process("--auto-approve", "--control", "--client-id", "bo", "--client-secret", "s") as url:
+    with _emulator_process("--auto-approve", "--control", "--control-token", "t0ken", "--client-id", "bo",
+                           "--client-secret", "s") as url:
         redirect = requests.get(url + "/oauth-v1/auth", params={**AUTH_QUERY, "client_id": "bo"},
                                 allow_redirects=False, timeout=5)
-        info = requests.get(url + "/_emulator/", timeout=5).json()
+        info = requests.get(url + "/_emulator/", headers={"X-Emulator-Token": "t0ken"}, timeout=5).json()
+        without = requests.get(url + "/_emulator/", timeout=5)
 
     assert redirect.status_code == 302 and "code=" in redirect.headers["Location"]
     assert info["client_id"] == "bo"
+    assert without.status_code == 401

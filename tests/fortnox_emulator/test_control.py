@@ -219,6 +219,21 @@ def test_control_calls_for_unknown_things_are_404(emulator, tenant_id):
         assert info.value.response.status_code == 404
 
 
+def test_the_control_api_takes_only_json_with_its_token(emulator, tenant_id):
+    """A web page on another port can send a form or a `text/plain` fetch without a CORS preflight,
+    but neither a custom header nor `application/json`: both are required."""
+    url = f"{emulator.url}/_emulator/tenants/{tenant_id}/tokens/revoke"
+    token = {"X-Emulator-Token": emulator.app.settings.control_token}
+    plain = requests.post(url, data="{}", headers={**token, "Content-Type": "text/plain"}, timeout=10)
+    form = requests.post(url, data={"a": "b"}, headers=token, timeout=10)
+    no_token = requests.post(url, json={}, timeout=10)
+    wrong = requests.post(url, json={}, headers={"X-Emulator-Token": "guess"}, timeout=10)
+    read = requests.get(f"{emulator.url}/_emulator/tenants", timeout=10)
+    assert (plain.status_code, form.status_code) == (415, 415)
+    assert (no_token.status_code, wrong.status_code, read.status_code) == (401, 401, 401)
+    assert emulator.control.revoke_tokens(tenant_id) >= 0  # the client with the token still works
+
+
 def test_the_control_api_is_off_unless_enabled(make_emulator):
     emulator = make_emulator(control=False)
     assert requests.get(emulator.url + "/_emulator/", timeout=10).status_code == 404

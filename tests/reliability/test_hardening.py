@@ -454,3 +454,90 @@ def test_one_client_is_throttled_across_addresses_while_others_log_in(app_config
     assert sprayed == [401] * 6  # no address reached its own limit of 5
     assert blocked == 429
     assert elsewhere == 302
+
+
+# --- a lone surrogate in an imported settings file ------------------------------------------------------
+
+@pytest.mark.parametrize("where", ["key", "value", "unknown field", "raw bytes"])
+def test_a_lone_surrogate_in_an_imported_settings_file_is_a_400_and_changes_nothing(
+    db, live_server, make_company, make_user, make_register, where
+):
+    import json
+
+    from tests.export.conftest import contract_mapping
+
+    company = make_company()
+    make_register(company, pos_id="K1")
+    browser = Browser(live_server.url, make_user(company, role=Role.ADMIN).email)
+    document = {**contract_mapping(), "cost_centres": {}}
+    if where == "key":
+        document["payment_methods"] = {**document["payment_methods"], "kort\ud800": 1580}
+    elif where == "value":
+        document["schema"] = "mapping/v1\udfff"
+    elif where == "unknown field":
+        document["ok\ud800nd"] = 1
+    text = json.dumps(document)  # \ud800 escapes, as a hostile file would hold them
+    body = text.encode() if where != "raw bytes" else text.replace('"mapping/v1"', '"mapping/v1\\u0000"').encode(
+    ).replace(b'"cash"', b'"c\xed\xa0\x80sh"')
+    answer = browser.call("POST", "/ekonomi/redovisning/installningar",
+                          files={"file": ("installningar.json", body, "application/json")})
+    assert answer.status_code == 400, answer.status_code
+    assert "Filen" in answer.text
+    from backoffice.accounts.operations import load_mapping
+
+    db.rollback()
+    assert load_mapping(db, company) is None  # nothing stored
+
+
+# --- demo only: the embedded emulator and worker start from `flask run` alone, and a taken port is used --
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_flask_run_uses_the_emulator_already_on_its_port_and_other_commands_start_nothing(tmp_path, emulator):
+    import subprocess
+    import sys
+    import time
+
+    from cryptography.fernet import Fernet
+
+    from tests.conftest import REPO
+
+    flask = [sys.executable, "-m", "flask", "--app", "wsgi"]
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("FORTNOX_", "DATABASE_URL"))},
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.db'}",
+        "SECRET_KEY": "s" * 32,
+        "TOKEN_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+        "EMBEDDED_WORKER": "1",
+        "FORTNOX_EMULATOR_URL": emulator.url,  # a port that is taken: the session's emulator is there
+    }
+    upgrade = subprocess.run([*flask, "db", "upgrade"], cwd=REPO, env=env, capture_output=True, text=True,
+                             timeout=120)
+    assert upgrade.returncode == 0, upgrade.stderr
+    assert "export worker runs inside" not in upgrade.stderr and "emulator" not in upgrade.stderr.lower()
+
+    port = _free_port()
+    server = subprocess.Popen([*flask, "run", "--port", str(port)], cwd=REPO, env=env, stderr=subprocess.PIPE,
+                              stdout=subprocess.DEVNULL, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert server.poll() is None, server.stderr.read()  # Werkzeug's sys.exit ended it before
+            try:
+                if requests.get(f"http://127.0.0.1:{port}/login", timeout=2).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                pass
+            assert time.monotonic() < deadline, "flask run did not serve the login page"
+            time.sleep(0.2)
+    finally:
+        server.terminate()
+        logs = server.communicate(timeout=30)[1]
+    assert f"Port {emulator.port} is taken: using the Fortnox emulator already running there" in logs
+    assert "The export worker runs inside the web process" in logs
