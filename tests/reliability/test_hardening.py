@@ -226,6 +226,39 @@ def test_ids_beyond_the_database_are_404_in_every_page_and_the_list_filter(db, l
     assert browser.call("GET", "/zrapporter/?kassa=").status_code == 200
 
 
+def test_an_error_page_after_a_failed_statement_renders_on_a_rolled_back_session(app_config, make_company,
+                                                                                make_user):
+    """On PostgreSQL a failed statement aborts the transaction; the error page (its banners read the
+    database) must not run inside it. A planted route fails a statement, then answers 404."""
+    from flask import abort
+    from flask_login import login_required
+    from sqlalchemy import text
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from backoffice import create_app
+    from backoffice.db import session
+
+    user = make_user(make_company())
+    app = create_app(app_config)
+
+    @app.get("/_test/failed-statement")
+    @login_required
+    def failed_statement():
+        try:
+            session.execute(text("SELECT no_such_column FROM no_such_table"))
+        except SQLAlchemyError:
+            abort(404)
+
+    server = LiveServer(app)
+    try:
+        browser = Browser(server.url, user.email)
+        answer = browser.call("GET", "/_test/failed-statement")
+    finally:
+        server.stop()
+        app.extensions["db_engine"].dispose()
+    assert answer.status_code == 404 and "Sidan finns inte" in answer.text
+
+
 # --- the secret files of a first start with several processes -----------------------------------------
 
 def _load_secrets(instance: str, barrier, results) -> None:
