@@ -27,7 +27,7 @@ from flask import Flask, abort, current_app, has_request_context
 from flask import session as web_session
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -99,10 +99,21 @@ def authenticate(email: str, password: str, client: str | None) -> User | None:
         return user
     if user is None:
         check_password_hash(_DUMMY_HASH, password)  # the same work as for a known address
+    _forget_stale_counts(now)
     for key, limit in keys.items():
         _count_failure(key, limit, now)
     session.flush()
     return None
+
+
+def _forget_stale_counts(now: datetime) -> None:
+    """Drop counts whose window and lock are over, so guessed addresses do not pile up for ever."""
+    session.execute(
+        delete(LoginThrottle).where(
+            LoginThrottle.window_started_at <= now - WINDOW,
+            or_(LoginThrottle.locked_until.is_(None), LoginThrottle.locked_until <= now),
+        )
+    )
 
 
 def _key(kind: str, value: str) -> str:

@@ -453,6 +453,23 @@ def test_unknown_and_known_addresses_take_as_long_and_are_locked_alike(live_serv
     assert flash(locked_known) == flash(locked_unknown)
 
 
+def test_counts_whose_window_and_lock_are_over_are_forgotten(db, live_server):
+    from datetime import timedelta
+
+    from backoffice.companies.models import LoginThrottle
+    from backoffice.db import now_utc
+
+    long_ago = now_utc() - timedelta(hours=1)
+    db.add_all([LoginThrottle(key="stale" + "0" * 59, failures=3, window_started_at=long_ago),
+                LoginThrottle(key="locked" + "0" * 58, failures=0, window_started_at=long_ago,
+                              locked_until=now_utc() + timedelta(minutes=5))])
+    db.commit()
+    assert login(requests.Session(), live_server.url, "vem-som-helst@example.se", "fel").status_code == 401
+    db.rollback()
+    keys = set(db.scalars(select(LoginThrottle.key)))
+    assert "stale" + "0" * 59 not in keys and "locked" + "0" * 58 in keys
+
+
 def test_a_nul_or_a_control_character_in_the_login_form_is_a_400(live_server, make_company, make_user):
     user = make_user(make_company())
     http = requests.Session()
