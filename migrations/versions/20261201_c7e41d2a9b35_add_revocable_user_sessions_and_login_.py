@@ -4,8 +4,8 @@ A session is a row the cookie's token must match, so logout and a password or ro
 on the server. Failed logins are counted per e-mail address (known or not) and per client address
 in login_throttle, which replaces the user's own failure count and lock.
 
-Revision ID: 1af3f9c0a283
-Revises: b1793991d1d8
+Revision ID: c7e41d2a9b35
+Revises: 5a1e0b7c9d20
 Create Date: 2026-12-01 09:44:15.448551+00:00
 """
 
@@ -13,8 +13,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '1af3f9c0a283'
-down_revision = 'b1793991d1d8'
+revision = 'c7e41d2a9b35'
+down_revision = '5a1e0b7c9d20'
 branch_labels = None
 depends_on = None
 
