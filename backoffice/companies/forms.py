@@ -2,7 +2,7 @@
 
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
-from wtforms.validators import DataRequired, Length, Regexp
+from wtforms.validators import DataRequired, EqualTo, Length, Regexp
 
 #: No control characters in an e-mail address (a NUL cannot even be sent to PostgreSQL). The password
 #: is never sent to the database, so it may hold any character.
@@ -12,3 +12,12 @@ _PRINTABLE = Regexp(r"[^\x00-\x1f\x7f]*\Z", message="E-postadressen innehåller 
 class LoginForm(FlaskForm):
     email = EmailField("E-post", validators=[DataRequired("Ange din e-postadress."), Length(max=254), _PRINTABLE])
     password = PasswordField("Lösenord", validators=[DataRequired("Ange ditt lösenord."), Length(max=1024)])
+
+
+class PasswordForm(FlaskForm):
+    current = PasswordField("Nuvarande lösenord", validators=[DataRequired("Ange ditt nuvarande lösenord.")])
+    new = PasswordField("Nytt lösenord", validators=[
+        DataRequired("Ange ett nytt lösenord."),
+        Length(min=8, max=1024, message="Lösenordet måste ha minst 8 tecken."),
+    ])
+    repeat = PasswordField("Upprepa det nya lösenordet", validators=[EqualTo("new", "Lösenorden är inte lika.")])

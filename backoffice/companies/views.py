@@ -11,11 +11,12 @@ from backoffice.companies.auth import (
     LoginThrottledError,
     admin_required,
     authenticate,
+    change_password,
     end_session,
     end_sessions,
     start_session,
 )
-from backoffice.companies.forms import LoginForm
+from backoffice.companies.forms import LoginForm, PasswordForm
 from backoffice.companies.models import User
 from backoffice.db import session
 from backoffice.security import safe_next
@@ -91,3 +92,22 @@ def end_user_sessions(user_id: int):
         logout_user()
         return redirect(url_for("companies.login"))
     return redirect(url_for("companies.users"))
+
+
+@bp.route("/konto/losenord", methods=["GET", "POST"])
+@login_required
+def password():
+    """"Byt lösenord": the user's own password; their other sessions end, this one goes on."""
+    form = PasswordForm()
+    status = 200
+    if form.validate_on_submit():
+        if current_user.check_password(form.current.data):
+            change_password(current_user, form.new.data)
+            session.commit()
+            flash("Lösenordet är bytt. Du är utloggad i alla andra webbläsare.", "info")
+            return redirect(url_for("companies.index"))
+        form.current.errors.append("Fel lösenord.")
+        status = 400
+    elif request.method == "POST":
+        status = 400
+    return render_template("companies/password.html", form=form), status

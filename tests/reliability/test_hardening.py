@@ -385,6 +385,21 @@ def test_a_password_change_and_a_role_change_end_the_users_sessions(app, db, liv
     assert not can_see_start(third, live_server.url)
 
 
+def test_byt_losenord_ends_the_users_other_sessions_and_keeps_this_one(live_server, make_company, make_user):
+    user = make_user(make_company(), role=Role.MANAGER)
+    other, other_copy = logged_in(live_server.url, user.email)
+    page = Browser(live_server.url, user.email)
+    wrong = page.call("POST", "/konto/losenord", data={"current": "fel", "new": "nytt-lösen-77",
+                                                       "repeat": "nytt-lösen-77"})
+    assert wrong.status_code == 400 and "Fel lösenord." in wrong.text and can_see_start(other, live_server.url)
+    changed = page.call("POST", "/konto/losenord", data={"current": PASSWORD, "new": "nytt-lösen-77",
+                                                         "repeat": "nytt-lösen-77"})
+    assert changed.status_code == 302
+    assert can_see_start(page.http, live_server.url)  # the session that changed it goes on
+    assert not can_see_start(other, live_server.url) and not can_see_start(other_copy, live_server.url)
+    assert login(requests.Session(), live_server.url, user.email, "nytt-lösen-77").status_code == 302
+
+
 def test_an_admin_logs_a_user_of_their_company_out_everywhere_and_no_one_else(live_server, make_company, make_user):
     company = make_company()
     admin = make_user(company, role=Role.ADMIN)

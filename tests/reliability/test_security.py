@@ -39,7 +39,7 @@ PUBLIC = {"static", "companies.login", "zreport_api.openapi"}
 BEARER = {"zreport_api.post_zreport", "zreport_api.get_zreport"}
 #: State-changing routes a manager may use ("sees everything of their own company and may run
 #: Manuell export", companies/models.py Role). Every other POST is an admin's action.
-MANAGER_MAY_POST = {"companies.logout", "export.manual_export_start", "export.recheck", "zreport.retry"}
+MANAGER_MAY_POST = {"companies.logout", "companies.password", "export.manual_export_start", "export.recheck", "zreport.retry"}
 #: Pages only an admin may open (connecting Fortnox, the setup wizard).
 ADMIN_ONLY_GET = {"fortnox.connect_start", "fortnox.callback", "integrations.wizard_entry", "integrations.wizard",
                   "companies.users"}
