@@ -151,3 +151,9 @@ class EmulatorControl:
     def vouchers(self, tenant_id: int) -> list[dict[str, Any]]:
         """GET /_emulator/tenants/{id}/vouchers: every stored voucher with rows (amounts as strings)."""
         return self._call("GET", f"/tenants/{tenant_id}/vouchers")["vouchers"]
+
+    def type_over_voucher(self, tenant_id: int, financial_year: int, series: str, number: int,
+                          rows: list[dict[str, Any]]) -> dict[str, Any]:
+        """PUT /_emulator/tenants/{id}/vouchers/{year}/{series}/{number}: replace a voucher's rows, as
+        a correction typed over it in Fortnox's UI leaves them (``removed: true`` marks a struck row)."""
+        return self._call("PUT", f"/tenants/{tenant_id}/vouchers/{financial_year}/{series}/{number}", {"rows": rows})

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hmac
 from collections.abc import Callable
 from datetime import date
+from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 from werkzeug.exceptions import HTTPException
@@ -19,7 +20,7 @@ from werkzeug.wrappers import Request, Response
 
 from fortnox_emulator import seed
 from fortnox_emulator.jsonio import json_response, parse_json
-from fortnox_emulator.state import FinancialYear, Tenant, Voucher
+from fortnox_emulator.state import FinancialYear, Tenant, Voucher, VoucherRow
 from fortnox_emulator.tokens import parse_scopes
 
 if TYPE_CHECKING:
@@ -217,6 +218,43 @@ def stored_vouchers(app: EmulatorApp, request: Request, tenant_id: int) -> dict[
     return {"vouchers": [_voucher(v) for v in _tenant(app, tenant_id).vouchers.values()]}
 
 
+def type_over_voucher(app: EmulatorApp, request: Request, tenant_id: int, year_id: int, series: str,
+                      number: int) -> dict[str, Any]:
+    """PUT /_emulator/tenants/{id}/vouchers/{year}/{series}/{number} {"rows": [...]}: the rows a user
+    left on a stored voucher by typing over it (correcting it) in Fortnox's UI.
+
+    Each row: ``account``, ``debit``, ``credit`` (exact strings or numbers), optional ``cost_center``
+    and ``removed`` (a struck-out row, which the API shows with ``"Removed": true``). The rows are
+    taken as given: no balance or account check, as nothing says how Fortnox's UI checks them.
+    """
+    tenant = _tenant(app, tenant_id)
+    key = (year_id, series, number)
+    voucher = tenant.vouchers.get(key)
+    if voucher is None:
+        raise ControlError(404, f"no voucher {series} {number} in financial year {year_id}")
+    rows = _body(request).get("rows")
+    if not isinstance(rows, list) or not rows:
+        raise ControlError(400, "rows must be a non-empty list")
+    voucher.rows = [_typed_row(tenant, year_id, row) for row in rows]
+    # A new dict: the state file's append-only journal is rewritten, as after a reset.
+    tenant.vouchers = dict(tenant.vouchers)
+    app.store.mark_dirty()
+    return _voucher(voucher)
+
+
+def _typed_row(tenant: Tenant, year_id: int, data: Any) -> VoucherRow:
+    if not isinstance(data, dict) or not isinstance(data.get("account"), int):
+        raise ControlError(400, "each row needs an integer account")
+    try:
+        debit, credit = (Decimal(str(data.get(side, "0"))).quantize(Decimal("0.01")) for side in ("debit", "credit"))
+    except InvalidOperation:
+        raise ControlError(400, "debit and credit must be amounts") from None
+    account = tenant.financial_years[year_id].accounts.get(data["account"])
+    return VoucherRow(account=data["account"], debit=debit, credit=credit,
+                      description=account.description if account else None,
+                      cost_center=data.get("cost_center"), removed=data.get("removed") is True)
+
+
 def _voucher(voucher: Voucher) -> dict[str, Any]:
     return {
         "financial_year": voucher.year_id,
@@ -230,7 +268,8 @@ def _voucher(voucher: Voucher) -> dict[str, Any]:
         "created_at": voucher.created_at.isoformat(),
         "rows": [{"account": r.account, "debit": f"{r.debit:.2f}", "credit": f"{r.credit:.2f}",
                   "cost_center": r.cost_center, "project": r.project, "description": r.description,
-                  "transaction_information": r.transaction_information} for r in voucher.rows],
+                  "transaction_information": r.transaction_information, "removed": r.removed}
+                 for r in voucher.rows],
     }
 
 
@@ -335,6 +374,7 @@ ROUTES: dict[str, tuple[str, tuple[str, ...], Handler]] = {
     "lockedperiod.set": (f"{T}/lockedperiod", ("PUT",), set_locked_period),
     "financialyears.delete": (f"{T}/financialyears/<int:year_id>", ("DELETE",), delete_financial_year),
     "vouchers.list": (f"{T}/vouchers", ("GET",), stored_vouchers),
+    "vouchers.type_over": (f"{T}/vouchers/<int:year_id>/<series>/<int:number>", ("PUT",), type_over_voucher),
     "delay.get": ("/_emulator/delay", ("GET",), get_delay),
     "delay.set": ("/_emulator/delay", ("PUT",), set_delay),
     "faults.list": ("/_emulator/faults", ("GET",), list_faults),

@@ -84,7 +84,7 @@ def voucher_json(base: str, voucher: Voucher) -> dict[str, Any]:
                 "Description": row.description,
                 "Project": row.project,
                 "Quantity": row.quantity,
-                "Removed": False,
+                "Removed": row.removed,
                 "TransactionInformation": row.transaction_information,
             }
             for row in voucher.rows

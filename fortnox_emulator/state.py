@@ -93,11 +93,14 @@ class VoucherRow:
     project: str | None = None
     quantity: Decimal | None = None
     transaction_information: str | None = None
+    #: struck out by a correction typed over the voucher in Fortnox's UI (control API only)
+    removed: bool = False
 
 
 @dataclass(slots=True)
 class Voucher:
-    """A stored voucher. It never changes once stored (Fortnox has no voucher update)."""
+    """A stored voucher. The API never changes it once stored (Fortnox has no voucher update); only
+    the control API can, standing in for a correction typed over it in Fortnox's UI."""
 
     year_id: int
     series: str

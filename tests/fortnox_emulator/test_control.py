@@ -181,6 +181,40 @@ def test_stored_vouchers_are_listed_with_rows_and_exact_amounts(fortnox, emulato
         (1910, "1234.50", "0.00"), (3001, "0.00", "987.60"), (2611, "0.00", "246.90")]
 
 
+def test_a_voucher_typed_over_is_read_back_with_its_struck_rows_marked_removed(fortnox, emulator, tenant_id, day):
+    fortnox.post("/3/vouchers", voucher_body(day, rows=[{"Account": 1910, "Debit": "100.00"},
+                                                       {"Account": 3001, "Credit": "100.00"}]))
+
+    emulator.control.type_over_voucher(tenant_id, 2, "F", 1, [
+        {"account": 1910, "debit": "100.00", "credit": "0"},
+        {"account": 3001, "debit": "0", "credit": "100.00", "removed": True},
+        {"account": 3002, "debit": "0", "credit": "100.00"},
+    ])
+    read = fortnox.get("/3/vouchers/F/1", params={"financialyear": 2}).json()["Voucher"]
+    with pytest.raises(requests.HTTPError) as refused:
+        emulator.control.type_over_voucher(tenant_id, 2, "F", 99, [{"account": 1910, "debit": "1", "credit": "0"}])
+
+    assert [(r["Account"], r["Credit"], r["Removed"], r["Description"]) for r in read["VoucherRows"]] == [
+        (1910, 0, False, "Kassa"), (3001, 100, True, "Försäljning inom Sverige, 25 % moms"),
+        (3002, 100, False, "Försäljning inom Sverige, 12 % moms")]
+    assert [r["removed"] for r in emulator.control.vouchers(tenant_id)[0]["rows"]] == [False, True, False]
+    assert refused.value.response.status_code == 404
+
+
+def test_a_typed_over_voucher_survives_a_restart_with_a_state_file(tmp_path):
+    state_file = tmp_path / "fortnox.json"
+    with start_emulator(state_file=state_file) as first:
+        tenant = first.default_tenant_id
+        headers = {"Authorization": f"Bearer {first.control.issue_tokens(tenant)['access_token']}"}
+        day = first.app.today().isoformat()
+        requests.post(first.url + "/3/vouchers", json=voucher_body(day), headers=headers, timeout=10)
+        rows = first.control.vouchers(tenant)[0]["rows"]
+        first.control.type_over_voucher(tenant, 2, "F", 1, [dict(row, removed=True) for row in rows] + rows)
+
+    with start_emulator(state_file=state_file) as second:
+        assert [r["removed"] for r in second.control.vouchers(tenant)[0]["rows"]] == [True] * len(rows) + [False] * len(rows)
+
+
 def test_tenants_can_be_created_listed_and_reset(fortnox, emulator, tenant_id, day):
     created = emulator.control.create_tenant("Pizzeria Napoli AB", "559911-2233")
     fortnox.post("/3/vouchers", voucher_body(day))
