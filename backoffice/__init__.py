@@ -85,6 +85,7 @@ def _register_blueprints(app: Flask) -> None:
     from backoffice.export.views import bp as export_bp
     from backoffice.integrations.fortnox.views import bp as fortnox_bp
     from backoffice.integrations.views import bp as integrations_bp
+    from backoffice.reconcile.views import bp as reconcile_bp
     from backoffice.zreport.api import bp as zreport_api_bp
     from backoffice.zreport.views import bp as zreport_bp
 
@@ -99,6 +100,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(export_bp)
     app.register_blueprint(zreport_bp)
     app.register_blueprint(accounts_bp)
+    app.register_blueprint(reconcile_bp)
 
 
 def _register_error_handlers(app: Flask) -> None:
@@ -113,12 +115,15 @@ def _register_commands(app: Flask) -> None:
     from backoffice.companies.cli import companies_cli, registers_cli, users_cli
     from backoffice.demo import demo_cli
     from backoffice.export.cli import export_cli
+    from backoffice.reconcile.cli import reconcile_command, sie_cli
     from backoffice.scheduler import worker_command
     from backoffice.zreport.cli import zreport_cli
 
     for group in (db_cli, companies_cli, users_cli, registers_cli, mapping_cli, zreport_cli, export_cli, demo_cli):
         app.cli.add_command(group)
     app.cli.add_command(worker_command)
+    app.cli.add_command(reconcile_command)
+    app.cli.add_command(sie_cli)
 
 
 def _start_embedded_services(app: Flask) -> None:

@@ -88,3 +88,87 @@ def reason_message(reason: str, detail: dict | None = None) -> str:
         "Tryck på Manuell export för att försöka igen.",
     }
     return sentences.get(reason, f"Bokföringen kunde inte exporteras till Fortnox ({reason}).")
+
+
+# --- Avstämning (reconcile) -----------------------------------------------------------------------
+
+
+def _kronor(amount) -> str:
+    """An amount in a sentence: ``1 234,50 kr``."""
+    from decimal import Decimal
+
+    value = Decimal(str(amount)).quantize(Decimal("0.01"))
+    whole, _, ore = f"{abs(value):.2f}".partition(".")
+    return f"{'-' if value < 0 else ''}{int(whole):,}".replace(",", "\u00a0") + f",{ore}\u00a0kr"
+
+
+def _side(amount) -> str:
+    """A signed amount (debit positive) as an accountant says it: ``debet 125,00 kr``, ``kredit 100,00 kr``."""
+    text = _kronor(amount)
+    if text.startswith("-"):
+        return "kredit " + text[1:]
+    return text if text.startswith("0,00") else "debet " + text
+
+
+def finding_message(kind: str, finding: dict) -> str:
+    """A finding of the reconciliation in plain Swedish, with what to do about it.
+
+    ``finding``: {register_id, z_number, voucher, data} as ``reconcile.operations`` stores it.
+    """
+    data = finding.get("data") or {}
+    register, z, voucher = finding.get("register_id"), finding.get("z_number"), finding.get("voucher")
+    report = f"Z-rapport {z} från kassa {register}"
+    if kind == "z_number_gap":
+        first, last = data.get("first"), data.get("last")
+        numbers = f"nr {first}" if first == last else f"nr {first}–{last}"
+        return (f"Z-rapport {numbers} saknas för kassa {register} (efter nr {data.get('after')}, före nr "
+                f"{data.get('before')}). Kontrollera i kassan att dagsavslutet gjordes och skickades, och skicka det igen.")
+    if kind == "duplicate_voucher":
+        vouchers = " och ".join(data.get("vouchers") or [])
+        extra = ", ".join(data.get("extra") or [voucher or ""])
+        return (f"{report} är bokförd mer än en gång i Fortnox ({vouchers}). Gör en rättelseverifikation av "
+                f"{extra} i Fortnox så att dagen bara är bokförd en gång.")
+    if kind == "foreign_voucher":
+        return (f"Verifikation {voucher} ({data.get('date')}, \"{data.get('description')}\") ligger i "
+                "BackOffice-serien men är inte skapad av BackOffice. Kontrollera att den inte bokför samma "
+                "försäljning en gång till, och lägg egna verifikationer i en annan verifikationsserie.")
+    if kind == "voucher_differs":
+        parts = []
+        for diff in data.get("differences") or []:
+            where = f"konto {diff['account']}" + (f" (kostnadsställe {diff['cost_center']})" if diff.get("cost_center") else "")
+            parts.append(f"{where}: skickat {_side(diff['sent'])}, i Fortnox {_side(diff['fortnox'])}, "
+                         f"skillnad {_kronor(diff['difference'])}")
+        how = "har rättats" if data.get("corrected") else "har ändrats"
+        return (f"Verifikation {voucher} för {report} {how} i Fortnox och stämmer inte "
+                f"längre med Z-rapporten: {'; '.join(parts)}. Kontrollera ändringen och rätta verifikationen i "
+                "Fortnox om den är fel.")
+    if kind == "voucher_missing":
+        label = f" som verifikation {voucher}" if voucher else ""
+        return (f"{report} ({data.get('date')}) är exporterad{label} enligt BackOffice, men verifikationen finns "
+                "inte i Fortnox. Kontrollera att rätt Fortnox-företag är kopplat och kontakta supporten om "
+                "verifikationen har försvunnit.")
+    if kind == "attachment_missing":
+        return (f"Verifikation {voucher} för {report} saknar Z-rapporten som bifogad fil "
+                "(PDF). Bifoga den i Fortnox: underlaget ska sparas med verifikationen.")
+    return f"Avvikelse vid avstämningen ({kind})."
+
+
+def reconcile_error_message(code: str, detail: dict | None = None) -> str:
+    """Why a month cannot be reconciled or exported as SIE, in Swedish."""
+    detail = detail or {}
+    month = detail.get("month", "")
+    sentences = {
+        "invalid_month": f'Ogiltig månad "{month}". Ange månaden som ÅÅÅÅ-MM, till exempel 2026-11.',
+        "future_month": f"Månaden {month} har inte börjat än. Välj innevarande månad eller en tidigare.",
+        "before_start_date": f"Månaden {month} ligger före integrationens startdatum {detail.get('start_date', '')}: "
+        "inga Z-rapporter från den månaden har exporterats till Fortnox.",
+        "no_integration": f"{detail.get('company') or 'Företaget'} har ingen integration med Fortnox. Anslut Fortnox "
+        "under Företag → Integrationer för att kunna stämma av mot Fortnox.",
+        "auth_expired": reason_message("auth_expired"),
+        "no_mapping": "Ingen kontoplan är vald ännu. Välj konton under Ekonomi → Redovisning först.",
+        "mapping_incomplete": missing_parts_message(detail.get("missing") or []) if detail.get("missing") else
+        "Kontoplanen saknar konton för delar av månadens Z-rapporter.",
+        "fortnox_unavailable": "Fortnox kunde inte läsas just nu. Försök igen om en stund.",
+        "no_reports": f"Det finns inga Z-rapporter att bokföra för {month}.",
+    }
+    return sentences.get(code, f"Avstämningen kunde inte göras ({code}).")

@@ -149,3 +149,58 @@
     if (highlighted) highlighted.scrollIntoView({ block: "center" });
   });
 })();
+
+// Avstämning: "Läs från Fortnox" posts with fetch, then the progress bar polls until the run ends
+// and the page is shown again with the new result.
+(function () {
+  "use strict";
+  function poll(box, url) {
+    const bar = box.querySelector("progress");
+    const text = box.querySelector("[data-progress-text]");
+    fetch(url, { headers: { "Accept": "application/json" }, credentials: "same-origin" })
+      .then(function (response) { return response.json(); })
+      .then(function (run) {
+        bar.value = run.percent;
+        bar.setAttribute("aria-valuenow", String(run.percent));
+        text.textContent = run.text;
+        if (run.done) {
+          box.dataset.state = run.state;
+          window.setTimeout(function () { window.location.reload(); }, 300);
+        } else {
+          window.setTimeout(function () { poll(box, url); }, 500);
+        }
+      })
+      .catch(function () { window.setTimeout(function () { poll(box, url); }, 2000); });
+  }
+
+  document.addEventListener("submit", function (event) {
+    const form = event.target;
+    if (!form.matches("form[data-reconcile]")) return;
+    event.preventDefault();
+    const box = document.querySelector("[data-reconcile-progress]");
+    const token = document.querySelector('meta[name="csrf-token"]');
+    form.querySelector("button").disabled = true;
+    fetch(form.action, {
+      method: "POST",
+      headers: { "X-CSRFToken": token ? token.content : "", "Accept": "application/json" },
+      body: new FormData(form),
+      credentials: "same-origin",
+    })
+      .then(function (response) { return response.json().then(function (data) { return [response, data]; }); })
+      .then(function ([response, data]) {
+        box.hidden = false;
+        if (!response.ok) {
+          box.querySelector("[data-progress-text]").textContent = data.error;
+          box.dataset.state = "refused";
+          form.querySelector("button").disabled = false;
+          return;
+        }
+        poll(box, data.progress_url);
+      });
+  });
+
+  document.addEventListener("DOMContentLoaded", function () {
+    const box = document.querySelector("[data-reconcile-progress][data-url]");
+    if (box) poll(box, box.dataset.url);
+  });
+})();

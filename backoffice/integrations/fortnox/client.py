@@ -115,6 +115,14 @@ class FortnoxClient:
                 return item
         return None
 
+    def list_vouchers(self, series: str, *, financial_year: int) -> list[dict]:
+        """Every voucher list item (no rows) of ``series`` in a financial year, every page.
+
+        No date filter is sent: whether ``fromdate``/``todate`` work on this endpoint, and how, no
+        source settles (``docs/fortnox/facts-2026-12.md`` 1), so the caller picks the dates itself.
+        """
+        return self._list(f"/vouchers/sublist/{_segment(series)}", "Vouchers", {"financialyear": financial_year})
+
     def get_voucher(self, series: str, number: int, financial_year: int | None = None) -> dict:
         """Return one voucher with its rows (raises ``NotFoundError`` when there is none)."""
         params = {"financialyear": financial_year} if financial_year is not None else None

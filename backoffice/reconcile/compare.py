@@ -1,0 +1,398 @@
+"""Reconcile a month: every Z-report against the vouchers Fortnox holds, as immutable values (pure).
+
+Invariants of :func:`reconcile_month`:
+
+- Every Z-report of the month gives one :class:`DayEntry`; every (day, register) without a report
+  up to the last day looked at gives one entry in state ``no_report``.
+- A Fortnox voucher belongs to at most one report. It is the report's when its (financial year,
+  series, number) is the one the export job recorded, or when its description is the report's
+  (compared by :func:`description_key`, which survives Fortnox trimming, collapsing spaces or
+  replacing punctuation). A voucher of the month in one of our series that belongs to
+  no report is a ``foreign_voucher``.
+- A report with two or more vouchers is ``duplicate``; an exported report whose voucher Fortnox
+  does not have is ``missing``; a voucher whose net per (account, cost centre), struck-out rows left
+  out, is not what was sent is ``differs``, with the difference per account to the öre.
+- Money is ``Decimal`` throughout; a row's amount is signed, debit positive and credit negative.
+"""
+
+from __future__ import annotations
+
+import enum
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
+from decimal import Decimal
+
+from backoffice.money import ZERO
+
+
+class DayState(enum.StrEnum):
+    #: booked once, and the rows are what was sent (or there was nothing to book)
+    OK = "ok"
+    #: booked once, but the rows read back are not what was sent
+    DIFFERS = "differs"
+    #: the export job says exported, but Fortnox has no such voucher
+    MISSING = "missing"
+    #: two or more vouchers in Fortnox for one Z-report
+    DUPLICATE = "duplicate"
+    #: the report has not reached Fortnox (waiting, blocked, failed, before the start date)
+    NOT_EXPORTED = "not_exported"
+    #: the register sent no Z-report for the day
+    NO_REPORT = "no_report"
+
+
+class FindingKind(enum.StrEnum):
+    #: a Z-number is missing in a register's series
+    Z_NUMBER_GAP = "z_number_gap"
+    #: two vouchers in Fortnox for one Z-report
+    DUPLICATE_VOUCHER = "duplicate_voucher"
+    #: a voucher in our series that the back office did not make
+    FOREIGN_VOUCHER = "foreign_voucher"
+    #: a voucher whose rows are no longer what we sent
+    VOUCHER_DIFFERS = "voucher_differs"
+    #: the export job says exported, but Fortnox does not have the voucher
+    VOUCHER_MISSING = "voucher_missing"
+    #: a voucher without its Z-report PDF
+    ATTACHMENT_MISSING = "attachment_missing"
+
+
+@dataclass(frozen=True, slots=True)
+class Posting:
+    """The net of one (account, cost centre) on a voucher.
+
+    account: the BAS account.
+    cost_center: the cost centre code, or None.
+    amount: debit minus credit, two decimals (credit is negative).
+    """
+
+    account: int
+    cost_center: str | None
+    amount: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class VoucherRef:
+    """A voucher's identity in Fortnox: its financial year id, series and number."""
+
+    year: int | None
+    series: str
+    number: int
+
+    @property
+    def label(self) -> str:
+        """``F 12``, as Fortnox and accountants write it."""
+        return f"{self.series} {self.number}"
+
+
+@dataclass(frozen=True, slots=True)
+class ExpectedReport:
+    """One Z-report of the month as the back office knows it.
+
+    zreport_id: our id of the report.
+    business_date: the report's business day (the voucher's date).
+    register_id: the register's POS id.
+    z_number: the report's number in the register's series.
+    description: the voucher text that identifies the report (what the job sent, else what booking gives).
+    exported: whether the export job recorded the voucher as in Fortnox.
+    voucher: the voucher the job recorded, or None.
+    postings: what was sent (or, if nothing was sent, what booking gives now); empty when nothing to book.
+    nothing_to_book: every account nets to zero, so no voucher is expected.
+    before_start: the report is from before the integration's start date, so no voucher is expected.
+    """
+
+    zreport_id: int
+    business_date: date
+    register_id: str
+    z_number: int
+    description: str | None
+    exported: bool
+    voucher: VoucherRef | None = None
+    postings: tuple[Posting, ...] = ()
+    nothing_to_book: bool = False
+    before_start: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class FortnoxVoucher:
+    """A voucher as read back from Fortnox.
+
+    ref: its financial year, series and number.
+    transaction_date: its date.
+    description: its text.
+    postings: the net per (account, cost centre) of its rows, struck-out rows left out.
+    corrected: whether any row was struck out (a correction typed over it in Fortnox).
+    has_attachment: whether a file is connected to it; None when that was not read.
+    """
+
+    ref: VoucherRef
+    transaction_date: date
+    description: str
+    postings: tuple[Posting, ...]
+    corrected: bool = False
+    has_attachment: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Difference:
+    """What one (account, cost centre) holds in what we sent and in Fortnox, and the difference."""
+
+    account: int
+    cost_center: str | None
+    sent: Decimal
+    fortnox: Decimal
+
+    @property
+    def difference(self) -> Decimal:
+        """Fortnox minus sent, to the öre."""
+        return self.fortnox - self.sent
+
+
+@dataclass(frozen=True, slots=True)
+class DayEntry:
+    """One calendar cell: one report (or a day without one) of one register.
+
+    vouchers: the labels (``F 12``) of the Fortnox vouchers that belong to the report.
+    differences: per (account, cost centre) where Fortnox differs from what was sent.
+    corrected: a voucher of the report has struck-out rows.
+    attachment_missing: a voucher of the report has no file connected.
+    """
+
+    business_date: date
+    register_id: str
+    state: DayState
+    z_number: int | None = None
+    zreport_id: int | None = None
+    vouchers: tuple[str, ...] = ()
+    differences: tuple[Difference, ...] = ()
+    corrected: bool = False
+    attachment_missing: bool = False
+    nothing_to_book: bool = False
+    before_start: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """Something an accountant must look at; the Swedish sentence is made at the edge from it.
+
+    kind: what was found.
+    register_id, z_number: the report it concerns (None for a foreign voucher).
+    voucher: the voucher label it concerns, or None.
+    data: what the sentence names (missing numbers, the description, the differences…).
+    """
+
+    kind: FindingKind
+    register_id: str | None = None
+    z_number: int | None = None
+    voucher: str | None = None
+    data: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class MonthResult:
+    """The reconciliation of one month: a cell per report or empty day, and the findings."""
+
+    month: date
+    days: tuple[DayEntry, ...]
+    findings: tuple[Finding, ...]
+
+
+def description_key(text: str) -> str:
+    """A voucher text as compared: letters and digits only, in words separated by one space.
+
+    Fortnox may store a description trimmed, with spaces collapsed and punctuation outside Latin-1
+    replaced (``docs/fortnox/facts-2026-12.md`` 2); what identifies a report (z number, register
+    name and id, date, company) is in its letters and digits, so both readings match.
+    """
+    normal = unicodedata.normalize("NFC", text)
+    kept = "".join(ch if ch.isalnum() else (" " if ch.isspace() else "") for ch in normal)
+    return " ".join(kept.split())
+
+
+def net_postings(rows: Iterable[tuple[int, str | None, Decimal, Decimal]]) -> tuple[Posting, ...]:
+    """The net per (account, cost centre) of ``(account, cost_center, debit, credit)`` rows, zeros
+    dropped, sorted by account and cost centre."""
+    nets: dict[tuple[int, str | None], Decimal] = {}
+    for account, cost_center, debit, credit in rows:
+        key = (account, cost_center or None)
+        nets[key] = nets.get(key, ZERO) + debit - credit
+    return tuple(
+        Posting(account, cost_center, amount)
+        for (account, cost_center), amount in sorted(nets.items(), key=lambda item: (item[0][0], item[0][1] or ""))
+        if amount
+    )
+
+
+def differences(sent: tuple[Posting, ...], fortnox: tuple[Posting, ...]) -> tuple[Difference, ...]:
+    """Every (account, cost centre) whose net in Fortnox is not what was sent."""
+    ours = {(p.account, p.cost_center): p.amount for p in sent}
+    theirs = {(p.account, p.cost_center): p.amount for p in fortnox}
+    keys = sorted(ours.keys() | theirs.keys(), key=lambda key: (key[0], key[1] or ""))
+    return tuple(
+        Difference(account, cost_center, ours.get((account, cost_center), ZERO), theirs.get((account, cost_center), ZERO))
+        for account, cost_center in keys
+        if ours.get((account, cost_center), ZERO) != theirs.get((account, cost_center), ZERO)
+    )
+
+
+def month_days(month: date, last_day: date) -> list[date]:
+    """The days of ``month`` (its first day) up to and including ``last_day``."""
+    days = []
+    day = month.replace(day=1)
+    while day.month == month.month and day <= last_day:
+        days.append(day)
+        day += timedelta(days=1)
+    return days
+
+
+def reconcile_month(
+    month: date,
+    reports: Iterable[ExpectedReport],
+    vouchers: Iterable[FortnoxVoucher],
+    *,
+    registers: Iterable[str],
+    last_day: date,
+    previous_z: dict[str, int] | None = None,
+) -> MonthResult:
+    """Reconcile the month's reports with the month's vouchers in our series.
+
+    ``registers``: the POS ids that get a cell every day; ``last_day``: the last day with cells (the
+    month's end, or today in the current month); ``previous_z``: per register, the last Z-number
+    before the month, so that a gap at the month's start is found too.
+    """
+    reports = sorted(reports, key=lambda r: (r.business_date, r.register_id, r.z_number))
+    vouchers = sorted(vouchers, key=lambda v: (v.ref.series, v.ref.year or 0, v.ref.number))
+    owner = _assign_vouchers(reports, vouchers)
+    by_report: dict[int, list[FortnoxVoucher]] = {}
+    foreign: list[FortnoxVoucher] = []
+    for voucher in vouchers:
+        zreport_id = owner.get(voucher.ref)
+        if zreport_id is None:
+            foreign.append(voucher)
+        else:
+            by_report.setdefault(zreport_id, []).append(voucher)
+
+    findings: list[Finding] = _z_number_gaps(reports, previous_z or {})
+    days: list[DayEntry] = []
+    for report in reports:
+        entry, found = _judge(report, by_report.get(report.zreport_id, []))
+        days.append(entry)
+        findings += found
+    for voucher in foreign:
+        findings.append(
+            Finding(
+                FindingKind.FOREIGN_VOUCHER,
+                voucher=voucher.ref.label,
+                data={"date": voucher.transaction_date.isoformat(), "description": voucher.description},
+            )
+        )
+    reported = {(r.business_date, r.register_id) for r in reports}
+    for day in month_days(month, last_day):
+        for register_id in registers:
+            if (day, register_id) not in reported:
+                days.append(DayEntry(day, register_id, DayState.NO_REPORT))
+    days.sort(key=lambda d: (d.business_date, d.register_id, d.z_number or 0))
+    return MonthResult(month.replace(day=1), tuple(days), tuple(findings))
+
+
+def _assign_vouchers(reports: list[ExpectedReport], vouchers: list[FortnoxVoucher]) -> dict[VoucherRef, int]:
+    """Which report each voucher belongs to: first by the number the job recorded, then by text."""
+    owner: dict[VoucherRef, int] = {}
+    by_ref = {v.ref: v for v in vouchers}
+    by_number = {(v.ref.series, v.ref.number): v for v in vouchers}
+    for report in reports:
+        if report.voucher is None:
+            continue
+        ref = report.voucher
+        voucher = by_ref.get(ref) if ref.year is not None else by_number.get((ref.series, ref.number))
+        if voucher is not None:
+            owner[voucher.ref] = report.zreport_id
+    by_text = {description_key(r.description): r for r in reports if r.description}
+    for voucher in vouchers:
+        if voucher.ref in owner:
+            continue
+        named = by_text.get(description_key(voucher.description))
+        if named is not None and named.business_date == voucher.transaction_date:
+            owner[voucher.ref] = named.zreport_id
+    return owner
+
+
+def _judge(report: ExpectedReport, vouchers: list[FortnoxVoucher]) -> tuple[DayEntry, list[Finding]]:
+    """The cell and findings of one report, given the vouchers that belong to it."""
+    labels = tuple(v.ref.label for v in vouchers)
+    base = DayEntry(
+        business_date=report.business_date,
+        register_id=report.register_id,
+        state=DayState.OK,
+        z_number=report.z_number,
+        zreport_id=report.zreport_id,
+        vouchers=labels,
+        nothing_to_book=report.nothing_to_book,
+        before_start=report.before_start,
+    )
+
+    def finding(kind: FindingKind, voucher: str | None, data: dict[str, object]) -> Finding:
+        return Finding(kind, register_id=report.register_id, z_number=report.z_number, voucher=voucher, data=data)
+
+    if not vouchers:
+        if report.nothing_to_book:
+            return base, []
+        if report.exported:
+            label = report.voucher.label if report.voucher else None
+            missing = finding(FindingKind.VOUCHER_MISSING, label, {"date": report.business_date.isoformat()})
+            return replace(base, state=DayState.MISSING), [missing]
+        return replace(base, state=DayState.NOT_EXPORTED), []
+    findings: list[Finding] = []
+    ours = _our_voucher(report, vouchers)
+    diffs = differences(report.postings, ours.postings)
+    state = DayState.DIFFERS if diffs else DayState.OK
+    if len(vouchers) > 1:
+        state = DayState.DUPLICATE
+        extra = [label for label in labels if label != ours.ref.label]
+        findings.append(finding(FindingKind.DUPLICATE_VOUCHER, extra[0],
+                                {"vouchers": list(labels), "kept": ours.ref.label, "extra": extra}))
+    if diffs:
+        findings.append(finding(FindingKind.VOUCHER_DIFFERS, ours.ref.label, {
+            "differences": [
+                {"account": d.account, "cost_center": d.cost_center, "sent": str(d.sent), "fortnox": str(d.fortnox),
+                 "difference": str(d.difference)} for d in diffs
+            ],
+            "corrected": ours.corrected,
+        }))
+    for voucher in vouchers:
+        if voucher.has_attachment is False:
+            findings.append(finding(FindingKind.ATTACHMENT_MISSING, voucher.ref.label, {}))
+    entry = replace(base, state=state, differences=diffs, corrected=any(v.corrected for v in vouchers),
+                    attachment_missing=any(v.has_attachment is False for v in vouchers))
+    return entry, findings
+
+
+def _our_voucher(report: ExpectedReport, vouchers: list[FortnoxVoucher]) -> FortnoxVoucher:
+    """The voucher that counts as the report's: the one the job recorded, else the first."""
+    for voucher in vouchers:
+        if report.voucher is not None and (voucher.ref.series, voucher.ref.number) == (
+            report.voucher.series, report.voucher.number
+        ):
+            return voucher
+    return vouchers[0]
+
+
+def _z_number_gaps(reports: list[ExpectedReport], previous_z: dict[str, int]) -> list[Finding]:
+    """One finding per run of missing Z-numbers in a register's series, from the last report before
+    the month through the month's last report."""
+    findings = []
+    numbers: dict[str, list[int]] = {}
+    for report in reports:
+        numbers.setdefault(report.register_id, []).append(report.z_number)
+    for register_id in sorted(numbers):
+        seen = sorted(set(numbers[register_id]))
+        before = previous_z.get(register_id)
+        if before is not None and before < seen[0]:
+            seen.insert(0, before)
+        for low, high in zip(seen, seen[1:], strict=False):
+            if high > low + 1:
+                findings.append(Finding(
+                    FindingKind.Z_NUMBER_GAP, register_id=register_id, z_number=low + 1,
+                    data={"first": low + 1, "last": high - 1, "after": low, "before": high},
+                ))
+    return findings

@@ -1,0 +1,107 @@
+"""The pure comparison: worked examples of what a month's reports and Fortnox's vouchers give."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from backoffice.reconcile.compare import (
+    DayState,
+    ExpectedReport,
+    FindingKind,
+    FortnoxVoucher,
+    Posting,
+    VoucherRef,
+    description_key,
+    net_postings,
+    reconcile_month,
+)
+
+NOVEMBER = date(2026, 11, 1)
+ROWS = (Posting(1580, None, Decimal("125.00")), Posting(2611, None, Decimal("-25.00")),
+        Posting(3001, "10", Decimal("-100.00")))
+
+
+def report(day: int = 1, z: int = 1, number: int | None = 1, register: str = "K1", **overrides) -> ExpectedReport:
+    values = dict(zreport_id=z, business_date=date(2026, 11, day), register_id=register, z_number=z,
+                  description=f"Z-rapport {z} Kassa 1 ({register}) 2026-11-{day:02d} · Krogen AB",
+                  exported=number is not None, voucher=VoucherRef(2, "F", number) if number else None, postings=ROWS)
+    return ExpectedReport(**{**values, **overrides})
+
+
+def voucher(number: int, day: int = 1, z: int = 1, postings=ROWS, description: str | None = None, **overrides):
+    text = description or f"Z-rapport {z} Kassa 1 (K1) 2026-11-{day:02d} · Krogen AB"
+    return FortnoxVoucher(VoucherRef(2, "F", number), date(2026, 11, day), text, postings, **overrides)
+
+
+def run(reports, vouchers, previous=None):
+    return reconcile_month(NOVEMBER, reports, vouchers, registers=["K1"], last_day=date(2026, 11, 3),
+                           previous_z=previous)
+
+
+@pytest.mark.parametrize(
+    ("reports", "vouchers", "state", "kinds"),
+    [
+        ([report()], [voucher(1)], DayState.OK, []),
+        ([report()], [], DayState.MISSING, [FindingKind.VOUCHER_MISSING]),
+        ([report()], [voucher(1), voucher(2)], DayState.DUPLICATE, [FindingKind.DUPLICATE_VOUCHER]),
+        ([report(number=None)], [voucher(7)], DayState.OK, []),
+        ([report(number=None)], [], DayState.NOT_EXPORTED, []),
+        ([report(number=None, postings=(), nothing_to_book=True)], [], DayState.OK, []),
+        ([report()], [voucher(1, postings=ROWS[:2] + (Posting(3001, None, Decimal("-100.00")),))],
+         DayState.DIFFERS, [FindingKind.VOUCHER_DIFFERS]),
+        ([report()], [voucher(1, has_attachment=False)], DayState.OK, [FindingKind.ATTACHMENT_MISSING]),
+        ([report(number=None)], [voucher(9, description="Z-rapport  1 Kassa 1 (K1) 2026-11-01 ? Krogen AB ")],
+         DayState.OK, []),
+    ],
+    ids=["booked-once", "exported-but-gone", "two-vouchers", "found-by-text-while-in-doubt", "not-exported",
+         "nothing-to-book", "cost-centre-dropped", "no-pdf", "text-normalised-by-fortnox"],
+)
+def test_one_report_and_its_vouchers(reports, vouchers, state, kinds):
+    result = run(reports, vouchers)
+    [entry] = [d for d in result.days if d.business_date == date(2026, 11, 1)]
+    assert entry.state == state
+    assert [f.kind for f in result.findings] == kinds
+
+
+def test_a_voucher_of_the_series_that_no_report_explains_is_foreign():
+    other = voucher(5, day=2, description="Inköp kaffe")
+    result = run([report()], [voucher(1), other])
+    [finding] = result.findings
+    assert (finding.kind, finding.voucher, finding.register_id) == (FindingKind.FOREIGN_VOUCHER, "F 5", None)
+    assert finding.data == {"date": "2026-11-02", "description": "Inköp kaffe"}
+
+
+def test_a_same_text_on_another_day_is_not_the_report_s():
+    result = run([report()], [voucher(1), voucher(2, day=2)])
+    assert [f.kind for f in result.findings] == [FindingKind.FOREIGN_VOUCHER]
+
+
+def test_gaps_in_z_numbers_are_found_from_the_last_report_before_the_month():
+    reports = [report(day=1, z=12, number=1), report(day=3, z=15, number=2)]
+    result = run(reports, [voucher(1, z=12), voucher(2, day=3, z=15)], previous={"K1": 10})
+    gaps = [(f.data["first"], f.data["last"]) for f in result.findings if f.kind == FindingKind.Z_NUMBER_GAP]
+    assert gaps == [(11, 11), (13, 14)]
+    assert [(d.business_date.day, d.state) for d in result.days] == [
+        (1, DayState.OK), (2, DayState.NO_REPORT), (3, DayState.OK)]
+
+
+def test_the_difference_per_account_is_to_the_ore_and_struck_rows_do_not_count():
+    fortnox = net_postings([(1580, None, Decimal("125.00"), Decimal("0.00")), (2611, None, Decimal("0"), Decimal("25.00")),
+                            (3001, "10", Decimal("0"), Decimal("99.99")), (3740, None, Decimal("0"), Decimal("0.01"))])
+    result = run([report()], [voucher(1, postings=fortnox, corrected=True)])
+    [entry] = [d for d in result.days if d.business_date.day == 1]
+    assert entry.corrected
+    assert [(d.account, d.sent, d.fortnox, d.difference) for d in entry.differences] == [
+        (3001, Decimal("-100.00"), Decimal("-99.99"), Decimal("0.01")),
+        (3740, Decimal("0.00"), Decimal("-0.01"), Decimal("-0.01")),
+    ]
+
+
+def test_description_key_survives_trimming_collapsed_spaces_and_replaced_characters():
+    ours = "Z-rapport 1042 Kassa 1 (K1) 2026-11-20 · Krogen AB"
+    assert description_key(ours) == description_key(" Z-rapport 1042  Kassa 1 (K1) 2026-11-20 ? Krogen AB ")
+    assert description_key(ours) != description_key("Z-rapport 1043 Kassa 1 (K1) 2026-11-20 · Krogen AB")
+    assert description_key("Z-rapport 1 Kassa… · Åkes") == "Zrapport 1 Kassa Åkes"
