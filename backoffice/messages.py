@@ -54,6 +54,30 @@ def missing_parts_message(missing: list[dict]) -> str:
     return mapping_incomplete_message(error)
 
 
+def _missing_parts(missing: list[dict]) -> str:
+    """The parts of a report without an account, from their JSON form: ``betalningsmetod "swish", …``."""
+    from decimal import Decimal
+
+    return ", ".join(
+        describe_missing_account(
+            MissingAccount(m["kind"], m.get("key"), None if m.get("vat_rate") is None else Decimal(m["vat_rate"]))
+        )
+        for m in missing
+    )
+
+
+def _for_year(detail: dict) -> str:
+    """" för räkenskapsåret som börjar 2026-01-01" when the detail names the year, else ""."""
+    start = detail.get("financial_year_from") or detail.get("year_from")
+    return f" för räkenskapsåret som börjar {start}" if start else ""
+
+
+def _fortnox_says(detail: dict) -> str:
+    """" (Fortnox: ”Saknar rättighet …”)" when Fortnox said what is missing, else ""."""
+    said = detail.get("fortnox_message")
+    return f" (Fortnox: ”{said}”)" if said else ""
+
+
 def reason_message(reason: str, detail: dict | None = None) -> str:
     """The banner sentence of an export problem (the seeds' wording where they have one)."""
     detail = detail or {}
@@ -62,13 +86,21 @@ def reason_message(reason: str, detail: dict | None = None) -> str:
     code = detail.get("cost_center", "")
     sentences = {
         "mapping_incomplete": "Bokföringen kunde inte exporteras till Fortnox eftersom ett konto saknades. "
-        "Uppdatera inställningarna för din Fortnox-integration för att åtgärda detta.",
+        "Uppdatera inställningarna för din Fortnox-integration för att åtgärda detta."
+        + (f" Konto saknas för {_missing_parts(detail['missing'])}." if detail.get("missing") else ""),
         "mapping_missing": "Bokföringen kunde inte exporteras till Fortnox eftersom ingen kontoplan är vald. "
         "Slutför inställningarna för din Fortnox-integration för att åtgärda detta.",
-        "account_missing": f'Bokföringen kunde inte exporteras eftersom konto "{account}" saknas i Fortnox.',
-        "account_inactive": "Bokföringen kunde inte exporteras eftersom ett eller flera konton är inaktiva i Fortnox.",
-        "series_missing": f'Verifikationsserien "{series}" finns inte i Fortnox.',
-        "series_not_manual": f"Fortnox error 2001940: Verifikationsserien är inte manuell ({series}).",
+        "account_missing": f'Bokföringen kunde inte exporteras eftersom konto "{account}" saknas i Fortnox. '
+        "Lägg upp kontot i Fortnox eller välj ett annat konto i inställningarna."
+        if account else "Bokföringen kunde inte exporteras eftersom ett konto saknas i Fortnox: "
+        f"{detail.get('fortnox_message') or 'Fortnox angav inte vilket'}.",
+        "account_inactive": f"Bokföringen kunde inte exporteras eftersom konto {account} är inaktivt i Fortnox. "
+        "Aktivera kontot i Fortnox eller välj ett annat konto i inställningarna."
+        if account else "Bokföringen kunde inte exporteras eftersom ett eller flera konton är inaktiva i Fortnox.",
+        "series_missing": f'Verifikationsserien "{series}" finns inte i Fortnox'
+        f"{_for_year(detail)}. Lägg upp serien i Fortnox eller välj en annan serie i inställningarna.",
+        "series_not_manual": f"Fortnox error 2001940: Verifikationsserien är inte manuell ({series}). "
+        f"Tillåt manuella verifikationer i serie {series} i Fortnox eller välj en annan serie i inställningarna.",
         "cost_center_missing": f'Du behöver logga in i Fortnox och lägga till kostnadsstället '
         f'"{detail.get("register_name") or code}" med koden "{code}" för att bokföringen ska exporteras korrekt.',
         "cost_center_inactive": f'Kostnadsstället med koden "{code}" är inaktivt i Fortnox. '
@@ -80,10 +112,12 @@ def reason_message(reason: str, detail: dict | None = None) -> str:
         "auth_expired": "Din Fortnox-autentisering har upphört att gälla. "
         "Logga in på fortnox för att uppdatera autentiseringen.",
         "connection_invalidated": "Kopplingen har invaliderats av Fortnox. Logga in på Fortnox och koppla ihop igen.",
-        "access_denied": "Access denied: användaren som kopplade integrationen har inte längre behörighet i Fortnox.",
+        "access_denied": "Access denied: användaren som kopplade integrationen har inte längre behörighet i Fortnox"
+        f"{_fortnox_says(detail)}. Ge användaren behörigheten i Fortnox och logga in på Fortnox igen.",
         "not_connected": "BackOffice är inte kopplat till Fortnox. Logga in på Fortnox för att aktivera integrationen.",
         "voucher_invalid": "Fortnox godtog inte verifikationen: "
         f"{detail.get('fortnox_message') or 'okänt fel'}",
+        "voucher_differs": _differs_sentence(detail),
         "export_failed": "Bokföringen kunde inte exporteras till Fortnox efter flera försök. "
         "Tryck på Manuell export för att försöka igen.",
     }
@@ -172,3 +206,15 @@ def reconcile_error_message(code: str, detail: dict | None = None) -> str:
         "no_reports": f"Det finns inga Z-rapporter att bokföra för {month}.",
     }
     return sentences.get(code, f"Avstämningen kunde inte göras ({code}).")
+_DIFFERENCES = {"series": "en annan verifikationsserie", "date": "ett annat datum", "rows": "andra rader"}
+
+
+def _differs_sentence(detail: dict) -> str:
+    """A voucher with our export id that is not the one we sent: name both, say why nothing is sent."""
+    found = f"{detail.get('found_series', '')} {detail.get('found_number', '')}".strip()
+    what = " och ".join(_DIFFERENCES[d] for d in detail.get("differences", ()) if d in _DIFFERENCES) or "annat innehåll"
+    sent = (f"serie {detail.get('sent_series', '')}, {detail.get('sent_date', '')}, "
+            f"”{detail.get('sent_description', '')}”")
+    return (f"Fortnox har redan verifikation {found} med vårt export-id för den här Z-rapporten, men den har {what} "
+            f"än verifikationen vi skickade ({sent}). Vi skickar den inte igen, så att ingenting bokförs två gånger. "
+            f"Be er redovisningskonsult jämföra verifikation {found} i Fortnox med Z-rapporten.")

@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 
 from fortnox_emulator.server import serve_forever
-from fortnox_emulator.settings import EmulatorSettings
+from fortnox_emulator.settings import READINGS, EmulatorSettings
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -31,6 +31,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--retry-after", type=float, help="send Retry-After (seconds) with 429 answers")
     parser.add_argument("--redirect-uri", action="append", dest="redirect_uris",
                         help="a registered redirect URI (repeatable); by default any URI is accepted")
+    for name, choices in READINGS.items():
+        parser.add_argument(f"--{name.replace('_', '-')}", choices=choices, default=choices[0],
+                            help=f"reading of an unsettled fact (docs/EMULATOR.md; default {choices[0]})")
     return parser.parse_args(argv)
 
 
@@ -42,7 +45,8 @@ def main(argv: list[str] | None = None) -> None:
         client_id=args.client_id, client_secret=args.client_secret, auto_approve=args.auto_approve,
         control=args.control, control_token=args.control_token, state_file=args.state_file, access_token_lifetime=args.access_token_lifetime,
         rate_limit_requests=args.rate_limit, rate_limit_window=args.rate_limit_window, retry_after=args.retry_after,
-        redirect_uris=tuple(args.redirect_uris) if args.redirect_uris else None)
+        redirect_uris=tuple(args.redirect_uris) if args.redirect_uris else None,
+        date_filter=args.date_filter, descriptions=args.descriptions, rate_window=args.rate_window)
     serve_forever(settings, host=args.host, port=args.port)
 
 

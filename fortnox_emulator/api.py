@@ -34,6 +34,7 @@ from fortnox_emulator.errors import (
 )
 from fortnox_emulator.jsonio import json_response, request_json
 from fortnox_emulator.payload import Field
+from fortnox_emulator.settings import EmulatorSettings
 from fortnox_emulator.state import Account, CostCenter, FinancialYear, Tenant, VoucherSeries
 
 K = TypeVar("K")
@@ -55,6 +56,7 @@ class ApiContext:
     base: str
     today: date
     changed: Callable[[], None]
+    settings: EmulatorSettings
 
     def year(self) -> FinancialYear:
         """The financial year the call asks for (`financialyear`, else the preselected one)."""
@@ -89,8 +91,7 @@ def list_vouchers(ctx: ApiContext, series: str | None = None) -> Response:
     """GET /3/vouchers, /3/vouchers/sublist and /3/vouchers/sublist/{series}."""
     year = ctx.year()
     series = series or ctx.args.get("voucherseries") or None
-    from_date = parse_day_param(ctx.args["fromdate"]) if ctx.args.get("fromdate") else None
-    to_date = parse_day_param(ctx.args["todate"]) if ctx.args.get("todate") else None
+    from_date, to_date, to_included = _date_filter(ctx)
     modified_since = _last_modified(ctx.args.get("lastmodified"))
     cost_center = ctx.args.get("costcenter") or None
     vouchers = [
@@ -98,7 +99,7 @@ def list_vouchers(ctx: ApiContext, series: str | None = None) -> Response:
         if v.year_id == year.id
         and (series is None or v.series == series)
         and (from_date is None or v.transaction_date >= from_date)
-        and (to_date is None or v.transaction_date <= to_date)
+        and (to_date is None or v.transaction_date < to_date or (to_included and v.transaction_date == to_date))
         and (modified_since is None or v.created_at >= modified_since)
         and (cost_center is None or cost_center == v.cost_center
              or any(r.cost_center == cost_center for r in v.rows))
@@ -106,6 +107,20 @@ def list_vouchers(ctx: ApiContext, series: str | None = None) -> Response:
     vouchers.sort(key=lambda v: (v.series, v.number))
     return ok(resources.paginate(ctx.args, "Vouchers", vouchers,
                                  lambda v: resources.voucher_list_item_json(ctx.base, v)))
+
+
+def _date_filter(ctx: ApiContext) -> tuple[date | None, date | None, bool]:
+    """`fromdate`, `todate` and whether `todate` itself is kept, under the `date_filter` reading
+    (docs/EMULATOR.md "Readings": no source says which is Fortnox's)."""
+    reading = ctx.settings.date_filter
+    given = [name for name in ("fromdate", "todate") if ctx.args.get(name)]
+    if given and reading == "refused":
+        raise FortnoxApiError(INVALID_PARAMETER)
+    from_date = parse_day_param(ctx.args["fromdate"]) if ctx.args.get("fromdate") else None
+    to_date = parse_day_param(ctx.args["todate"]) if ctx.args.get("todate") else None
+    if reading == "ignored":
+        return None, None, True
+    return from_date, to_date, reading != "todate_exclusive"
 
 
 def _last_modified(raw: str | None) -> datetime | None:
@@ -129,7 +144,8 @@ def get_voucher(ctx: ApiContext, series: str, number: str) -> Response:
 
 def post_voucher(ctx: ApiContext) -> Response:
     """POST /3/vouchers: every rule in `bookkeeping`, then 201."""
-    voucher = create_voucher(ctx.tenant, request_json(ctx.request), ctx.args, ctx.today)
+    voucher = create_voucher(ctx.tenant, request_json(ctx.request), ctx.args, ctx.today,
+                             normalise=ctx.settings.descriptions == "normalised")
     ctx.changed()
     return created({"Voucher": resources.voucher_json(ctx.base, voucher)}, "vouchers")
 

@@ -27,7 +27,7 @@ from fortnox_emulator import api, control_api, oauth, seed
 from fortnox_emulator.errors import MISSING_SCOPE, NO_SUCH_ROUTE, SYSTEM_EXCEPTION, FortnoxApiError
 from fortnox_emulator.faults import Fault, FaultInjector, LoggedRequest, RequestLog
 from fortnox_emulator.jsonio import json_response
-from fortnox_emulator.ratelimit import SlidingWindowRateLimiter
+from fortnox_emulator.ratelimit import make_limiter
 from fortnox_emulator.settings import EmulatorSettings
 from fortnox_emulator.state import now_utc
 from fortnox_emulator.store import Store
@@ -55,7 +55,8 @@ class EmulatorApp:
             self.store.mark_dirty()
             self.store.save_if_dirty()
         self.tokens = TokenService(self.store.state, self.settings)
-        self.limiter = SlidingWindowRateLimiter(self.settings.rate_limit_requests, self.settings.rate_limit_window)
+        self.limiter = make_limiter(self.settings.rate_window, self.settings.rate_limit_requests,
+                                    self.settings.rate_limit_window)
         self.faults = FaultInjector()
         self.requests = RequestLog(self.settings.request_log_size)
         self.response_delay = self.settings.response_delay
@@ -143,7 +144,7 @@ class EmulatorApp:
                     return json_response(UNAUTHORIZED, 401)
                 context = api.ApiContext(request=request, args=request.args, tenant=tenant,
                                          base=request.host_url.rstrip("/"), today=self.today(),
-                                         changed=self.store.mark_dirty)
+                                         changed=self.store.mark_dirty, settings=self.settings)
                 return route.handler(context, **path_args)
         except (NotFound, MethodNotAllowed):
             return json_response(NO_SUCH_ROUTE.body(), NO_SUCH_ROUTE.status)

@@ -100,8 +100,13 @@ def parse_day_param(raw: str) -> date:
     raise FortnoxApiError(INVALID_PARAMETER)
 
 
-def create_voucher(tenant: Tenant, body: Any, args: Mapping[str, str], today: date) -> Voucher:
-    """Check a POST /3/vouchers body against every rule above and store it with its number."""
+def create_voucher(tenant: Tenant, body: Any, args: Mapping[str, str], today: date, *,
+                   normalise: bool = False) -> Voucher:
+    """Check a POST /3/vouchers body against every rule above and store it with its number.
+
+    ``normalise``: store `Description` and `Comments` as :func:`normalised_text` gives them (the
+    "normalised" reading of docs/EMULATOR.md; no source says Fortnox does or does not).
+    """
     data = payload.unwrap(body, "Voucher")
     payload.refuse_unknown_fields(data, VOUCHER_WRITABLE + VOUCHER_READ_ONLY)
     description = payload.text(data, "Description", required=True, max_length=200)
@@ -139,6 +144,9 @@ def create_voucher(tenant: Tenant, body: Any, args: Mapping[str, str], today: da
                       transaction_date=transaction_date, description=description, rows=rows,
                       created_at=now_utc(), comments=comments, cost_center=voucher_cost_center,
                       project=project)
+    if normalise:
+        voucher.description = normalised_text(voucher.description)
+        voucher.comments = normalised_text(voucher.comments) if voucher.comments is not None else None
     series.next_number += 1
     tenant.vouchers[(year.id, voucher.series, voucher.number)] = voucher
     return voucher
@@ -192,3 +200,22 @@ def _check_cost_center(tenant: Tenant, code: str) -> None:
         raise FortnoxApiError(COST_CENTER_NOT_FOUND, code=code)
     if not cost_center.active:
         raise FortnoxApiError(COST_CENTER_INACTIVE, code=code)
+
+
+#: What the "normalised" reading makes of punctuation outside plain Latin letters and ASCII.
+_REPLACEMENTS = {"\u00b7": "-", "\u2026": "...", "\u2013": "-", "\u2014": "-", "\u2018": "'", "\u2019": "'",
+                 "\u201c": '"', "\u201d": '"', "\u00a0": " "}
+
+
+def normalised_text(text: str) -> str:
+    """`text` trimmed, runs of whitespace made one space, and every character that is neither
+    printable ASCII nor a Latin-1 letter replaced (`·` → `-`, `…` → `...`, others → `?`)."""
+    out = []
+    for char in text:
+        if char in _REPLACEMENTS:
+            out.append(_REPLACEMENTS[char])
+        elif char.isspace() or (" " <= char <= "~") or (char.isalpha() and ord(char) < 256):
+            out.append(char)
+        else:
+            out.append("?")
+    return " ".join("".join(out).split())

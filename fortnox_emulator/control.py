@@ -57,6 +57,16 @@ class EmulatorControl:
         """PUT /_emulator/delay: make every /3/ call wait `seconds` (0 to stop)."""
         self._call("PUT", "/delay", {"seconds": seconds})
 
+    def readings(self) -> dict[str, Any]:
+        """GET /_emulator/readings: date_filter, descriptions, rate_window, retry_after, the choices and
+        which are unsourced."""
+        return self._call("GET", "/readings")
+
+    def set_readings(self, **readings: Any) -> dict[str, Any]:
+        """PUT /_emulator/readings: play other readings of the unsettled facts (``date_filter="refused"``,
+        ``descriptions="normalised"``, ``rate_window="weighted"``, ``retry_after=2`` or None)."""
+        return self._call("PUT", "/readings", readings)
+
     def add_fault(self, kind: str, *, count: int = 1, method: str | None = None, path_prefix: str = "/",
                   tenant_id: int | None = None, seconds: float | None = None, after: str = "answer"
                   ) -> dict[str, Any]:

@@ -20,6 +20,8 @@ from werkzeug.wrappers import Request, Response
 
 from fortnox_emulator import seed
 from fortnox_emulator.jsonio import json_response, parse_json
+from fortnox_emulator.ratelimit import make_limiter
+from fortnox_emulator.settings import READINGS, check_readings
 from fortnox_emulator.state import FinancialYear, Tenant, Voucher, VoucherRow
 from fortnox_emulator.tokens import parse_scopes
 
@@ -82,6 +84,7 @@ def info(app: EmulatorApp, request: Request) -> dict[str, Any]:
         "response_delay": app.response_delay,
         "auto_approve": auto_approve(app, request),
         "rate_limit": {"requests": app.limiter.limit, "window": app.limiter.window},
+        "readings": readings(app, request),
     }
 
 
@@ -273,6 +276,49 @@ def _voucher(voucher: Voucher) -> dict[str, Any]:
     }
 
 
+#: Which readings no source gives as Fortnox's (all of them: facts-2026-12 "What no public source
+#: settles"), and the one the docs do state: a sliding window (api-facts §5), no `Retry-After` seen.
+UNSOURCED = {
+    "date_filter": list(READINGS["date_filter"]),
+    "descriptions": list(READINGS["descriptions"]),
+    "rate_window": ["weighted"],
+    "retry_after": ["every value: no source has seen Fortnox send Retry-After"],
+}
+
+
+def readings(app: EmulatorApp, request: Request) -> dict[str, Any]:
+    """GET /_emulator/readings: how the emulator plays each fact no source settles, the choices, and
+    which of them are unsourced."""
+    settings = app.settings
+    return {"date_filter": settings.date_filter, "descriptions": settings.descriptions,
+            "rate_window": settings.rate_window, "retry_after": settings.retry_after,
+            "choices": {name: list(values) for name, values in READINGS.items()}, "unsourced": UNSOURCED}
+
+
+def set_readings(app: EmulatorApp, request: Request) -> dict[str, Any]:
+    """PUT /_emulator/readings {"date_filter"?, "descriptions"?, "rate_window"?, "retry_after"?: seconds|null}."""
+    data = _body(request)
+    unknown = set(data) - {*READINGS, "retry_after"}
+    if unknown:
+        raise ControlError(400, f"unknown readings: {', '.join(sorted(unknown))}")
+    settings = app.settings
+    chosen = {name: str(data.get(name, getattr(settings, name))) for name in READINGS}
+    try:
+        check_readings(chosen["date_filter"], chosen["descriptions"], chosen["rate_window"])
+    except ValueError as exc:
+        raise ControlError(400, str(exc)) from None
+    retry_after = data.get("retry_after", settings.retry_after)
+    if retry_after is not None and (isinstance(retry_after, bool) or not isinstance(retry_after, (int, float))
+                                    and not hasattr(retry_after, "as_integer_ratio")):
+        raise ControlError(400, "retry_after must be a number of seconds or null")
+    if chosen["rate_window"] != settings.rate_window:
+        app.limiter = make_limiter(chosen["rate_window"], app.limiter.limit, app.limiter.window)
+    settings.date_filter, settings.descriptions = chosen["date_filter"], chosen["descriptions"]
+    settings.rate_window = chosen["rate_window"]
+    settings.retry_after = float(retry_after) if retry_after is not None else None
+    return readings(app, request)
+
+
 def get_delay(app: EmulatorApp, request: Request) -> dict[str, Any]:
     """GET /_emulator/delay."""
     return {"seconds": app.response_delay}
@@ -375,6 +421,8 @@ ROUTES: dict[str, tuple[str, tuple[str, ...], Handler]] = {
     "financialyears.delete": (f"{T}/financialyears/<int:year_id>", ("DELETE",), delete_financial_year),
     "vouchers.list": (f"{T}/vouchers", ("GET",), stored_vouchers),
     "vouchers.type_over": (f"{T}/vouchers/<int:year_id>/<series>/<int:number>", ("PUT",), type_over_voucher),
+    "readings.get": ("/_emulator/readings", ("GET",), readings),
+    "readings.set": ("/_emulator/readings", ("PUT",), set_readings),
     "delay.get": ("/_emulator/delay", ("GET",), get_delay),
     "delay.set": ("/_emulator/delay", ("PUT",), set_delay),
     "faults.list": ("/_emulator/faults", ("GET",), list_faults),

@@ -10,6 +10,21 @@ import secrets
 from dataclasses import dataclass, fields
 from pathlib import Path
 
+#: The readings of the facts no source settles (docs/fortnox/facts-2026-12.md), each a setting: the
+#: first is the default. The back office must be right under every one (docs/EMULATOR.md "Readings").
+READINGS: dict[str, tuple[str, ...]] = {
+    "date_filter": ("inclusive", "todate_exclusive", "ignored", "refused"),
+    "descriptions": ("verbatim", "normalised"),
+    "rate_window": ("sliding", "weighted"),
+}
+
+
+def check_readings(date_filter: str, descriptions: str, rate_window: str) -> None:
+    """Refuse a reading the emulator cannot play (ValueError names the choices)."""
+    for name, value in (("date_filter", date_filter), ("descriptions", descriptions), ("rate_window", rate_window)):
+        if value not in READINGS[name]:
+            raise ValueError(f"{name} must be one of {', '.join(READINGS[name])}")
+
 
 @dataclass(slots=True)
 class EmulatorSettings:
@@ -37,6 +52,15 @@ class EmulatorSettings:
         answering both 400 and 403, we default to the 400 seen live.
     retry_after: a `Retry-After` header (seconds) on 429 answers; None sends none, as no source
         has ever seen Fortnox send one.
+    date_filter: how `fromdate`/`todate` act on the voucher lists, a fact no source settles
+        (facts-2026-12 §1): "inclusive" (both ends kept), "todate_exclusive" (`todate` itself left
+        out), "ignored" (every voucher of the year comes back) or "refused" (400, 2000588).
+    descriptions: whether a voucher's `Description` (and `Comments`) is stored "verbatim" or
+        "normalised" (trimmed, runs of spaces collapsed, punctuation outside plain Latin letters and
+        ASCII replaced), facts-2026-12 §2.
+    rate_window: "sliding" (any 5 s holds at most `rate_limit_requests`, Fortnox's docs) or
+        "weighted" (fixed windows, the previous one counted in proportion to the part still inside
+        the last 5 s: the older docs' algorithm, facts-2026-12 §3), which refuses some bursts below 25.
     response_delay: seconds every /3/ call waits before it is processed.
     timeout_after_store_seconds: default wait of a `timeout_after_store` fault.
     request_log_size: how many requests the control API remembers (oldest forgotten first).
@@ -61,6 +85,9 @@ class EmulatorSettings:
     rate_limit_window: float = 5.0
     scope_error_status: int = 400
     retry_after: float | None = None
+    date_filter: str = "inclusive"
+    descriptions: str = "verbatim"
+    rate_window: str = "sliding"
     response_delay: float = 0.0
     timeout_after_store_seconds: float = 30.0
     request_log_size: int = 10_000
@@ -73,6 +100,7 @@ class EmulatorSettings:
             raise ValueError("auto_approve_decision must be 'approve' or 'deny'")
         if self.scope_error_status not in (400, 403):
             raise ValueError("scope_error_status must be 400 or 403")
+        check_readings(self.date_filter, self.descriptions, self.rate_window)
         if self.state_file is not None:
             self.state_file = Path(self.state_file)
         if self.control and not self.control_token:

@@ -69,6 +69,16 @@ def emulator():
     running.stop()
 
 
+@pytest.fixture()
+def readings(emulator):
+    """Play other readings of the facts no source settles for one test (``readings(date_filter="refused")``);
+    the emulator's defaults come back afterwards."""
+    before = emulator.control.readings()
+    yield lambda **chosen: emulator.control.set_readings(**chosen)
+    emulator.control.set_readings(**{name: before[name] for name in ("date_filter", "descriptions", "rate_window",
+                                                                    "retry_after")})
+
+
 @pytest.fixture(scope="session")
 def app_config(database_url, emulator) -> dict:
     return {

@@ -2,10 +2,13 @@
 
 A voucher cannot be changed or deleted in Fortnox, so a duplicate is a bookkeeping error. The
 engine therefore never posts twice without looking first: before a POST it marks the job
-``in_doubt`` and commits; only a clear answer from Fortnox clears the mark. A job still in doubt
-(a timeout, a reset, a 5xx, a worker killed mid-post) is reconciled before anything else: the
-voucher is looked up in Fortnox by its unique description in its series and date, adopted if it is
-there, and only then posted again. No transaction is held open while Fortnox is called.
+``in_doubt`` and commits, together with what it sends: a token of the job's own (in the voucher's
+``Comments``), the series, financial year, date and description. Only a clear answer from Fortnox
+clears the mark. A job still in doubt (a timeout, a reset, a 5xx, a worker killed mid-post) is
+settled before anything else, with what was sent and never with today's mapping (``doubt``): the
+voucher carrying the token is adopted when Fortnox holds it as sent, the job is blocked when Fortnox
+holds it otherwise, and only when Fortnox certainly has none is a voucher built again and posted.
+No transaction is held open while Fortnox is called.
 
 The worker gives the engine its Fortnox clients and its lease (``export.tasks``); this module
 imports no Flask (an import-linter contract in setup.cfg). Its writes follow ``statements``' rule.
@@ -21,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from backoffice.db import now_utc
 from backoffice.export.context import CompanyContext, connection_blockers, refresh_snapshot, voucher_or_blockers
+from backoffice.export.doubt import ABSENT, Sent, comments_for, look_up, new_token, sent_by
 from backoffice.export.models import ExportAttempt, ExportJob, ExportState
 from backoffice.export.preflight import Blocker, check
 from backoffice.export.problems import sync_problems
@@ -74,15 +78,21 @@ def export_one(session: Session, job_id: int, *, clients: Clients, lease: timede
                 # doubt, and only an answer to a post of ours may be read as one below.
                 attempt.outcome = "crashed"
     context = CompanyContext.of(session, job.company, *context_rows)
-    voucher, blockers = voucher_or_blockers(context, job.zreport)
-    if voucher is None and not blockers:
+    blockers = connection_blockers(context)
+    if job.in_doubt and not blockers:
+        # First settle the doubt, with what was sent: today's mapping may have changed since.
+        settled = _settle_doubt(session, job, context, clients(context.connection), now)
+        if settled is not None:
+            return settled
+    voucher, built_blockers = voucher_or_blockers(context, job.zreport)
+    if voucher is None and not built_blockers and not blockers:
         # Every account nets to zero (a day without sales): Fortnox takes no voucher without rows.
         transition(job, ExportState.SKIPPED)
         job.reason_code = "nothing_to_book"
         session.add(ExportAttempt(job=job, started_at=now, finished_at=now_utc(), outcome="nothing_to_book"))
         session.commit()
         return ExportState.SKIPPED
-    blockers += connection_blockers(context)
+    blockers = built_blockers + blockers
     if blockers:
         return _block(session, job, context, blockers, now)
     client = clients(context.connection)
@@ -92,18 +102,54 @@ def export_one(session: Session, job_id: int, *, clients: Clients, lease: timede
         if blockers:
             job.voucher_description = voucher.description
             return _block(session, job, context, blockers, now)
-        # The voucher's own financial year, not Fortnox's preselected one (31 Dec exported on 2 Jan).
-        year = snapshot.financial_year_for(voucher.transaction_date).id
-        if job.in_doubt:
-            # Look before posting again. No transaction stays open while Fortnox is called (on
-            # SQLite it would hold the write lock).
-            session.commit()
-            found = client.find_voucher(voucher.series, voucher.transaction_date, voucher.description, financial_year=year)
-            if found is not None:
-                return _exported(session, job, context, found, now, outcome="found")
     except FortnoxError as exc:
         return _handle_error(session, job, context, client, exc, now)
+    # The voucher's own financial year, not Fortnox's preselected one (31 Dec exported on 2 Jan).
+    year = snapshot.financial_year_for(voucher.transaction_date).id
     return _post(session, job, context, client, voucher, now, year, lease)
+
+
+def _settle_doubt(session: Session, job: ExportJob, context: CompanyContext, client: FortnoxClient,
+                  now: datetime) -> ExportState | None:
+    """Look for the voucher the job sent (``doubt``). Adopt it, block the job when Fortnox holds it
+    otherwise than sent, or clear the mark when Fortnox certainly has none (None: go on and post)."""
+    sent = sent_by(job)
+    if sent is None:  # in doubt before anything of the post was kept: look for today's voucher, as then
+        voucher, _ = voucher_or_blockers(context, job.zreport)
+        if voucher is None:
+            return None  # nothing can be looked up; the job stays in doubt and is blocked below
+        sent = Sent(voucher.series, voucher.transaction_date, voucher.description, None, None)
+    try:
+        year = sent.year
+        if year is None:
+            covering = _fresh_snapshot(session, context, client, now).financial_year_for(sent.day)
+            year = covering.id if covering is not None else None
+        # No transaction stays open while Fortnox is called (on SQLite it would hold the write lock).
+        session.commit()
+        found = look_up(client, sent, year) if year is not None else ABSENT
+    except FortnoxError as exc:
+        return _handle_error(session, job, context, client, exc, now)
+    if found is ABSENT:
+        # Fortnox has no voucher of this job, whatever its date filters mean: it may be built anew
+        # from today's mapping and posted (the token stays the job's).
+        insert_attempt(session, job, started_at=now, finished_at=now_utc(), outcome="not_found")
+        store(session, job, {"in_doubt": False})
+        session.commit()
+        return None
+    if not found.differences:
+        return _exported(session, job, context, found.voucher, now, outcome="found")
+    stored = found.voucher
+    detail = {
+        "found_series": stored.get("VoucherSeries"), "found_number": stored.get("VoucherNumber"),
+        "found_year": stored.get("Year"), "found_date": str(stored.get("TransactionDate")),
+        "sent_series": sent.series, "sent_date": sent.day.isoformat(), "sent_description": sent.description,
+        "differences": list(found.differences),
+    }
+    log.error("Z-report %s: Fortnox holds voucher %s %s with our token but %s differ; it is not posted again",
+              job.zreport_id, detail["found_series"], detail["found_number"], ", ".join(found.differences))
+    key = f"{detail['found_series']} {detail['found_number']}"
+    # Still in doubt on purpose: whatever asks for the job again finds the same voucher, never posts.
+    return _block(session, job, context, [Blocker(Reason.VOUCHER_DIFFERS, key, detail)], now)
 
 
 def _fresh_snapshot(session: Session, context: CompanyContext, client: FortnoxClient, now: datetime) -> FortnoxSnapshot:
@@ -117,13 +163,16 @@ def _fresh_snapshot(session: Session, context: CompanyContext, client: FortnoxCl
 
 def _post(session: Session, job: ExportJob, context: CompanyContext, client: FortnoxClient, voucher: Voucher,
           now: datetime, year: int, lease: timedelta) -> ExportState:
-    body = voucher_body(voucher)
+    token = job.voucher_token or new_token()  # made before the first post, the same for every retry
+    body = voucher_body(voucher, comments=comments_for(token))
     lease_until = now_utc() + lease
     # Write-ahead: from here until Fortnox answers clearly, the voucher may exist in Fortnox. The
-    # mark, the voucher's description (to look it up by) and the "sending" attempt commit together,
-    # with the leases renewed so that a slow post is never taken for a crashed one.
+    # mark, what is sent (token, series, year, date, description: to look it up by) and the "sending"
+    # attempt commit together, with the leases renewed so that a slow post is never taken for a crashed one.
     attempt_id = insert_attempt(session, job, started_at=now, outcome="sending", request_body=dumps_body(body))
-    store(session, job, {"in_doubt": True, "voucher_description": voucher.description, "lease_until": lease_until})
+    store(session, job, {"in_doubt": True, "voucher_token": token, "sent_series": voucher.series, "sent_year": year,
+                         "sent_date": voucher.transaction_date, "voucher_description": voucher.description,
+                         "lease_until": lease_until})
     session.connection().execute(RENEW_LEASE, {"connection": context.connection.id, "until": lease_until})
     session.commit()
     try:

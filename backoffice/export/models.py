@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 import json
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -50,7 +50,17 @@ class ExportJob(Base):
     #: the worker that holds the job, and until when (a crashed worker's lease runs out)
     lease_owner: Mapped[str | None] = mapped_column(String(80))
     lease_until: Mapped[datetime | None]
+    #: our mark on the voucher (ASCII, unique, made before the first post and kept across retries),
+    #: sent in its ``Comments``: how a job in doubt recognises its voucher in Fortnox
+    voucher_token: Mapped[str | None] = mapped_column(String(40), unique=True)
+    #: what the last post sent (written with the in-doubt mark): the series, the financial year id
+    #: (``financialyear``), the date and the description. A job in doubt looks for this voucher,
+    #: never for one built from today's mapping.
+    sent_series: Mapped[str | None] = mapped_column(String(10))
+    sent_year: Mapped[int | None]
+    sent_date: Mapped[date | None]
     voucher_description: Mapped[str | None] = mapped_column(String(200))
+    #: the voucher Fortnox holds for the job, once exported
     voucher_series: Mapped[str | None] = mapped_column(String(10))
     voucher_number: Mapped[int | None]
     #: Fortnox's financial year id (``Year``), not a calendar year

@@ -111,6 +111,8 @@ def unblock_jobs(session: Session, company: Company, *, now: datetime | None = N
     for job in jobs:
         if job.reason_code == Reason.VOUCHER_INVALID:
             continue  # only "Exportera igen" or "Manuell export" try a refused voucher again
+        if job.reason_code == Reason.VOUCHER_DIFFERS:
+            continue  # Fortnox holds it otherwise than sent: a person must look (it is never posted again)
         _, blockers = blockers_for(context, job.zreport)
         if blockers:
             transition(job, ExportState.BLOCKED, blockers=blockers)

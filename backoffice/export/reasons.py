@@ -31,6 +31,9 @@ class Reason(enum.StrEnum):
     NOT_CONNECTED = "not_connected"
     #: Fortnox refused the voucher for a reason we could not classify
     VOUCHER_INVALID = "voucher_invalid"
+    #: Fortnox holds a voucher with our token whose series, date or rows are not what we sent:
+    #: it is never posted again; an accountant must look at both
+    VOUCHER_DIFFERS = "voucher_differs"
     #: transient errors outlasted the retries (5, 25, 125 s)
     EXPORT_FAILED = "export_failed"
 

@@ -125,7 +125,7 @@ def problem_actions(problem: Problem, company: Company) -> list[Action]:
                 ),
             )
         )
-    if kind in FORTNOX_SIDE or kind in (Reason.ACCESS_DENIED, Reason.CONNECTION_INVALIDATED):
+    if kind in FORTNOX_SIDE or kind in (Reason.ACCESS_DENIED, Reason.CONNECTION_INVALIDATED, Reason.VOUCHER_DIFFERS):
         actions.append(Action("Gå till Fortnox", FORTNOX_URL, "external"))
     if kind in FORTNOX_SIDE:
         actions.append(

@@ -67,7 +67,7 @@ def test_inactive_account_visa_inaktiva_konton_then_kontrollera_igen(db, shop, c
     page = new_page()
     log_in(page, made.admin_email)
 
-    shown = banner(page, "Bokföringen kunde inte exporteras eftersom ett eller flera konton är inaktiva i Fortnox.")
+    shown = banner(page, "Bokföringen kunde inte exporteras eftersom konto 1910 är inaktivt i Fortnox.")
     expect_fortnox_link(shown)
     shown.get_by_role("link", name="Visa inaktiva konton").click()
     row = page.locator('tr[data-account="1910"]')

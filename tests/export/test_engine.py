@@ -116,7 +116,7 @@ def test_an_inactive_account_blocks_before_posting_and_heals_when_reactivated(db
     assert (job.reason_code, job.reason_key) == ("account_inactive", "2890")
     assert voucher_posts(emulator, shop.tenant_id) == 0
     assert open_problems(db, shop.company) == {"account_inactive": "2890"}
-    assert reason_message("account_inactive", job.detail).startswith("Bokföringen kunde inte exporteras eftersom ett eller flera konton är inaktiva")
+    assert reason_message("account_inactive", job.detail).startswith("Bokföringen kunde inte exporteras eftersom konto 2890 är inaktivt i Fortnox.")
 
     emulator.control.set_account_active(shop.tenant_id, 2890, True)
     connection = db.get(FortnoxConnection, shop.connection_id)
@@ -135,7 +135,8 @@ def test_fortnox_refusals_the_cache_missed_block_with_the_precise_reason(db, pos
     assert run_jobs(db) == ["blocked"]
     job = jobs_of(db, shop.company)[-1]
     assert (job.reason_code, job.reason_key) == ("series_not_manual", "F")
-    assert reason_message(job.reason_code, job.detail) == "Fortnox error 2001940: Verifikationsserien är inte manuell (F)."
+    assert reason_message(job.reason_code, job.detail).startswith("Fortnox error 2001940: Verifikationsserien är inte manuell (F). "
+                                                                  "Tillåt manuella verifikationer i serie F i Fortnox")
     assert open_problems(db, shop.company) == {"series_not_manual": "F"}
 
     emulator.control.set_series_manual(shop.tenant_id, "F", True)
@@ -313,7 +314,7 @@ def test_export_status_lists_every_report_with_state_voucher_and_swedish_reason(
         ("2026-11-20", "blocked", None, "account_inactive"),
     ]
     assert rows[0]["voucher_number"] >= 1 and rows[0]["register_id"] == "K1"
-    assert rows[1]["reason"].startswith("Bokföringen kunde inte exporteras eftersom ett eller flera konton är inaktiva")
+    assert rows[1]["reason"].startswith("Bokföringen kunde inte exporteras eftersom konto")
 
 
 def test_inaktivera_revokes_at_fortnox_forgets_the_tokens_and_keeps_the_history(app, db, pos, emulator, restaurant, make_document):

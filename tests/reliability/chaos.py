@@ -49,6 +49,10 @@ FAULT_WEIGHTS = {
 }
 
 
+#: The violation of more than 25 calls per 5 s of one tenant (a 429 from the sliding window itself).
+OVER_THE_WINDOW = "over 25 requests per 5 s"
+
+
 @dataclass
 class Shop:
     """What a chaos run needs to know of a restaurant (the fixtures and the bench both make these)."""
@@ -77,6 +81,11 @@ class ChaosSettings:
     read_timeout: float = 1.5
     retry_delays: str = "1,2,4"
     concurrency: int = 4
+    #: the emulator's readings of the facts no source settles (docs/EMULATOR.md "Readings") for this
+    #: run, e.g. {"date_filter": "todate_exclusive"}; the defaults come back afterwards
+    readings: dict = field(default_factory=dict)
+    #: share of the voucher posts whose answer is lost after Fortnox stored them, on top of the faults
+    lost_answers: float = 0.0
 
 
 @dataclass
@@ -97,12 +106,20 @@ class ChaosReport:
     strangers: int = 0
     not_exported: Counter = field(default_factory=Counter)
     adopted: int = 0
+    readings: dict = field(default_factory=dict)
+    #: requests Fortnox's stated rules forbid: a request refused with 4xx that no fault or reading
+    #: explains (our client sent something wrong), a request before a Retry-After ran out, a 429 from
+    #: the sliding window itself (more than 25 per 5 s). Under the weighted window its 429s are
+    #: counted apart (``window_429``): its algorithm is unsourced and the client waits them out.
+    violations: Counter = field(default_factory=Counter)
+    window_429: int = 0
     seconds: float = 0.0
     errors: list = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return not (self.duplicates or self.losses or self.wrong or self.strangers or self.not_exported or self.errors)
+        return not (self.duplicates or self.losses or self.wrong or self.strangers or self.not_exported or self.errors
+                    or sum(self.violations.values()))
 
     def summary(self) -> str:
         return json.dumps({
@@ -112,7 +129,9 @@ class ChaosReport:
             "unplanned_reconnects": self.unplanned_reconnects,
             "manual_exports": self.manual_exports, "vouchers": self.vouchers, "adopted_after_doubt": self.adopted,
             "duplicates": self.duplicates, "losses": self.losses, "wrong": self.wrong, "strangers": self.strangers,
-            "not_exported": dict(self.not_exported), "seconds": round(self.seconds, 1), "errors": self.errors,
+            "not_exported": dict(self.not_exported), "readings": self.readings,
+            "protocol_violations": sum(self.violations.values()), "violations": dict(self.violations),
+            "window_429": self.window_429, "seconds": round(self.seconds, 1), "errors": self.errors,
         }, ensure_ascii=False)
 
 
@@ -221,7 +240,16 @@ class ChaosRun:
         started = time.monotonic()
         documents = documents_for(self.shops, self.settings.reports, date.today())
         self.rng.shuffle(documents)
+        before = self.control.readings()
+        self.report.readings = {name: self.control.set_readings(**self.settings.readings)[name]
+                                for name in ("date_filter", "descriptions", "rate_window", "retry_after")}
         try:
+            if self.settings.lost_answers:
+                for shop in self.shops:  # Fortnox stores the voucher, then the answer is lost
+                    self.control.add_fault("timeout_after_store", method="POST", path_prefix="/3/vouchers",
+                                           tenant_id=shop.tenant_id, seconds=0.05, after="drop",
+                                           count=round(self.settings.lost_answers * self.settings.reports
+                                                       / len(self.shops)))
             for _ in range(self.settings.workers):
                 self._start_worker()
             self._chaos(documents)
@@ -229,6 +257,8 @@ class ChaosRun:
         finally:
             for worker in self.workers:
                 worker.stop()
+            self.control.clear_faults()
+            self.control.set_readings(**{name: before[name] for name in self.report.readings})
         self.report.seconds = time.monotonic() - started
         self._verify()
         self._read_engine.dispose()
@@ -412,29 +442,31 @@ class ChaosRun:
             company = self.session.get(Company, shop.company_id)
             mapping = load_mapping(self.session, company)
             jobs = self.session.scalars(select(ExportJob).where(ExportJob.company_id == shop.company_id)).all()
+            # A voucher is ours by the token in its Comments (its description may come back normalised).
             expected = {}
             for job in jobs:
                 voucher = build_voucher(job.zreport.to_report(), mapping, company_name=company.name)
-                expected[voucher.description] = (voucher, job)
+                expected[job.voucher_token or f"no token: job {job.id}"] = (voucher, job)
                 if job.state != "exported" or job.in_doubt:
                     report.not_exported[f"{job.state}{' in doubt' if job.in_doubt else ''}"] += 1
             stored: dict[str, list[dict]] = {}
             for voucher in self.control.vouchers(shop.tenant_id):
-                stored.setdefault(voucher["description"], []).append(voucher)
+                token = (voucher.get("comments") or "").rsplit(" ", 1)[-1].lower()
+                stored.setdefault(token, []).append(voucher)
             report.vouchers += sum(len(v) for v in stored.values())
-            for description, vouchers in stored.items():
+            for token, vouchers in stored.items():
                 report.duplicates += len(vouchers) - 1
-                if len(vouchers) > 1 and description in expected:
-                    job = expected[description][1]
+                if len(vouchers) > 1 and token in expected:
+                    job = expected[token][1]
                     report.errors.append({
-                        "duplicate": description, "job": job.id, "numbers": [v["number"] for v in vouchers],
+                        "duplicate": token, "job": job.id, "numbers": [v["number"] for v in vouchers],
                         "attempts": [(a.outcome, a.http_status, a.started_at.isoformat(),
                                       a.finished_at and a.finished_at.isoformat()) for a in job.attempts],
                     })
-                if description not in expected:
+                if token not in expected:
                     report.strangers += len(vouchers)
-            for description, (voucher, job) in expected.items():
-                found = stored.get(description)
+            for token, (voucher, job) in expected.items():
+                found = stored.get(token)
                 if not found:
                     report.losses += 1
                     continue
@@ -451,8 +483,35 @@ class ChaosRun:
                 )
             )
         for tenant in {shop.tenant_id for shop in self.shops}:
-            for entry in self.control.requests(tenant):
+            entries = self.control.requests(tenant)
+            for entry in entries:
                 if entry["fault"]:
                     report.faults_hit[entry["fault"]] += 1
                 elif entry["status"] == 429:
                     report.faults_hit["429 (rate limit)"] += 1
+            self._count_violations(entries)
+
+    def _count_violations(self, entries: list[dict]) -> None:
+        """Requests of one tenant that Fortnox's stated rules forbid (``ChaosReport.violations``)."""
+        from datetime import datetime
+
+        report = self.report
+        readings = report.readings
+        wait_until = None
+        for entry in entries:
+            at = datetime.fromisoformat(entry["time"])
+            if wait_until is not None and at < wait_until and entry["path"].startswith("/3/"):
+                report.violations["sent before Retry-After ran out"] += 1
+            status, fault = entry["status"], entry["fault"]
+            if status == 429 and readings.get("retry_after") is not None:
+                wait_until = at + timedelta(seconds=float(readings["retry_after"]))
+            if status == 429 and not fault:
+                if readings.get("rate_window") == "weighted":
+                    report.window_429 += 1
+                else:
+                    report.violations[OVER_THE_WINDOW] += 1
+            elif status is not None and 400 <= status < 500 and status not in (401, 429):
+                dated_list = entry["path"].startswith("/3/vouchers") and ("fromdate" in entry["query"]
+                                                                         or "todate" in entry["query"])
+                if not (status == 400 and dated_list and readings.get("date_filter") == "refused"):
+                    report.violations[f"{status} on {entry['method']} {entry['path']}"] += 1

@@ -43,7 +43,8 @@ CASES = [
         Reason.MAPPING_INCOMPLETE,
         {"missing": [{"kind": "payment_method", "key": "swish", "vat_rate": None}]},
         "Bokföringen kunde inte exporteras till Fortnox eftersom ett konto saknades. "
-        "Uppdatera inställningarna för din Fortnox-integration för att åtgärda detta.",
+        "Uppdatera inställningarna för din Fortnox-integration för att åtgärda detta. "
+        'Konto saknas för betalningsmetod "swish".',
         [
             'href="/foretag/integrationer/fortnox/installningar/?step=betalningsmetoder&field=payment_method:swish">'
             "Åtgärda detta"
@@ -52,7 +53,8 @@ CASES = [
     (
         Reason.ACCOUNT_INACTIVE,
         {"account": 1910},
-        "Bokföringen kunde inte exporteras eftersom ett eller flera konton är inaktiva i Fortnox.",
+        "Bokföringen kunde inte exporteras eftersom konto 1910 är inaktivt i Fortnox. "
+        "Aktivera kontot i Fortnox eller välj ett annat konto i inställningarna.",
         ['href="/foretag/integrationer/fortnox/inaktiva-konton">Visa inaktiva konton<', FORTNOX, ">Kontrollera igen<"],
     ),
     (
@@ -74,10 +76,12 @@ CASES = [
     (
         Reason.SERIES_NOT_MANUAL,
         {"series": "F"},
-        "Fortnox error 2001940: Verifikationsserien är inte manuell (F).",
+        "Fortnox error 2001940: Verifikationsserien är inte manuell (F). "
+        "Tillåt manuella verifikationer i serie F i Fortnox eller välj en annan serie i inställningarna.",
         [FORTNOX, "installningar/?step=serie", ">Kontrollera igen<"],
     ),
-    (Reason.SERIES_MISSING, {"series": "F"}, 'Verifikationsserien "F" finns inte i Fortnox.', [FORTNOX]),
+    (Reason.SERIES_MISSING, {"series": "F"}, 'Verifikationsserien "F" finns inte i Fortnox. Lägg upp serien i '
+     "Fortnox eller välj en annan serie i inställningarna.", [FORTNOX]),
     (
         Reason.ACCOUNT_MISSING,
         {"account": 1930},
@@ -93,7 +97,19 @@ CASES = [
     (Reason.NO_FINANCIAL_YEAR, {"date": "2031-01-02"}, "Räkenskapsår saknas i Fortnox för 2031-01-02.", [FORTNOX]),
     (Reason.PERIOD_LOCKED, {"locked_through": "2026-01-31"}, "Fortnox har låst perioden t.o.m. 2026-01-31.", [FORTNOX]),
     (Reason.CONNECTION_INVALIDATED, {}, "Kopplingen har invaliderats av Fortnox.", ["Åtgärda detta", FORTNOX]),
-    (Reason.ACCESS_DENIED, {}, "Access denied", ["Åtgärda detta", FORTNOX]),
+    (Reason.ACCESS_DENIED, {"fortnox_message": "Saknar rättighet för kostnadsställen"},
+     "Access denied: användaren som kopplade integrationen har inte längre behörighet i Fortnox "
+     "(Fortnox: ”Saknar rättighet för kostnadsställen”). Ge användaren behörigheten i Fortnox och logga in på Fortnox igen.",
+     ["Åtgärda detta", FORTNOX]),
+    (
+        Reason.VOUCHER_DIFFERS,
+        {"found_series": "A", "found_number": 7, "sent_series": "F", "sent_date": "2026-11-20",
+         "sent_description": "Z-rapport 1001 Kassa 1 (K1) 2026-11-20", "differences": ["series", "rows"]},
+        "Fortnox har redan verifikation A 7 med vårt export-id för den här Z-rapporten, men den har en annan "
+        "verifikationsserie och andra rader än verifikationen vi skickade (serie F, 2026-11-20, "
+        "”Z-rapport 1001 Kassa 1 (K1) 2026-11-20”). Vi skickar den inte igen",
+        [FORTNOX],
+    ),
     (Reason.NOT_CONNECTED, {}, "BackOffice är inte kopplat till Fortnox.", ["/integrations/fortnox/connect?next="]),
     (
         Reason.VOUCHER_INVALID,

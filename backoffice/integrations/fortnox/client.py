@@ -18,15 +18,17 @@ Retry policy (style B7, B8):
   :attr:`FortnoxClient.rate_limited_count`.
 - A GET is retried after a transport error or a 5xx, at most ``len(GET_RETRY_DELAYS)`` times.
 - **A POST is never retried otherwise.** Fortnox vouchers cannot be deleted and Fortnox offers no
-  idempotency key, so after an ambiguous failure the export engine calls :meth:`find_voucher` first.
+  idempotency key, so every voucher carries our token in ``Comments`` and after an ambiguous failure
+  the export engine looks for it (:meth:`find_vouchers`, then :meth:`get_voucher`) first.
 """
 
 from __future__ import annotations
 
+import re
 import threading
 import time
-from collections.abc import Mapping
-from datetime import date
+from collections.abc import Callable, Mapping
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -35,9 +37,11 @@ import requests
 
 from backoffice.integrations.fortnox.errors import (
     TRANSPORT_ERRORS,
+    AccessDeniedError,
     FortnoxConnectionError,
     FortnoxError,
     FortnoxRateLimited,
+    FortnoxRejected,
     FortnoxServerError,
     connection_error_for,
     error_for,
@@ -84,6 +88,8 @@ class FortnoxClient:
         self.limiter: RateBudget = limiter if limiter is not None else SlidingWindowLimiter()
         self.rate_limited_count = 0
         self._count_lock = threading.Lock()
+        #: Fortnox refused a date filter on a voucher list once: :meth:`find_vouchers` sends none again
+        self._date_filter_refused = False
 
     # --- vouchers ---------------------------------------------------------------------------------
 
@@ -92,28 +98,38 @@ class FortnoxClient:
 
         ``financial_year`` is the financial-year *Id*; without it Fortnox uses the preselected year.
         Never retried except after a 429; an ambiguous failure (``exc.ambiguous``) must be
-        reconciled with :meth:`find_voucher` before posting again.
+        reconciled with :meth:`find_vouchers` before posting again.
         """
         params = {"financialyear": financial_year} if financial_year is not None else None
         return self._request("POST", "/vouchers", params=params, body=body)["Voucher"]
 
-    def find_voucher(
-        self, series: str, transaction_date: date, description: str, *, financial_year: int | None = None
-    ) -> dict | None:
-        """Return the voucher list item of ``series`` dated ``transaction_date`` whose ``Description``
-        is exactly ``description``, or None.
+    def find_vouchers(
+        self, series: str, financial_year: int, near: date, matches: Callable[[dict], bool]
+    ) -> list[dict]:
+        """Every voucher list item of ``financial_year`` that ``matches`` (``carries_token``), oldest first.
 
-        The engine calls it after an ambiguous POST, with the report's unique description, before
-        posting again. List items carry no rows. Pass the ``financial_year`` the POST used when it
-        is not the preselected year.
+        Right whatever ``fromdate``/``todate`` mean on the sublist (docs/fortnox/facts-2026-12.md §1:
+        inclusive, ``todate`` exclusive, ignored or refused): the first look asks for ``series`` from
+        ``near`` to the day after (the day is inside under every reading that filters), and only a
+        match found there is taken from it. An empty first look proves nothing, so then every voucher
+        of the financial year, in every series, is read page by page, with no date filter; "none"
+        comes only from that. A refused date filter (HTTP 400) goes straight to the full read, and
+        this client stops sending date filters.
         """
-        params: dict[str, Any] = {"fromdate": transaction_date.isoformat(), "todate": transaction_date.isoformat()}
-        if financial_year is not None:
-            params["financialyear"] = financial_year
-        for item in self._list(f"/vouchers/sublist/{_segment(series)}", "Vouchers", params):
-            if item.get("Description") == description and item.get("TransactionDate") == transaction_date.isoformat():
-                return item
-        return None
+        year = {"financialyear": financial_year}
+        if not self._date_filter_refused:
+            window = {**year, "fromdate": near.isoformat(), "todate": (near + timedelta(days=1)).isoformat()}
+            try:
+                found = [item for item in self._list(f"/vouchers/sublist/{_segment(series)}", "Vouchers", window)
+                         if matches(item)]
+            except FortnoxRejected as exc:
+                if isinstance(exc, AccessDeniedError):
+                    raise
+                self._date_filter_refused = True
+            else:
+                if found:
+                    return found
+        return [item for item in self._list("/vouchers", "Vouchers", year) if matches(item)]
 
     def list_vouchers(self, series: str, *, financial_year: int) -> list[dict]:
         """Every voucher list item (no rows) of ``series`` in a financial year, every page.
@@ -196,8 +212,8 @@ class FortnoxClient:
     def _list(self, path: str, key: str, params: Mapping[str, Any] | None = None) -> list[dict]:
         """Every item of a paged list: ``limit`` (500) and ``page`` until ``@TotalPages`` is reached.
 
-        An empty list answers ``@TotalPages: 0`` with ``@CurrentPage: 1``; a list without
-        ``MetaInformation`` is taken as a single page.
+        An empty list answers ``@TotalPages: 0`` with ``@CurrentPage: 1``; without
+        ``MetaInformation`` the next page is read while a page comes back full.
         """
         items: list[dict] = []
         page = 1
@@ -205,9 +221,13 @@ class FortnoxClient:
             data = self._request("GET", path, params={**(params or {}), "limit": self.page_limit, "page": page})
             batch = data.get(key) or []
             items.extend(batch)
-            meta = data.get("MetaInformation") or {}
-            total_pages = int(meta.get("@TotalPages") or 0)
-            if not batch or page >= total_pages:
+            meta = data.get("MetaInformation")
+            if not batch:
+                return items
+            if meta:
+                if page >= int(meta.get("@TotalPages") or 0):
+                    return items
+            elif len(batch) < self.page_limit:
                 return items
             page += 1
 
@@ -269,6 +289,26 @@ class FortnoxClient:
     def _count_rate_limited(self) -> None:
         with self._count_lock:
             self.rate_limited_count += 1
+
+
+_WORD = re.compile(r"[0-9a-z]+")
+
+
+def carries_token(token: str) -> Callable[[dict], bool]:
+    """Whether a voucher (list item or whole) carries ``token`` in its ``Comments``. Our tokens are
+    lower-case letters and digits, which no reading of Fortnox's text handling changes."""
+    return lambda voucher: token in _WORD.findall((voucher.get("Comments") or "").lower())
+
+
+def described_as(description: str) -> Callable[[dict], bool]:
+    """Whether a voucher's ``Description`` is ``description`` once case, spacing and punctuation are
+    set aside (Fortnox may normalise them: facts-2026-12 §2). For vouchers posted before tokens."""
+    wanted = _comparable(description)
+    return lambda voucher: _comparable(voucher.get("Description") or "") == wanted
+
+
+def _comparable(text: str) -> str:
+    return " ".join("".join(c if c.isalnum() else " " for c in text.casefold()).split())
 
 
 def _segment(value: str) -> str:

@@ -286,7 +286,8 @@ _CLASS_BY_CODE: dict[int, type[FortnoxError]] = {
 #: and "inte aktivt" occur in all three; accounts before financial years, because an account message
 #: may name the year ("Kontot 3001 existerar inte i räkenskapsåret"); a bare "existerar inte" is last.
 _RULES_BY_MESSAGE: tuple[tuple[tuple[str, ...], type[FortnoxError]], ...] = (
-    (("behörighet",), AccessDeniedError),
+    (("behörighet",), AccessDeniedError),  # "Saknar behörighet …"
+    (("rättighet",), AccessDeniedError),  # "Saknar rättighet …" (facts-2026-12: both are user permission refusals)
     (("scope",), AccessDeniedError),
     (("licens",), AccessDeniedError),
     (("låst period",), PeriodLockedError),

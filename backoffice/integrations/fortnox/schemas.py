@@ -1,6 +1,6 @@
 """A ``Voucher`` as the body of Fortnox ``POST /3/vouchers`` (``docs/fortnox/api-facts.md`` §2.2).
 
-``{"Voucher": {"Description", "TransactionDate", "VoucherSeries", "VoucherRows": [{"Account",
+``{"Voucher": {"Description", "TransactionDate", "VoucherSeries", "Comments", "VoucherRows": [{"Account",
 "Debit", "Credit", "CostCenter", "TransactionInformation"}]}}``. Attributes stay snake_case; the
 PascalCase names are ``data_key``s. ``Year`` is read-only (the financial year is chosen with the
 ``financialyear`` query parameter), so it is not sent. ``CostCenter`` and ``TransactionInformation``
@@ -41,9 +41,18 @@ class VoucherSchema(Schema):
     rows = fields.List(fields.Nested(VoucherRowSchema), data_key="VoucherRows")
 
 
-def voucher_body(voucher: Voucher) -> dict:
-    """Return the ``POST /3/vouchers`` body for ``voucher``, with amounts as ``Decimal``."""
-    return {"Voucher": voucher_schema.dump(voucher)}
+def voucher_body(voucher: Voucher, *, comments: str | None = None) -> dict:
+    """Return the ``POST /3/vouchers`` body for ``voucher``, with amounts as ``Decimal``.
+
+    ``comments`` goes into ``Comments`` (writable, at most 1000 characters, returned in list items:
+    docs/fortnox/facts-2026-12.md); the export engine puts its token there.
+    """
+    body = voucher_schema.dump(voucher)
+    if comments is not None:
+        if len(comments) > 1000:
+            raise ValueError("Comments is at most 1000 characters")
+        body["Comments"] = comments
+    return {"Voucher": body}
 
 
 def dumps_body(body: dict, *, indent: int | None = None) -> str:

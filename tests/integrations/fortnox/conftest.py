@@ -70,6 +70,7 @@ def voucher(
     description: str = "Z-rapport 1, kassa K1",
     series: str = "F",
     rows: list[dict] | None = None,
+    comments: str | None = None,
 ) -> dict:
     """A balanced cash Z-report voucher body (125.50 in the till, 100.40 sales, 25.10 VAT)."""
     if rows is None:
@@ -84,5 +85,6 @@ def voucher(
             "TransactionDate": day.isoformat(),
             "VoucherSeries": series,
             "VoucherRows": rows,
+            **({"Comments": comments} if comments is not None else {}),
         }
     }

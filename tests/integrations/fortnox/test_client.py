@@ -15,7 +15,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import requests
 
-from backoffice.integrations.fortnox.client import MAX_RATE_LIMIT_WAIT, RATE_LIMIT_RETRIES, FortnoxClient
+from backoffice.integrations.fortnox.client import (
+    MAX_RATE_LIMIT_WAIT,
+    RATE_LIMIT_RETRIES,
+    FortnoxClient,
+    carries_token,
+    described_as,
+)
 from backoffice.integrations.fortnox.errors import (
     AccessDeniedError,
     AccountInactiveError,
@@ -63,18 +69,59 @@ def test_get_voucher_reads_one_back_and_a_missing_one_is_not_found(client):
     assert missing.value.status == 404 and missing.value.reason == "not_found"
 
 
-def test_find_voucher_matches_series_date_and_exact_description(client):
+DATE_READINGS = ("inclusive", "todate_exclusive", "ignored", "refused")
+
+
+@pytest.mark.parametrize("reading", DATE_READINGS)
+def test_find_vouchers_finds_the_token_and_only_it_under_every_reading_of_the_date_filters(client, emulator, reading):
+    emulator.control.set_readings(date_filter=reading)
     day = this_year_day()
-    client.create_voucher(voucher(day, description="Z-rapport 7, kassa K1"))
-    client.create_voucher(voucher(day, description="Z-rapport 8, kassa K1"))
-    client.create_voucher(voucher(day + timedelta(days=1), description="Z-rapport 9, kassa K1"))
+    client.create_voucher(voucher(day, description="Z-rapport 7, kassa K1", comments="Export-id: aaa111"))
+    client.create_voucher(voucher(day, description="Z-rapport 8, kassa K1", comments="Export-id: bbb222"))
+    client.create_voucher(voucher(day + timedelta(days=1), description="Z-rapport 9, kassa K1", comments="Export-id: ccc333"))
 
-    found = client.find_voucher("F", day, "Z-rapport 8, kassa K1")
+    [found] = client.find_vouchers("F", 2, day, carries_token("bbb222"))
+    [next_day] = client.find_vouchers("F", 2, day, carries_token("ccc333"))  # on the day after: found too
+    [earlier] = client.find_vouchers("F", 2, day + timedelta(days=1), carries_token("aaa111"))  # the day before
 
-    assert found["Description"] == "Z-rapport 8, kassa K1" and found["VoucherNumber"] == 2
-    assert client.find_voucher("F", day, "Z-rapport 8, kassa K") is None
-    assert client.find_voucher("F", day, "Z-rapport 9, kassa K1") is None  # another day
-    assert client.find_voucher("A", day, "Z-rapport 8, kassa K1") is None  # another series
+    assert (found["VoucherNumber"], next_day["VoucherNumber"], earlier["VoucherNumber"]) == (2, 3, 1)
+    assert client.find_vouchers("F", 2, day, carries_token("bbb22")) == []  # a prefix is another token
+    assert client.find_vouchers("F", 2, day, carries_token("ddd444")) == []
+
+
+@pytest.mark.parametrize("reading", DATE_READINGS)
+def test_absent_is_concluded_only_from_every_voucher_of_the_year(client, emulator, tenant_id, reading):
+    emulator.control.set_readings(date_filter=reading)
+    day = this_year_day()
+    client.create_voucher(voucher(day, description="Z-rapport 8, kassa K1", comments="Export-id: bbb222"))
+    emulator.control.clear_requests()
+
+    assert client.find_vouchers("F", 2, day, carries_token("fff999")) == []
+
+    lists = [(e["path"], e["query"], e["status"]) for e in emulator.control.requests(tenant_id)]
+    assert lists[-1][0] == "/3/vouchers" and "fromdate" not in lists[-1][1] and "todate" not in lists[-1][1]
+    assert "financialyear=2" in lists[-1][1]
+    if reading == "refused":  # refused once: this client asks without date filters from then on
+        assert lists[0][2] == 400
+        emulator.control.clear_requests()
+        client.find_vouchers("F", 2, day, carries_token("fff999"))
+        assert [e["path"] for e in emulator.control.requests(tenant_id)] == ["/3/vouchers"]
+
+
+def test_find_vouchers_finds_our_voucher_in_another_series_and_on_another_date(client, emulator):
+    day = this_year_day()
+    client.create_voucher(voucher(day - timedelta(days=3), series="A", comments="Export-id: abc123"))
+
+    [found] = client.find_vouchers("F", 2, day, carries_token("abc123"))
+
+    assert found["VoucherSeries"] == "A"
+
+
+def test_described_as_sets_case_spacing_and_punctuation_aside():
+    matches = described_as("Z-rapport 8 Kassa 1 (K1) 2026-11-20 · Café Åre")
+    assert matches({"Description": "Z-rapport 8 Kassa 1 (K1) 2026-11-20 - Café Åre"})
+    assert matches({"Description": "  z-rapport 8  Kassa 1 (K1) 2026-11-20 ? Café Åre "})
+    assert not matches({"Description": "Z-rapport 9 Kassa 1 (K1) 2026-11-20 · Café Åre"})
 
 
 def test_lists_read_every_page(client, emulator, tenant_id):
@@ -271,8 +318,8 @@ def test_find_voucher_after_a_timeout_finds_the_voucher_fortnox_stored(make_clie
 
     assert lost.value.ambiguous and lost.value.reason == "transient"
     assert isinstance(lost.value.__cause__, requests.ReadTimeout)
-    found = client.find_voucher("F", day, "Z-rapport 42, kassa K1")
-    assert found is not None and found["VoucherNumber"] == 1
+    [found] = client.find_vouchers("F", 2, day, described_as("Z-rapport 42, kassa K1"))
+    assert found["VoucherNumber"] == 1
     assert len(_posts(emulator, tenant_id)) == 1  # never re-posted inside the client
     assert len(emulator.control.vouchers(tenant_id)) == 1
 
@@ -285,7 +332,7 @@ def test_a_dropped_connection_after_storing_is_ambiguous_and_not_retried(client,
 
     assert lost.value.ambiguous
     assert len(_posts(emulator, tenant_id)) == 1
-    assert client.find_voucher("F", this_year_day(), "Z-rapport 43, kassa K1") is not None
+    assert client.find_vouchers("F", 2, this_year_day(), described_as("Z-rapport 43, kassa K1"))
 
 
 def test_a_500_on_post_is_raised_at_once_as_ambiguous(client, emulator, tenant_id):

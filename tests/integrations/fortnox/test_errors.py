@@ -150,7 +150,8 @@ def test_missing_scope_may_come_as_403():
 
 
 @pytest.mark.parametrize(
-    "message", ["Saknar behörighet för kostnadsställen", "Missing scope costcenter", "Ingen licens för modulen"]
+    "message", ["Saknar behörighet för kostnadsställen", "Saknar rättighet för bokföring", "Saknar rättighet",
+                "Missing scope costcenter", "Ingen licens för modulen"]
 )
 def test_permission_words_mean_access_denied_whatever_the_code(message):
     assert type(error_for(answer(400, error_information(2999999, message)))) is AccessDeniedError
