@@ -65,9 +65,11 @@ def test_chaos_leaves_exactly_one_correct_voucher_per_report(app, app_config, em
     assert report.kills_mid_export == 1 and report.kills >= 3
     assert report.adopted >= 1  # the killed worker's voucher was found in Fortnox, not posted again
     assert (report.duplicates, report.losses, report.wrong, report.strangers) == (0, 0, 0, 0), report.summary()
-    # More than 25 calls in 5 s happen when two worker processes take turns on one tenant, each
-    # counting alone: the shared per-tenant budget (issue 13, item 9) removes them. Every other kind fails.
-    assert not {kind: n for kind, n in report.violations.items() if kind != OVER_THE_WINDOW}, report.summary()
+    # On SQLite each worker process counts its calls alone (the shared budget lives in PostgreSQL;
+    # SQLite is the embedded one-process setup), so two worker processes taking turns on a tenant may
+    # pass 25 per 5 s. On PostgreSQL that, too, is a failure.
+    tolerated = {OVER_THE_WINDOW} if app_config["DATABASE_URL"].startswith("sqlite") else set()
+    assert not {kind: n for kind, n in report.violations.items() if kind not in tolerated}, report.summary()
     assert not report.not_exported, report.summary()
     assert report.vouchers == reports
     assert not report.errors
