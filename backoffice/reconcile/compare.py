@@ -5,7 +5,8 @@ Invariants of :func:`reconcile_month`:
 - Every Z-report of the month gives one :class:`DayEntry`; every (day, register) without a report
   up to the last day looked at gives one entry in state ``no_report``.
 - A Fortnox voucher belongs to at most one report. It is the report's when its (financial year,
-  series, number) is the one the export job recorded, or when its description is the report's
+  series, number) is the one the export job recorded, when its ``Comments`` carry the job's token,
+  or when its description is the report's
   (compared by :func:`description_key`, which survives Fortnox trimming, collapsing spaces or
   replacing punctuation). A voucher of the month in one of our series that belongs to
   no report is a ``foreign_voucher``.
@@ -99,6 +100,7 @@ class ExpectedReport:
     postings: what was sent (or, if nothing was sent, what booking gives now); empty when nothing to book.
     nothing_to_book: every account nets to zero, so no voucher is expected.
     before_start: the report is from before the integration's start date, so no voucher is expected.
+    token: the export job's own mark, sent in the voucher's ``Comments``, or None.
     """
 
     zreport_id: int
@@ -111,6 +113,7 @@ class ExpectedReport:
     postings: tuple[Posting, ...] = ()
     nothing_to_book: bool = False
     before_start: bool = False
+    token: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +126,7 @@ class FortnoxVoucher:
     postings: the net per (account, cost centre) of its rows, struck-out rows left out.
     corrected: whether any row was struck out (a correction typed over it in Fortnox).
     has_attachment: whether a file is connected to it; None when that was not read.
+    comments: its ``Comments`` (where an export job's token is), or None.
     """
 
     ref: VoucherRef
@@ -131,6 +135,7 @@ class FortnoxVoucher:
     postings: tuple[Posting, ...]
     corrected: bool = False
     has_attachment: bool | None = None
+    comments: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -296,7 +301,8 @@ def reconcile_month(
 
 
 def _assign_vouchers(reports: list[ExpectedReport], vouchers: list[FortnoxVoucher]) -> dict[VoucherRef, int]:
-    """Which report each voucher belongs to: first by the number the job recorded, then by text."""
+    """Which report each voucher belongs to: by the number the job recorded, then by the job's token
+    in ``Comments``, then by the description."""
     owner: dict[VoucherRef, int] = {}
     by_ref = {v.ref: v for v in vouchers}
     by_number = {(v.ref.series, v.ref.number): v for v in vouchers}
@@ -307,6 +313,14 @@ def _assign_vouchers(reports: list[ExpectedReport], vouchers: list[FortnoxVouche
         voucher = by_ref.get(ref) if ref.year is not None else by_number.get((ref.series, ref.number))
         if voucher is not None:
             owner[voucher.ref] = report.zreport_id
+    tokens = [(r.token, r) for r in reports if r.token]
+    for voucher in vouchers:
+        if voucher.ref in owner or not voucher.comments:
+            continue
+        for token, marked in tokens:
+            if token in voucher.comments:
+                owner[voucher.ref] = marked.zreport_id
+                break
     by_text = {description_key(r.description): r for r in reports if r.description}
     for voucher in vouchers:
         if voucher.ref in owner:

@@ -32,7 +32,7 @@ from backoffice.export.jobs import integration_of
 from backoffice.export.models import ExportAttempt, ExportJob, ExportState
 from backoffice.integrations.fortnox.connection import client_for
 from backoffice.integrations.fortnox.errors import FortnoxAuthError, FortnoxError
-from backoffice.integrations.fortnox.models import ConnectionStatus, FortnoxConnection
+from backoffice.integrations.fortnox.models import ConnectionStatus, FortnoxConnection, FortnoxIntegration
 from backoffice.messages import finding_message
 from backoffice.money import ORE
 from backoffice.reconcile.compare import (
@@ -41,6 +41,7 @@ from backoffice.reconcile.compare import (
     MonthResult,
     Posting,
     VoucherRef,
+    description_key,
     net_postings,
     reconcile_month,
 )
@@ -361,6 +362,13 @@ def reconcile(session: Session, company: Company, month: date, connection: Fortn
                     items.append(item)
             if progress is not None:
                 progress.step()
+    # A restaurant of ours that books into the same Fortnox company shares the series: its vouchers
+    # were made by the back office too, so they are neither ours nor foreign, and are not read.
+    others, other_texts = _vouchers_of_neighbours(session, company, connection, month)
+    session.commit()
+    items = [item for item in items
+             if (item.get("Year"), item.get("VoucherSeries"), item.get("VoucherNumber")) not in others
+             and description_key(item.get("Description") or "") not in other_texts]
     if progress is not None:
         progress.expect(len(items))
     vouchers = []
@@ -374,6 +382,23 @@ def reconcile(session: Session, company: Company, month: date, connection: Fortn
     return result, expected, vouchers
 
 
+def _vouchers_of_neighbours(session: Session, company: Company, connection: FortnoxConnection,
+                            month: date) -> tuple[set[tuple], set[str]]:
+    """The vouchers (year, series, number) and texts that the other restaurants on ``connection``
+    recorded for reports of ``month`` (±1 day, as a voucher is dated on its report's business day)."""
+    rows = session.execute(
+        select(ExportJob.voucher_year, ExportJob.voucher_series, ExportJob.voucher_number, ExportJob.voucher_description)
+        .join(FortnoxIntegration, FortnoxIntegration.company_id == ExportJob.company_id)
+        .join(ZReportRecord, ZReportRecord.id == ExportJob.zreport_id)
+        .where(FortnoxIntegration.connection_id == connection.id, ExportJob.company_id != company.id,
+               ZReportRecord.business_date >= month - timedelta(days=1),
+               ZReportRecord.business_date <= month_end(month) + timedelta(days=1))
+    ).all()
+    refs = {(year, series, number) for year, series, number, _ in rows if number is not None}
+    texts = {description_key(text) for *_, text in rows if text}
+    return refs, texts
+
+
 def _fortnox_voucher(data: dict) -> FortnoxVoucher:
     rows = data.get("VoucherRows") or []
     return FortnoxVoucher(
@@ -384,6 +409,7 @@ def _fortnox_voucher(data: dict) -> FortnoxVoucher:
         postings=body_postings({"VoucherRows": rows}),
         corrected=any(r.get("Removed") is True for r in rows),
         has_attachment=None,
+        comments=data.get("Comments"),
     )
 
 

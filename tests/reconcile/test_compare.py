@@ -105,3 +105,10 @@ def test_description_key_survives_trimming_collapsed_spaces_and_replaced_charact
     assert description_key(ours) == description_key(" Z-rapport 1042  Kassa 1 (K1) 2026-11-20 ? Krogen AB ")
     assert description_key(ours) != description_key("Z-rapport 1043 Kassa 1 (K1) 2026-11-20 · Krogen AB")
     assert description_key("Z-rapport 1 Kassa… · Åkes") == "Zrapport 1 Kassa Åkes"
+
+
+def test_a_voucher_carrying_the_job_s_token_is_the_report_s_whatever_its_text():
+    marked = report(number=None, token="3f2a9c0d1e")
+    result = run([marked], [voucher(4, description="Ändrad text", comments="BackOffice 3f2a9c0d1e")])
+    [entry] = [d for d in result.days if d.business_date.day == 1]
+    assert (entry.state, entry.vouchers, result.findings) == (DayState.OK, ("F 4",), ())

@@ -160,3 +160,30 @@ def test_bad_input_gets_a_swedish_message_and_nothing_is_read_from_fortnox(app, 
 
     assert emulator.control.requests(tenant_id=shop.site.tenant_id) == []
     export_all(app, db)
+
+
+def test_vouchers_of_another_restaurant_booking_into_the_same_fortnox_company_are_not_foreign(
+        app, db, exported_month, site, deliver_day):
+    from backoffice.accounts.operations import save_mapping
+    from backoffice.accounts.schemas import mapping_schema
+    from backoffice.integrations.fortnox.models import FortnoxIntegration
+    from tests.web.conftest import DEMO_MAPPING
+
+    shop = exported_month(days=2, registers=("K1",))
+    neighbour = site(("K1",))
+    db.add(FortnoxIntegration(company=neighbour.company, connection_id=shop.site.connection_id, active=True))
+    db.flush()
+    db.refresh(neighbour.company)
+    save_mapping(db, neighbour.company, mapping_schema.load(DEMO_MAPPING), actor="test")
+    db.commit()
+    deliver_day(neighbour, "K1", shop.month)
+    export_all(app, db)
+    assert job_of(db, deliver_day(neighbour, "K1", shop.month + timedelta(days=1))).state == ExportState.PENDING
+    export_all(app, db)
+
+    mine = answer_of(reconcile(app, shop.site.company, shop.month))
+    theirs = answer_of(reconcile(app, neighbour.company, shop.month))
+
+    assert mine["findings"] == [] and theirs["findings"] == []
+    assert [d["state"] for d in mine["days"][:2]] == ["ok", "ok"]
+    assert [d["state"] for d in theirs["days"][:2]] == ["ok", "ok"]
