@@ -201,6 +201,7 @@ def expected_reports(session: Session, company: Company, month: date) -> tuple[l
             postings=postings,
             nothing_to_book=nothing_to_book,
             before_start=job is not None and job.state == ExportState.SKIPPED and not nothing_to_book,
+            token=job.voucher_token if job is not None else None,
         ))
     previous = dict(session.execute(
         select(Register.pos_id, func.max(ZReportRecord.z_number))

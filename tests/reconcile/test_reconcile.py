@@ -187,3 +187,19 @@ def test_vouchers_of_another_restaurant_booking_into_the_same_fortnox_company_ar
     assert mine["findings"] == [] and theirs["findings"] == []
     assert [d["state"] for d in mine["days"][:2]] == ["ok", "ok"]
     assert [d["state"] for d in theirs["days"][:2]] == ["ok", "ok"]
+
+
+def test_a_second_voucher_carrying_a_job_s_token_is_a_duplicate_even_under_another_text(app, db, emulator,
+                                                                                       exported_month):
+    shop = exported_month(days=1, registers=("K1",))
+    record = shop.records[0]
+    job = job_of(db, record)
+    body = sent_body(db, record)
+    assert job.voucher_token and job.voucher_token in body["Voucher"]["Comments"]
+    body["Voucher"]["Description"] = "Kopierad dagskassa"
+    copy = FortnoxUser(emulator, shop.site.tenant_id).post_voucher(body, financial_year=job.voucher_year)
+
+    answer = answer_of(reconcile(app, shop.site.company, shop.month))
+
+    assert cell(answer, shop.month, "K1")["state"] == "duplicate"
+    assert [(f["kind"], f["voucher"]) for f in answer["findings"]] == [("duplicate_voucher", f"F {copy['VoucherNumber']}")]
