@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from fortnox_emulator import payload, resources
+from fortnox_emulator import files, payload, resources
 from fortnox_emulator.bookkeeping import create_voucher, parse_day_param, requested_year
 from fortnox_emulator.errors import (
     ACCOUNT_NOT_FOUND_BY_ID,
@@ -407,6 +407,16 @@ ROUTES: dict[str, Route] = {
     "companyinformation.get": Route("/3/companyinformation", ("GET",), get_company_information,
                                     frozenset({"companyinformation"})),
     "me.get": Route("/3/me", ("GET",), get_me, None),
+    "inbox.get": Route("/3/inbox", ("GET",), files.get_inbox, frozenset({"inbox"})),
+    "inbox.post": Route("/3/inbox", ("POST",), files.upload_to_inbox, frozenset({"inbox"})),
+    "archive.get": Route("/3/archive", ("GET",), files.get_archive, frozenset({"archive"})),
+    "archive.post": Route("/3/archive", ("POST",), files.upload_to_archive, frozenset({"archive"})),
+    "voucherfileconnections.list": Route("/3/voucherfileconnections", ("GET",), files.list_connections,
+                                         frozenset({"connectfile"})),
+    "voucherfileconnections.post": Route("/3/voucherfileconnections", ("POST",), files.connect_file,
+                                         frozenset({"connectfile"})),
+    "voucherfileconnections.get": Route("/3/voucherfileconnections/<file_id>", ("GET",), files.get_connection,
+                                        frozenset({"connectfile"})),
 }
 
 URL_MAP = Map([Rule(route.rule, methods=list(route.methods), endpoint=name) for name, route in ROUTES.items()],

@@ -167,3 +167,7 @@ class EmulatorControl:
         """PUT /_emulator/tenants/{id}/vouchers/{year}/{series}/{number}: replace a voucher's rows, as
         a correction typed over it in Fortnox's UI leaves them (``removed: true`` marks a struck row)."""
         return self._call("PUT", f"/tenants/{tenant_id}/vouchers/{financial_year}/{series}/{number}", {"rows": rows})
+
+    def files(self, tenant_id: int) -> list[dict[str, Any]]:
+        """GET /_emulator/tenants/{id}/files: every uploaded file, its folder and the voucher it is connected to."""
+        return self._call("GET", f"/tenants/{tenant_id}/files")["files"]

@@ -217,8 +217,19 @@ def delete_financial_year(app: EmulatorApp, request: Request, tenant_id: int, ye
 
 
 def stored_vouchers(app: EmulatorApp, request: Request, tenant_id: int) -> dict[str, Any]:
-    """GET /_emulator/tenants/{id}/vouchers: every stored voucher with rows; amounts as exact strings."""
-    return {"vouchers": [_voucher(v) for v in _tenant(app, tenant_id).vouchers.values()]}
+    """GET /_emulator/tenants/{id}/vouchers: every stored voucher with rows and the ids of the files
+    connected to it; amounts as exact strings."""
+    tenant = _tenant(app, tenant_id)
+    files = _connected_files(tenant)
+    return {"vouchers": [_voucher(v, files.get(key, [])) for key, v in tenant.vouchers.items()]}
+
+
+def _connected_files(tenant: Tenant) -> dict[tuple[int, str, int], list[str]]:
+    """The ids of the files connected to each voucher, by (financial year, series, number)."""
+    files: dict[tuple[int, str, int], list[str]] = {}
+    for connection in tenant.file_connections.values():
+        files.setdefault((connection.year_id, connection.series, connection.number), []).append(connection.file_id)
+    return files
 
 
 def type_over_voucher(app: EmulatorApp, request: Request, tenant_id: int, year_id: int, series: str,
@@ -242,7 +253,7 @@ def type_over_voucher(app: EmulatorApp, request: Request, tenant_id: int, year_i
     # A new dict: the state file's append-only journal is rewritten, as after a reset.
     tenant.vouchers = dict(tenant.vouchers)
     app.store.mark_dirty()
-    return _voucher(voucher)
+    return _voucher(voucher, _connected_files(tenant).get(key, []))
 
 
 def _typed_row(tenant: Tenant, year_id: int, data: Any) -> VoucherRow:
@@ -258,8 +269,24 @@ def _typed_row(tenant: Tenant, year_id: int, data: Any) -> VoucherRow:
                       cost_center=data.get("cost_center"), removed=data.get("removed") is True)
 
 
-def _voucher(voucher: Voucher) -> dict[str, Any]:
+def stored_files(app: EmulatorApp, request: Request, tenant_id: int) -> dict[str, Any]:
+    """GET /_emulator/tenants/{id}/files: every uploaded file, where it lies and the voucher it is connected to."""
+    tenant = _tenant(app, tenant_id)
+    answer = []
+    for stored in tenant.files.values():
+        connection = tenant.file_connections.get(stored.id)
+        answer.append({
+            "id": stored.id, "name": stored.name, "folder": stored.folder, "size": stored.size,
+            "sha256": stored.sha256, "created_at": stored.created_at.isoformat(),
+            "voucher": None if connection is None else {"financial_year": connection.year_id,
+                                                        "series": connection.series, "number": connection.number},
+        })
+    return {"files": answer}
+
+
+def _voucher(voucher: Voucher, files: list[str]) -> dict[str, Any]:
     return {
+        "files": files,
         "financial_year": voucher.year_id,
         "series": voucher.series,
         "number": voucher.number,
@@ -423,6 +450,7 @@ ROUTES: dict[str, tuple[str, tuple[str, ...], Handler]] = {
     "vouchers.type_over": (f"{T}/vouchers/<int:year_id>/<series>/<int:number>", ("PUT",), type_over_voucher),
     "readings.get": ("/_emulator/readings", ("GET",), readings),
     "readings.set": ("/_emulator/readings", ("PUT",), set_readings),
+    "files.list": (f"{T}/files", ("GET",), stored_files),
     "delay.get": ("/_emulator/delay", ("GET",), get_delay),
     "delay.set": ("/_emulator/delay", ("PUT",), set_delay),
     "faults.list": ("/_emulator/faults", ("GET",), list_faults),

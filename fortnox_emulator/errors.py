@@ -158,6 +158,26 @@ INVALID_JSON = _kind(
 INVALID_PARAMETER = _kind(
     "invalid_parameter", 400, 2000588, "Ogiltig parameter i anropet.", S, "official errors page [V]")
 
+# --- files: inbox, archive, voucher file connections (HTTP 400) ----------------------------------
+FILE_MISSING = _kind(
+    "file_missing", 400, 2999015, 'Ingen fil i anropet (fältet "file").', L, "no source: code and message ours")
+FILE_TOO_LARGE = _kind(
+    "file_too_large", 400, 2999016, "Filen är för stor: högst {limit} byte.", L,
+    "no source: code and message ours; the limit is the max_upload_bytes setting (facts-2026-12 #10)")
+FOLDER_NOT_FOUND = _kind(
+    "folder_not_found", 400, 2999017, "Kan inte hitta mappen {path}.", L, "no source: code and message ours")
+FILE_NOT_FOUND = _kind(
+    "file_not_found", 400, 2999018, "Kan inte hitta filen {file_id}.", L, "no source: code and message ours")
+FILE_ALREADY_CONNECTED = _kind(
+    "file_already_connected", 400, 2999019, "Filen {file_id} är redan kopplad till en verifikation.", L,
+    "no source: code and message ours")
+VOUCHER_YEAR_IN_BODY = _kind(
+    "voucher_year_in_body", 400, 2000321, "VoucherYear kan inte anges vid koppling av fil.", L,
+    "code: reported for a VoucherYear in the body (facts-2026-12) [B]; message ours")
+CONNECTION_VOUCHER_NOT_FOUND = _kind(
+    "connection_voucher_not_found", 400, 2999020,
+    "Kan inte hitta verifikation {series}{number} i räkenskapsår {year}.", L, "no source: code and message ours")
+
 # --- access ---------------------------------------------------------------------------------------
 MISSING_SCOPE = _kind(
     "missing_scope", 400, 2000663, "Har inte behörighet för scope", S,
@@ -175,6 +195,8 @@ COST_CENTER_NOT_FOUND_BY_ID = _kind(
 SERIES_NOT_FOUND_BY_ID = _kind(
     "series_not_found_by_id", 404, 2999104, "Kan inte hitta verifikationsserien.", P,
     "no source: code ours")
+CONNECTION_NOT_FOUND_BY_ID = _kind(
+    "connection_not_found_by_id", 404, 2999106, "Kan inte hitta kopplingen.", P, "no source: code ours")
 FINANCIAL_YEAR_NOT_FOUND_BY_ID = _kind(
     "financial_year_not_found_by_id", 404, 2999105, "Kan inte hitta räkenskapsåret.", P,
     "no source: code ours")

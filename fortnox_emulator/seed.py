@@ -99,3 +99,5 @@ def reset_tenant(tenant: Tenant, *, today: date) -> None:
     tenant.cost_centers = {}
     tenant.vouchers = {}
     tenant.locked_until = None
+    tenant.files = {}
+    tenant.file_connections = {}

@@ -68,6 +68,12 @@ class EmulatorSettings:
         everything in memory.
     jwt_secret: HS256 key for access tokens; None makes (and persists) a random one.
     seed_demo_tenant: create the demo restaurant company at start when there is no state yet.
+    max_upload_bytes: the largest file `POST /3/inbox` and `/3/archive` take; no source gives the
+        API's limit (facts-2026-12 #10: the UI refuses images over 2.5 MB, the mail inbox takes 5 MB),
+        so 5 MB by default.
+    file_connection_filters: whether `GET /3/voucherfileconnections` honours `voucherseries`,
+        `vouchernumber` and `voucheryear` ("honoured") or lists every connection ("ignored"); only a
+        third-party page names those filters (facts-2026-12), so both readings are played.
     """
 
     client_id: str = "demo"
@@ -94,10 +100,14 @@ class EmulatorSettings:
     state_file: Path | None = None
     jwt_secret: str | None = None
     seed_demo_tenant: bool = True
+    max_upload_bytes: int = 5 * 1024 * 1024
+    file_connection_filters: str = "honoured"
 
     def __post_init__(self) -> None:
         if self.auto_approve_decision not in ("approve", "deny"):
             raise ValueError("auto_approve_decision must be 'approve' or 'deny'")
+        if self.file_connection_filters not in ("honoured", "ignored"):
+            raise ValueError("file_connection_filters must be 'honoured' or 'ignored'")
         if self.scope_error_status not in (400, 403):
             raise ValueError("scope_error_status must be 400 or 403")
         check_readings(self.date_filter, self.descriptions, self.rate_window)

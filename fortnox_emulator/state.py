@@ -115,6 +115,35 @@ class Voucher:
 
 
 @dataclass(slots=True)
+class StoredFile:
+    """A file uploaded to the inbox (`POST /3/inbox`) or the archive (`POST /3/archive`).
+
+    folder: where it lies now: an inbox folder (`inbox_v` for vouchers, `inbox` for the root) or
+        `archive`; a file connected to a voucher leaves the inbox for the archive.
+    size / sha256: what was uploaded (the bytes themselves are not kept).
+    """
+
+    id: str
+    archive_file_id: str
+    name: str
+    folder: str
+    size: int
+    sha256: str
+    created_at: datetime
+
+
+@dataclass(slots=True)
+class FileConnection:
+    """A file connected to a voucher (`POST /3/voucherfileconnections`); one voucher per file."""
+
+    file_id: str
+    year_id: int
+    series: str
+    number: int
+    created_at: datetime
+
+
+@dataclass(slots=True)
 class Tenant:
     """One Fortnox company (database); `id` is the TenantId / DatabaseNumber."""
 
@@ -133,6 +162,10 @@ class Tenant:
     vouchers: dict[tuple[int, str, int], Voucher] = field(default_factory=dict, metadata={"journal": True})
     #: Fortnox `LockedPeriod.EndDate`: bookkeeping up to and including this day is locked
     locked_until: date | None = None
+    #: uploaded files by `Id` (inbox and archive)
+    files: dict[str, StoredFile] = field(default_factory=dict)
+    #: voucher file connections by `FileId`
+    file_connections: dict[str, FileConnection] = field(default_factory=dict)
 
 
 @dataclass(slots=True)

@@ -14,7 +14,7 @@ from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import case, func, select
 
@@ -34,6 +34,7 @@ from backoffice.scheduler import wake
 from backoffice.security import id_arg, safe_next
 from backoffice.zreport.booking import build_voucher
 from backoffice.zreport.models import LineKind, ZReportLine, ZReportPayment, ZReportRecord
+from backoffice.zreport.pdf import file_name, render_pdf
 from backoffice.zreport.voucher import NothingToBookError
 
 bp = Blueprint("zreport", __name__, url_prefix="/zrapporter")
@@ -279,6 +280,18 @@ def show(zreport_id: int):
         sales_lines=[line for line in record.lines if line.kind == LineKind.SALE],
         return_lines=[line for line in record.lines if line.kind == LineKind.RETURN],
     )
+
+
+@bp.get("/<int:zreport_id>/pdf")
+@login_required
+def pdf(zreport_id: int):
+    """ "Visa Z-rapport (PDF)": the Z-dagrapport as attached to the voucher, rendered from the stored report."""
+    record = _company_record(zreport_id)
+    report = record.to_report()
+    company = current_user.company
+    content = render_pdf(report, company_name=company.name, org_number=company.org_number)
+    disposition = f'inline; filename="{file_name(report)}"'
+    return Response(content, mimetype="application/pdf", headers={"Content-Disposition": disposition})
 
 
 @bp.post("/<int:zreport_id>/exportera")

@@ -12,6 +12,7 @@ import pytest
 from backoffice.export.models import ExportAttempt, ExportState
 from backoffice.export.reasons import Reason
 from backoffice.export.states import transition
+from backoffice.zreport.pdf import file_name
 from tests.web.conftest import DEMO_MAPPING, jobs_of
 
 
@@ -162,3 +163,25 @@ def test_a_day_without_sales_is_shown_as_nothing_to_book(db, site, connect, repo
 
     assert "Inget att bokföra" in listing and "Inget att bokföra" in page
     assert "nothing_to_book" not in listing and "nothing_to_book" not in page
+
+
+def test_a_manager_opens_the_report_as_pdf_from_its_page(site, reports):
+    made = site(registers=("K1",))
+    [record] = reports(made, days=1)
+
+    page = made.manager.get(f"/zrapporter/{record.id}").text
+    response = made.manager.get(f"/zrapporter/{record.id}/pdf")
+
+    assert "Visa Z-rapport (PDF)" in page and f"/zrapporter/{record.id}/pdf" in page
+    assert response.status_code == 200 and response.headers["Content-Type"] == "application/pdf"
+    name = file_name(record.to_report())
+    assert f'filename="{name}"' in response.headers["Content-Disposition"]
+    assert made.company.name in _pdf_text(response.content) and str(record.z_number) in _pdf_text(response.content)
+
+
+def _pdf_text(content: bytes) -> str:
+    import io
+
+    import pypdf
+
+    return "\n".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(content)).pages)
