@@ -1,4 +1,5 @@
-"""``flask export status|run``: see every Z-report's export, and run "Manuell export"."""
+"""``flask export status|run|attach``: see every Z-report's export, run "Manuell export", and attach the
+Z-reports of vouchers exported before ("Bifoga underlag för tidigare dagar")."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from sqlalchemy import select
 from backoffice.companies.cli import company_by_name
 from backoffice.companies.models import Register
 from backoffice.db import session
+from backoffice.export.attachments import CONSENT_SENTENCE, AttachConsentMissing, backfill_progress, start_backfill
 from backoffice.export.manual import run_progress, start_manual_export
 from backoffice.export.models import ExportJob
 from backoffice.export.tasks import run_due_jobs
@@ -97,3 +99,32 @@ def run(company_name: str, yes: bool, timeout: int) -> None:
     for row in status_rows(company):
         if row["state"] in ("blocked", "failed"):
             click.echo(f"  {row['business_date']} {row['register_id']} Z{row['z_number']}: {row['reason']}")
+
+
+@export_cli.command("attach")
+@click.option("--company", "company_name", required=True)
+@click.option("--timeout", default=1800, show_default=True, help="Seconds to wait for the attachments.")
+def attach(company_name: str, timeout: int) -> None:
+    """Bifoga underlag för tidigare dagar: attach the Z-report PDF to every exported voucher lacking it."""
+    company = company_by_name(company_name)
+    try:
+        run = start_backfill(session, company, actor="cli")
+    except AttachConsentMissing:
+        raise click.ClickException(CONSENT_SENTENCE + " (flask --app wsgi: logga in via Integrationer).") from None
+    app = current_app._get_current_object()
+    deadline = time.monotonic() + timeout
+    progress = backfill_progress(session, run)
+    while not progress.done and time.monotonic() < deadline:
+        run_due_jobs(app)
+        session.commit()  # a new transaction sees what the workers wrote (SQLite keeps a snapshot)
+        progress = backfill_progress(session, run)
+        if not progress.done:
+            time.sleep(1)
+    click.echo(
+        f"Bifogade: {progress.attached}, hade redan underlag: {progress.already_there}, "
+        f"misslyckades: {progress.failed}, väntar: {progress.pending}"
+    )
+    for failure in progress.failures:
+        click.echo(f"  {failure.business_date} Z{failure.z_number} verifikation {failure.voucher}: {failure.message}")
+    if progress.failed or progress.pending:
+        raise SystemExit(1)

@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from backoffice.db import now_utc
+from backoffice.export.attachments import voucher_recorded
 from backoffice.export.context import CompanyContext, connection_blockers, refresh_snapshot, voucher_or_blockers
 from backoffice.export.doubt import ABSENT, Sent, comments_for, look_up, new_token, sent_by
 from backoffice.export.models import ExportAttempt, ExportJob, ExportState
@@ -204,6 +205,7 @@ def _exported(session: Session, job: ExportJob, context: CompanyContext, voucher
         "exported_at": exported_at,
     })
     session.connection().execute(LAST_EXPORT, {"company": job.company_id, "exported_at": exported_at})
+    voucher_recorded(session, job.id, job.company_id, exported_at)  # its Z-report PDF follows as its own step
     session.commit()
     log.info("Exported Z-report %s as voucher %s %s (%s)", job.zreport_id, job.voucher_series, job.voucher_number, outcome)
     # A success opens no cause (the job was pending, not blocked or failed) and changes neither the

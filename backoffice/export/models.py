@@ -140,3 +140,74 @@ class ManualExportRun(Base):
     #: ids of the jobs this run waits for, as a JSON list
     job_ids: Mapped[str] = mapped_column(Text, default="[]")
     total: Mapped[int] = mapped_column(default=0)
+
+
+class AttachmentState(enum.StrEnum):
+    #: waits for a worker; set when the voucher is recorded, by a retry's schedule, by a new login
+    #: and by "Bifoga underlag för tidigare dagar"
+    PENDING = "pending"
+    #: the voucher has its Z-report in Fortnox (connected by us, or found there already); final
+    ATTACHED = "attached"
+    #: the Fortnox connection lacks the scopes inbox and connectfile (or its login ended): a new login wakes it
+    NEEDS_CONSENT = "needs_consent"
+    #: errors outlasted the retries (5, 25, 125 s); "Bifoga underlag för tidigare dagar" tries again
+    FAILED = "failed"
+
+
+class VoucherAttachment(Base):
+    """The Z-report PDF of an exported voucher on its way to Fortnox: its own step, after the voucher.
+
+    Uploaded to the inbox for vouchers, then connected to the voucher with the voucher's own financial
+    year; each POST is written ahead (``*_in_doubt``), so a lost answer is resolved by looking first
+    (the file in the inbox, the files of the voucher) and never by sending blindly again.
+    """
+
+    __tablename__ = "voucher_attachment"
+    __table_args__ = (Index("ix_voucher_attachment_due", "state", "retry_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("export_job.id", ondelete="CASCADE"), unique=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("company.id"), index=True)
+    state: Mapped[AttachmentState] = mapped_column(String(20), default=AttachmentState.PENDING)
+    #: ``Z-<register id>-<Z-number>-<business date>.pdf``
+    file_name: Mapped[str | None] = mapped_column(String(120))
+    #: Fortnox's ``File.Id`` in the inbox, once the upload is known to have arrived
+    file_id: Mapped[str | None] = mapped_column(String(80))
+    #: an upload whose answer was lost: look for the file in the inbox before uploading again
+    upload_in_doubt: Mapped[bool] = mapped_column(default=False)
+    #: a connection whose answer was lost: ask Fortnox which files the voucher has before connecting again
+    connect_in_doubt: Mapped[bool] = mapped_column(default=False)
+    #: ask Fortnox first whether the voucher has a file already ("Bifoga underlag för tidigare dagar")
+    look_first: Mapped[bool] = mapped_column(default=False)
+    #: the voucher had a file in Fortnox when we looked, so nothing was uploaded
+    already_there: Mapped[bool] = mapped_column(default=False)
+    #: transient failures in a row; the retry plan is the export's (5, 25, 125) seconds
+    retries: Mapped[int] = mapped_column(default=0)
+    retry_at: Mapped[datetime | None]
+    #: the worker that holds the attachment, and until when
+    lease_owner: Mapped[str | None] = mapped_column(String(80))
+    lease_until: Mapped[datetime | None]
+    #: the last failure, for the Z-report's history: Fortnox's code (or ours) and message
+    error_code: Mapped[str | None] = mapped_column(String(40))
+    error_message: Mapped[str | None] = mapped_column(Text)
+    attached_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=now_utc)
+    updated_at: Mapped[datetime] = mapped_column(default=now_utc, onupdate=now_utc)
+
+    job: Mapped[ExportJob] = relationship()
+
+
+class AttachmentRun(Base):
+    """A "Bifoga underlag för tidigare dagar": the attachments its progress bar follows."""
+
+    __tablename__ = "attachment_run"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("company.id"), index=True)
+    started_by: Mapped[str] = mapped_column(String(254))
+    started_at: Mapped[datetime] = mapped_column(default=now_utc)
+    #: ids of the attachments this run waits for, as a JSON list
+    attachment_ids: Mapped[str] = mapped_column(Text, default="[]")
+    #: how many of them already had their file before the run (counted, not sent again)
+    already_attached: Mapped[int] = mapped_column(default=0)
+    total: Mapped[int] = mapped_column(default=0)

@@ -14,6 +14,13 @@ from flask import Flask, current_app, g
 from sqlalchemy import select
 
 from backoffice.db import now_utc, session
+from backoffice.export.attachments import (
+    AttachmentClaim,
+    attach_one,
+    claim_next_attachment,
+    postpone_crashed_attachment,
+    release_attachment,
+)
 from backoffice.export.claims import CRASH_RETRY_DELAY, DEFAULT_LEASE, claim_next_job, postpone_crashed, release
 from backoffice.export.engine import export_one
 from backoffice.export.models import ExportJob, ExportState
@@ -120,6 +127,11 @@ def drain(app: Flask, round_: _Round | None = None) -> int:
                         finally:
                             release(db, claim, worker)
                         handled += 1
+                    else:
+                        # Vouchers first: a Z-report PDF is attached only when no voucher is due.
+                        claim = attach_next(db, worker, lease)
+                        if claim is not None and scouting:
+                            round_.work_found()
                 finally:
                     g.pop("db_session", None)
             others_busy = round_.stop() if round_ is not None else 0
@@ -130,6 +142,21 @@ def drain(app: Flask, round_: _Round | None = None) -> int:
                         round_.work_found()  # the round is over: let the waiting threads see it at once
                     return handled
                 scouting = round_.wait_for_work()
+
+
+def attach_next(db, worker: str, lease: timedelta) -> AttachmentClaim | None:
+    """Attach the PDF of one due voucher, if any (``export.attachments``); the claim, or None when idle."""
+    claim = claim_next_attachment(db, worker, now=now_utc(), lease=lease)
+    if claim is None:
+        return None
+    try:
+        attach_one(db, claim.attachment_id, clients=client_for)
+    except Exception:
+        log.exception("Attaching %s crashed; it will be tried again later", claim.attachment_id)
+        postpone_crashed_attachment(db, claim.attachment_id, now=now_utc())
+    finally:
+        release_attachment(db, claim, worker)
+    return claim
 
 
 def run_due_jobs(app: Flask) -> int:

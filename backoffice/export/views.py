@@ -27,10 +27,18 @@ from backoffice.accounts.fields import (
 from backoffice.accounts.operations import load_mapping
 from backoffice.companies.models import Company, Register
 from backoffice.db import session
+from backoffice.export.attachments import (
+    CONSENT_SENTENCE,
+    AttachConsentMissing,
+    backfill_progress,
+    has_attach_scopes,
+    needs_new_consent,
+    start_backfill,
+)
 from backoffice.export.cli import reason_text
 from backoffice.export.jobs import integration_of
 from backoffice.export.manual import run_progress, start_manual_export
-from backoffice.export.models import ExportJob, ExportState, ManualExportRun, Problem
+from backoffice.export.models import AttachmentRun, ExportJob, ExportState, ManualExportRun, Problem
 from backoffice.export.problems import heal_connection, job_causes, unblock_jobs
 from backoffice.export.reasons import AUTHORISATION, FORTNOX_SIDE, Reason
 from backoffice.integrations.fortnox.connection import client_for
@@ -41,6 +49,9 @@ from backoffice.security import safe_next
 from backoffice.zreport.models import ZReportRecord
 
 bp = Blueprint("export", __name__)
+
+#: The kind the yellow banner of a consent without the attaching scopes carries (not a stored problem).
+CONSENT_KIND = "attachments_need_consent"
 
 #: Where "Gå till Fortnox" leads (a new tab; the user logs in there).
 FORTNOX_URL = "https://apps.fortnox.se"
@@ -65,6 +76,19 @@ class Banner:
     actions: list[Action] = field(default_factory=list)
     fortnox_message: str | None = None
     fortnox_code: str | None = None
+    #: "warning" for a yellow banner: exports go on, something less is missing
+    level: str = ""
+
+
+def consent_banner() -> Banner:
+    """The yellow banner of a connection made before Z-reports were attached: only a new login adds
+    the scopes ``inbox`` and ``connectfile``. Not a problem of the exports, which go on meanwhile."""
+    problem = Problem(kind=CONSENT_KIND, key="", detail="{}")
+    actions = []
+    if current_user.is_admin:
+        back = url_for("integrations.index")
+        actions.append(Action("Åtgärda detta", url_for("fortnox.connect_start", next=back)))
+    return Banner(problem=problem, sentence=CONSENT_SENTENCE, actions=actions, level="warning")
 
 
 def _detail_with_names(problem: Problem, company: Company) -> dict:
@@ -164,6 +188,8 @@ def current_banners() -> list[Banner]:
             integration = integration_of(session, company.id)
             if integration is not None and integration.active:
                 banners = [make_banner(problem, company) for problem in open_problems(company)]
+                if needs_new_consent(integration.connection):
+                    banners.append(consent_banner())
         except SQLAlchemyError:  # an error page must still render
             session.rollback()
     g.export_banners = banners
@@ -173,7 +199,7 @@ def current_banners() -> list[Banner]:
 @bp.app_context_processor
 def _inject_banners() -> dict:
     # A function, not a list: pages that never show banners (login, the JSON endpoints) query nothing.
-    return {"export_banners": current_banners, "fortnox_url": FORTNOX_URL}
+    return {"export_banners": current_banners, "fortnox_url": FORTNOX_URL, "has_attach_scopes": has_attach_scopes}
 
 
 # --- the status light -----------------------------------------------------------------------------
@@ -413,4 +439,72 @@ def manual_export_progress(run_id: int):
         done=progress.done,
         percent=100 if progress.total == 0 else round(100 * finished / progress.total),
         text=progress_text(progress),
+    )
+
+
+# --- "Bifoga underlag för tidigare dagar" ---------------------------------------------------------
+
+
+@bp.post("/foretag/integrationer/fortnox/bifoga-underlag")
+@login_required
+def attach_start():
+    """ "Bifoga underlag för tidigare dagar" (admins and managers): attach the PDF of every exported
+    voucher that lacks it; answers the progress URL."""
+    company = current_user.company
+    integration = integration_of(session, company.id)
+    try:
+        if integration is None or not integration.active:
+            raise AttachConsentMissing(company.name)
+        run = start_backfill(session, company, actor=current_user.email)
+    except AttachConsentMissing:
+        session.rollback()
+        message = CONSENT_SENTENCE + "."
+        if _wants_json():
+            return jsonify(error=message), 409
+        flash(message, "error")
+        return redirect(url_for("integrations.index"))
+    wake(current_app._get_current_object())
+    progress_url = url_for("export.attach_progress", attach_run_id=run.id)
+    if _wants_json():
+        return jsonify(run_id=run.id, progress_url=progress_url, total=run.total), 202
+    flash("Z-rapporterna bifogas nu som underlag.", "info")
+    return redirect(url_for("integrations.index"))
+
+
+def attach_progress_text(progress) -> str:
+    """What a run of "Bifoga underlag för tidigare dagar" has done, in Swedish."""
+    if progress.total == 0:
+        return "Det finns inga exporterade verifikationer att bifoga underlag till."
+    parts = [f"Bifogade: {progress.attached}", f"hade redan underlag: {progress.already_there}"]
+    if progress.failed:
+        parts.append(f"misslyckades: {progress.failed}")
+    if not progress.done:
+        parts.append(f"kvar: {progress.pending}")
+    text = ", ".join(parts) + "."
+    for failure in progress.failures[:10]:
+        text += f" Z-rapport {failure.z_number} ({failure.business_date}), verifikation {failure.voucher}: {failure.message}"
+    return text
+
+
+@bp.get("/foretag/integrationer/fortnox/bifoga-underlag/<int:attach_run_id>")
+@login_required
+def attach_progress(attach_run_id: int):
+    """The counts the progress bar of "Bifoga underlag för tidigare dagar" polls, as JSON."""
+    run = session.get(AttachmentRun, attach_run_id)
+    if run is None or run.company_id != current_user.company_id:
+        abort(404)
+    progress = backfill_progress(session, run)
+    finished = progress.total - progress.pending
+    return jsonify(
+        run_id=run.id,
+        total=progress.total,
+        attached=progress.attached,
+        already_there=progress.already_there,
+        failed=progress.failed,
+        pending=progress.pending,
+        failures=[{"zreport_id": f.zreport_id, "z_number": f.z_number, "business_date": f.business_date,
+                   "voucher": f.voucher, "reason": f.message} for f in progress.failures],
+        done=progress.done,
+        percent=100 if progress.total == 0 else round(100 * finished / progress.total),
+        text=attach_progress_text(progress),
     )

@@ -24,9 +24,10 @@ from backoffice.accounts.mapping import MappingIncompleteError
 from backoffice.accounts.operations import load_mapping
 from backoffice.companies.models import Register
 from backoffice.db import session
+from backoffice.export.attachments import MISSING_SENTENCE, missing_text
 from backoffice.export.cli import reason_text
 from backoffice.export.manual import retry_job
-from backoffice.export.models import ExportAttempt, ExportJob, ExportState
+from backoffice.export.models import AttachmentState, ExportAttempt, ExportJob, ExportState, VoucherAttachment
 from backoffice.export.reasons import Reason
 from backoffice.messages import mapping_incomplete_message
 from backoffice.money import ZERO
@@ -257,6 +258,9 @@ def show(zreport_id: int):
                     VoucherLine(r.account, ACCOUNT_LABELS.get(r.account, ""), r.debit, r.credit, r.cost_center)
                     for r in voucher.rows
                 ]
+    attachment = None
+    if job is not None and job.state == ExportState.EXPORTED:
+        attachment = session.scalar(select(VoucherAttachment).where(VoucherAttachment.job_id == job.id))
     attempts = []
     if job is not None:
         attempts = session.scalars(
@@ -273,6 +277,11 @@ def show(zreport_id: int):
         total_debit=sum((r.debit for r in rows or []), ZERO),
         total_credit=sum((r.credit for r in rows or []), ZERO),
         attempts=attempts,
+        attachment=attachment,
+        attachment_missing=(job is not None and job.state == ExportState.EXPORTED
+                            and (attachment is None or attachment.state != AttachmentState.ATTACHED)),
+        missing_sentence=MISSING_SENTENCE,
+        missing_reason=missing_text(attachment),
         state_name=state_name,
         state_classes=STATE_CLASSES,
         reason=reason_text(job) if job is not None and job.state in (ExportState.BLOCKED, ExportState.FAILED) else None,

@@ -41,11 +41,12 @@ class Restaurant:
 def restaurant(db, emulator, make_company, make_register):
     """Make a company with registers, its own emulator tenant, tokens, a mapping and an active integration."""
 
-    def make(registers=("K1",), mapping: dict | None = None, active: bool = True, cost_centres: dict | None = None) -> Restaurant:
+    def make(registers=("K1",), mapping: dict | None = None, active: bool = True, cost_centres: dict | None = None,
+             scope: str | None = None) -> Restaurant:
         company = make_company()
         tokens = {pos_id: make_register(company, pos_id=pos_id, name=f"Kassa {pos_id[1:]}")[1] for pos_id in registers}
         tenant_id = emulator.control.create_tenant(company.name, "556677-8899")
-        answer = emulator.control.issue_tokens(tenant_id)
+        answer = emulator.control.issue_tokens(tenant_id, *([scope] if scope else []))
         connection = FortnoxConnection(tenant_id=tenant_id, fortnox_company_name=company.name)
         store_tokens(
             connection,
@@ -91,3 +92,31 @@ def jobs_of(db, company) -> list[ExportJob]:
 
 def later(seconds: float) -> datetime:
     return datetime.now(UTC) + timedelta(seconds=seconds)
+
+
+#: The scopes the product asks for since Z-reports are attached (a new consent).
+ATTACH_SCOPE = "bookkeeping costcenter companyinformation settings inbox connectfile"
+
+
+#: The scopes of a consent given before Z-reports were attached.
+OLD_SCOPE = "bookkeeping costcenter companyinformation settings"
+
+
+def run_attachments(db, company, *, now: datetime | None = None, limit: int = 1000) -> list[str]:
+    """Claim and attach the company's due Z-report PDFs one by one at ``now``, as the worker does when no
+    voucher is due."""
+    from backoffice.export.attachments import attach_one, claim_next_attachment, release_attachment
+    from backoffice.integrations.fortnox.connection import client_for
+
+    now = now or now_utc()
+    states = []
+    for _ in range(limit):
+        claim = claim_next_attachment(db, "test-worker", now=now, lease=timedelta(seconds=300), company_id=company.id)
+        if claim is None:
+            break
+        db.expire_all()  # the worker gives each attachment a fresh session
+        try:
+            states.append(str(attach_one(db, claim.attachment_id, clients=client_for, now=now)))
+        finally:
+            release_attachment(db, claim, "test-worker")
+    return states

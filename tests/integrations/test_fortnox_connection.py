@@ -69,7 +69,8 @@ def test_an_admin_connects_through_fortnox_consent_and_the_connection_is_stored(
 
     assert start.status_code == 302 and start.headers["Location"].startswith(f"{emulator.url}/oauth-v1/auth")
     assert query["access_type"] == ["offline"] and query["response_type"] == ["code"]
-    assert set(query["scope"][0].split()) == {"bookkeeping", "costcenter", "companyinformation", "settings"}
+    assert set(query["scope"][0].split()) == {"bookkeeping", "costcenter", "companyinformation", "settings", "inbox",
+                                              "connectfile"}
     assert landed.status_code == 200 and landed.url == f"{live_server.url}/"
     connection = connection_of(db, company)
     assert connection.tenant_id == tenant and connection.fortnox_company_name == company.name

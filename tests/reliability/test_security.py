@@ -23,7 +23,7 @@ from sqlalchemy import select, text
 from backoffice.companies.models import Register, Role
 from backoffice.db import Base, import_models, now_utc
 from backoffice.demo import deliver, zreport_document
-from backoffice.export.models import ManualExportRun, Problem
+from backoffice.export.models import AttachmentRun, ManualExportRun, Problem
 from backoffice.integrations.fortnox.connection import decrypt
 from backoffice.integrations.fortnox.models import FortnoxConnection, FortnoxIntegration
 from backoffice.reconcile.models import ReconcileRun
@@ -41,12 +41,12 @@ BEARER = {"zreport_api.post_zreport", "zreport_api.get_zreport"}
 #: State-changing routes a manager may use ("sees everything of their own company and may run
 #: Manuell export", companies/models.py Role). Every other POST is an admin's action.
 MANAGER_MAY_POST = {"companies.logout", "companies.password", "export.manual_export_start", "export.recheck",
-                    "zreport.retry", "reconcile.read_start"}
+                    "zreport.retry", "reconcile.read_start", "export.attach_start"}
 #: Pages only an admin may open (connecting Fortnox, the setup wizard).
 ADMIN_ONLY_GET = {"fortnox.connect_start", "fortnox.callback", "integrations.wizard_entry", "integrations.wizard",
                   "companies.users"}
 #: URL parameters that name an object of one company: how to fill them with company A's object.
-OBJECT_PARAMS = {"zreport_id", "problem_id", "run_id", "user_id", "reconcile_run_id"}
+OBJECT_PARAMS = {"zreport_id", "problem_id", "run_id", "user_id", "reconcile_run_id", "attach_run_id"}
 #: URL parameters that select within the user's own company (no object of another company to name).
 CONTEXT_PARAMS = {"step": "konton", "filename": "backoffice.css", "manad": "2026-11", "day": "2026-11-02",
                   "register_id": "K1"}
@@ -90,12 +90,14 @@ def two_companies(db, live_server, restaurant, make_user):
     problem = Problem(company_id=a.company.id, kind="account_inactive", key="3001", detail="{}", opened_at=now_utc())
     run = ManualExportRun(company_id=a.company.id, started_by="test", started_at=now_utc(), job_ids="[]", total=0)
     reconciling = ReconcileRun(company_id=a.company.id, month="2026-11", started_by="test")
-    db.add_all([problem, run, reconciling])
+    attach_run = AttachmentRun(company_id=a.company.id, started_by="test", started_at=now_utc())
+    db.add_all([problem, run, reconciling, attach_run])
     db.commit()
     users = {(name, role): make_user(shop.company, role=role) for name, shop in (("a", a), ("b", b)) for role in Role}
     return {
         "objects": {"zreport_id": record.id, "problem_id": problem.id, "run_id": run.id,
-                    "user_id": users[("a", Role.MANAGER)].id, "reconcile_run_id": reconciling.id},
+                    "user_id": users[("a", Role.MANAGER)].id, "reconcile_run_id": reconciling.id,
+                    "attach_run_id": attach_run.id},
         "a_admin": Browser(live_server.url, users[("a", Role.ADMIN)].email),
         "a_manager": Browser(live_server.url, users[("a", Role.MANAGER)].email),
         "b_admin": Browser(live_server.url, users[("b", Role.ADMIN)].email),

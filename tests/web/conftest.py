@@ -22,6 +22,7 @@ from backoffice.export.states import transition
 from backoffice.integrations.fortnox.connection import store_tokens
 from backoffice.integrations.fortnox.models import FortnoxConnection, FortnoxIntegration
 from backoffice.integrations.fortnox.oauth import TokenSet
+from backoffice.integrations.fortnox.views import SCOPES
 from tests.companies.test_login import login
 from tests.conftest import PASSWORD
 
@@ -124,7 +125,8 @@ def connect(db, emulator):
 
     def make(made: Site, *, active: bool = False, mapping: dict | None = None, scope: str | None = None) -> Site:
         tenant_id = emulator.control.create_tenant(made.company.name, "556677-8899")
-        answer = emulator.control.issue_tokens(tenant_id, *([scope] if scope else []))
+        # A connection made now has every scope the product asks for; pass ``scope`` for another consent.
+        answer = emulator.control.issue_tokens(tenant_id, scope or " ".join(SCOPES))
         connection = FortnoxConnection(tenant_id=tenant_id, fortnox_company_name=made.company.name)
         store_tokens(
             connection,

@@ -57,6 +57,8 @@ RATE_LIMIT_RETRIES = 3
 MAX_RATE_LIMIT_WAIT = 60.0
 #: Pauses before the retries of a GET that failed in transport or with a 5xx.
 GET_RETRY_DELAYS = (0.5, 2.0)
+#: The inbox folder for vouchers' underlag (``POST /3/inbox?path=inbox_v``).
+VOUCHER_INBOX = "inbox_v"
 
 
 class FortnoxClient:
@@ -207,6 +209,50 @@ class FortnoxClient:
         """The ``MeInformation`` object of the user who authorised the connection."""
         return self._request("GET", "/me")["MeInformation"]
 
+    # --- files: the inbox and voucher file connections (facts-2026-12, "Attaching a file") --------
+
+    def upload_to_inbox(self, name: str, content: bytes, *, folder: str = VOUCHER_INBOX) -> dict:
+        """POST the file to the inbox folder (``inbox_v``: underlag for vouchers), ``multipart/form-data``
+        with the field ``file``; return the stored ``File`` (``Id``, ``Name``, ``Size``…).
+
+        Never retried except after a 429: after an ambiguous failure the file may be in the inbox, so
+        the caller looks for it there (:meth:`list_inbox`) before uploading again.
+        """
+        files = {"file": (name, content, "application/pdf")}
+        return self._request("POST", "/inbox", params={"path": folder}, files=files)["File"]
+
+    def list_inbox(self, *, folder: str = VOUCHER_INBOX) -> list[dict]:
+        """The files lying in an inbox folder, not yet connected to anything (``Folder.Files``)."""
+        found = self._request("GET", "/inbox", params={"path": folder}).get("Folder") or {}
+        return list(found.get("Files") or [])
+
+    def connect_file(self, file_id: str, series: str, number: int, *, financial_year: int) -> dict:
+        """Connect an uploaded file to the voucher ``series`` ``number`` of ``financial_year`` (its Id).
+
+        The year is required here: without it Fortnox connects the file to the voucher with that number
+        in the preselected year, which may be another day's voucher. ``VoucherYear`` must not be in the
+        body (2000321). Never retried except after a 429.
+        """
+        body = {"VoucherFileConnection": {"FileId": file_id, "VoucherSeries": series, "VoucherNumber": str(number)}}
+        return self._request("POST", "/voucherfileconnections", params={"financialyear": financial_year},
+                             body=body)["VoucherFileConnection"]
+
+    def voucher_file_connections(self, series: str, number: int, *, financial_year: int) -> list[dict]:
+        """The files connected to the voucher ``series`` ``number`` of ``financial_year``.
+
+        The filters ``voucherseries`` and ``vouchernumber`` are named only by a third-party page, so
+        the answer is filtered again here: right whether Fortnox honours them or lists every connection.
+        ``VoucherYear`` is read as the financial-year Id (like a voucher's ``Year``); a connection without
+        one is kept, so a file of ours is never missed because of how the year is written.
+        """
+        params = {"voucherseries": series, "vouchernumber": int(number)}
+        items = self._request("GET", "/voucherfileconnections", params=params).get("VoucherFileConnections") or []
+        return [
+            item for item in items
+            if item.get("VoucherSeries") == series and str(item.get("VoucherNumber")) == str(number)
+            and item.get("VoucherYear") in (None, "", financial_year, str(financial_year))
+        ]
+
     # --- plumbing ---------------------------------------------------------------------------------
 
     def _list(self, path: str, key: str, params: Mapping[str, Any] | None = None) -> list[dict]:
@@ -232,9 +278,13 @@ class FortnoxClient:
             page += 1
 
     def _request(
-        self, method: str, path: str, *, params: Mapping[str, Any] | None = None, body: dict | None = None
+        self, method: str, path: str, *, params: Mapping[str, Any] | None = None, body: dict | None = None,
+        files: Mapping[str, tuple[str, bytes, str]] | None = None,
     ) -> dict:
-        """Send one logical request with the retry policy of the module docstring; return the JSON object."""
+        """Send one logical request with the retry policy of the module docstring; return the JSON object.
+
+        ``body`` is sent as JSON; ``files`` as ``multipart/form-data`` (requests sets its boundary).
+        """
         url = self.base_url + path
         data = dumps_body(body).encode("ascii") if body is not None else None
         headers = {"Accept": "application/json"}
@@ -244,7 +294,7 @@ class FortnoxClient:
         transient = 0
         while True:
             try:
-                return self._send(method, url, params, data, headers)
+                return self._send(method, url, params, data, headers, files)
             except FortnoxRateLimited as exc:
                 self._count_rate_limited()
                 rate_limited += 1
@@ -260,12 +310,13 @@ class FortnoxClient:
                 time.sleep(GET_RETRY_DELAYS[transient])
                 transient += 1
 
-    def _send(self, method: str, url: str, params: Mapping[str, Any] | None, data: bytes | None, headers: dict) -> dict:
+    def _send(self, method: str, url: str, params: Mapping[str, Any] | None, data: bytes | None, headers: dict,
+              files: Mapping[str, tuple[str, bytes, str]] | None = None) -> dict:
         """One HTTP request through the limiter; raise the matching FortnoxError unless it succeeded."""
         with self.limiter.slot():
             try:
                 response = self.session.request(
-                    method, url, params=params, data=data, headers=headers, timeout=self.timeout
+                    method, url, params=params, data=data, headers=headers, timeout=self.timeout, files=files
                 )
                 content = response.content  # read the body inside the try: it can break too
             except TRANSPORT_ERRORS as exc:

@@ -21,8 +21,9 @@ log = logging.getLogger(__name__)
 
 bp = Blueprint("fortnox", __name__, url_prefix="/integrations/fortnox")
 
-#: The scopes the export needs (docs/fortnox/README.md).
-SCOPES = ("bookkeeping", "costcenter", "companyinformation", "settings")
+#: The scopes the export needs (docs/fortnox/README.md); ``inbox`` and ``connectfile`` attach each
+#: voucher's Z-report (a connection made before they were asked for lacks them until a new login).
+SCOPES = ("bookkeeping", "costcenter", "companyinformation", "settings", "inbox", "connectfile")
 _STATE = "fortnox_oauth_state"
 _NEXT = "fortnox_oauth_next"
 
@@ -76,10 +77,13 @@ def callback():
         flash("Kopplingen till Fortnox misslyckades. Försök igen om en stund.", "error")
         return redirect(next_url)
     session.commit()
+    from backoffice.export.attachments import wake_after_consent
     from backoffice.export.problems import unblock_jobs
 
-    # Reconnecting fixes an ended authorisation for every restaurant on this Fortnox company.
+    # Reconnecting fixes an ended authorisation for every restaurant on this Fortnox company, and a new
+    # consent with the attaching scopes lets the Z-reports that waited for it be attached.
     for integration in list(connection.integrations):
         unblock_jobs(session, integration.company)
+        wake_after_consent(session, integration.company)
     flash("BackOffice är nu kopplat till Fortnox.", "info")
     return redirect(next_url)
