@@ -331,11 +331,12 @@ class Restaurant:
     registers: dict = field(default_factory=dict)  # pos_id → (register id, API token)
 
 
-def make_restaurant(session, control, name: str, registers=("K1",), mapping: dict | None = None) -> Restaurant:
+def make_restaurant(session, control, name: str, registers=("K1",), mapping: dict | None = None,
+                    scope: str | None = None) -> Restaurant:
     """A company with registers, its own emulator tenant, stored tokens, a mapping and an active integration.
 
     The same steps as ``tests/export/conftest.py``'s ``restaurant`` fixture; call inside an app context.
-    Commits.
+    ``scope``: the consent's scopes (the emulator's default, without attaching, when None). Commits.
     """
     from backoffice.accounts.operations import save_mapping
     from backoffice.accounts.schemas import mapping_schema
@@ -353,7 +354,7 @@ def make_restaurant(session, control, name: str, registers=("K1",), mapping: dic
         tokens[pos_id] = register.issue_token()
         session.add(register)
     tenant_id = control.create_tenant(name, "556677-8899")
-    answer = control.issue_tokens(tenant_id)
+    answer = control.issue_tokens(tenant_id, *([scope] if scope else []))
     connection = FortnoxConnection(tenant_id=tenant_id, fortnox_company_name=name)
     store_tokens(connection, TokenSet(access_token=answer["access_token"], refresh_token=answer["refresh_token"],
                                       expires_at=now_utc() + timedelta(seconds=answer["expires_in"]),
