@@ -123,12 +123,20 @@ def get_archive(ctx: ApiContext) -> Response:
     return json_response(_folder_json(ctx, ARCHIVE_ROOT, {}))
 
 
+def _voucher_year(ctx: ApiContext, connection: FileConnection) -> int:
+    """`VoucherYear` as the `voucher_year_reading` setting reads it: the year's Id or its calendar year."""
+    year = ctx.tenant.financial_years.get(connection.year_id)
+    if ctx.settings.voucher_year_reading == "calendar" and year is not None:
+        return year.from_date.year
+    return connection.year_id
+
+
 def _connection_json(ctx: ApiContext, connection: FileConnection) -> dict[str, Any]:
     voucher = ctx.tenant.vouchers.get((connection.year_id, connection.series, connection.number))
     return {"@url": f"{ctx.base}/3/voucherfileconnections/{connection.file_id}", "FileId": connection.file_id,
             "VoucherDescription": voucher.description if voucher else None,
             "VoucherNumber": str(connection.number), "VoucherSeries": connection.series,
-            "VoucherYear": connection.year_id}
+            "VoucherYear": _voucher_year(ctx, connection)}
 
 
 def connect_file(ctx: ApiContext) -> Response:
@@ -172,7 +180,7 @@ def list_connections(ctx: ApiContext) -> Response:
             raise FortnoxApiError(INVALID_PARAMETER)
         connections = [c for c in connections
                        if (not series or c.series == series) and (not number or c.number == int(number))
-                       and (not year or c.year_id == int(year))]
+                       and (not year or _voucher_year(ctx, c) == int(year))]
     return json_response({"VoucherFileConnections": [_connection_json(ctx, c) for c in connections]})
 
 

@@ -74,6 +74,9 @@ class EmulatorSettings:
     file_connection_filters: whether `GET /3/voucherfileconnections` honours `voucherseries`,
         `vouchernumber` and `voucheryear` ("honoured") or lists every connection ("ignored"); only a
         third-party page names those filters (facts-2026-12), so both readings are played.
+    voucher_year_reading: what `VoucherYear` of a voucher file connection holds: the financial-year
+        Id ("id", like `Year` on a voucher) or the calendar year the financial year starts in
+        ("calendar"); no source says, so both are played (also for the `voucheryear` filter).
     """
 
     client_id: str = "demo"
@@ -102,10 +105,13 @@ class EmulatorSettings:
     seed_demo_tenant: bool = True
     max_upload_bytes: int = 5 * 1024 * 1024
     file_connection_filters: str = "honoured"
+    voucher_year_reading: str = "id"
 
     def __post_init__(self) -> None:
         if self.auto_approve_decision not in ("approve", "deny"):
             raise ValueError("auto_approve_decision must be 'approve' or 'deny'")
+        if self.voucher_year_reading not in ("id", "calendar"):
+            raise ValueError("voucher_year_reading must be 'id' or 'calendar'")
         if self.file_connection_filters not in ("honoured", "ignored"):
             raise ValueError("file_connection_filters must be 'honoured' or 'ignored'")
         if self.scope_error_status not in (400, 403):

@@ -213,7 +213,9 @@ def attach_one(session: Session, attachment_id: int, *, clients: Clients, now: d
     session.commit()  # no transaction stays open while Fortnox is called
     try:
         if attachment.connect_in_doubt or attachment.look_first:
-            files = [c.get("FileId") for c in client.voucher_file_connections(series, number, financial_year=year)]
+            # The year as its Id and as the calendar year of the voucher's date: either reading of VoucherYear.
+            years = (year, record.business_date.year)
+            files = [c.get("FileId") for c in client.voucher_file_connections(series, number, years=years)]
             if attachment.file_id is not None and attachment.file_id in files:
                 return _attached(session, attachment, now)  # our connection went through
             if attachment.look_first and files:

@@ -73,9 +73,26 @@ def worker_server(app_config) -> Iterator[LiveServer]:
     scheduler = start_embedded(app)
     server = LiveServer(app)
     yield server
+    _until_attached(app)  # leave no Z-report PDF for the next module's worker to attach meanwhile
     server.stop()
     scheduler.shutdown(wait=True)
     app.extensions["db_engine"].dispose()
+
+
+def _until_attached(app, timeout: float = 60.0) -> None:
+    """Wait until the worker has no Z-report PDF left to attach (or ``timeout`` seconds)."""
+    from sqlalchemy import func, select
+
+    from backoffice.export.models import AttachmentState, VoucherAttachment
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with app.extensions["db_sessionmaker"]() as db:
+            pending = db.scalar(select(func.count()).select_from(VoucherAttachment)
+                                .where(VoucherAttachment.state == AttachmentState.PENDING))
+        if not pending:
+            return
+        time.sleep(0.3)
 
 
 @pytest.fixture(scope="module")

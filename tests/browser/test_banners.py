@@ -40,9 +40,12 @@ def banner(page, text: str):
 
 
 def until_exported(page, emulator, made, count: int = 1) -> list[dict]:
-    """Wait until the report is in Fortnox and no banner is left."""
+    """Wait until the report is in Fortnox with its Z-report attached, and no banner is left (the worker
+    is then idle, so the next test's writes meet no export of this one)."""
     vouchers = wait_for(
-        lambda: (lambda v: len(v) == count and v)(emulator.control.vouchers(made.tenant_id)), what=f"{count} voucher(s)"
+        lambda: (lambda v: len(v) == count and all(x["files"] for x in v) and v)(
+            emulator.control.vouchers(made.tenant_id)),
+        what=f"{count} voucher(s) with their Z-report",
     )
 
     def no_banner():

@@ -36,12 +36,14 @@ def stray_files(emulator, tenant_id) -> list[dict]:
 
 
 @pytest.fixture
-def filters(request, emulator):
-    """Play one reading of the connection list's filters (honoured or ignored), then restore."""
-    before = emulator.app.settings.file_connection_filters
-    emulator.app.settings.file_connection_filters = request.param
+def reading(request, emulator):
+    """Play one reading of the connection list: its filters honoured or ignored, and `VoucherYear` as
+    the financial-year Id or the calendar year; then restore."""
+    settings = emulator.app.settings
+    before = (settings.file_connection_filters, settings.voucher_year_reading)
+    settings.file_connection_filters, settings.voucher_year_reading = request.param
     yield request.param
-    emulator.app.settings.file_connection_filters = before
+    settings.file_connection_filters, settings.voucher_year_reading = before
 
 
 def test_an_exported_voucher_gets_its_z_report_once_with_its_own_financial_year(
@@ -127,9 +129,10 @@ def test_a_lost_upload_answer_reuses_the_file_already_in_the_inbox(db, pos, emul
     assert stray_files(emulator, shop.tenant_id) == []
 
 
-@pytest.mark.parametrize("filters", ["honoured", "ignored"], indirect=True)
+@pytest.mark.parametrize("reading", [("honoured", "id"), ("ignored", "id"), ("honoured", "calendar"),
+                                     ("ignored", "calendar")], indirect=True, ids="-".join)
 def test_a_lost_connection_answer_is_resolved_by_asking_which_files_the_voucher_has(
-        db, pos, emulator, restaurant, make_document, filters):
+        db, pos, emulator, restaurant, make_document, reading):
     shop = restaurant(scope=ATTACH_SCOPE)
     other = restaurant(scope=ATTACH_SCOPE)  # another company's voucher F 1 with its own file
     for place in (other, shop):

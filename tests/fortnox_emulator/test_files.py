@@ -166,6 +166,23 @@ def test_the_connection_list_filters_by_voucher_or_ignores_the_filters(make_emul
     assert numbers == (["2"] if filters == "honoured" else ["1", "2"])
 
 
+def test_voucher_year_is_the_financial_year_id_or_its_calendar_year_by_the_reading(make_emulator, openapi):
+    from tests.fortnox_emulator.conftest import FortnoxSession
+
+    emulator = make_emulator(voucher_year_reading="calendar")
+    tenant = emulator.default_tenant_id
+    session = FortnoxSession(emulator.url, emulator.control.issue_tokens(tenant, FILE_SCOPES)["access_token"],
+                             openapi)
+    today = emulator.app.today()
+    voucher = _voucher(session, today.isoformat())
+    created = _connect(session, _upload(session).json()["File"]["Id"], voucher, financialyear=2)
+
+    assert created.json()["VoucherFileConnection"]["VoucherYear"] == today.year
+    listed = session.get("/3/voucherfileconnections", voucheryear=today.year).json()["VoucherFileConnections"]
+    assert len(listed) == 1
+    assert session.get("/3/voucherfileconnections", voucheryear=2).json()["VoucherFileConnections"] == []
+
+
 def test_a_dropped_answer_after_storing_leaves_the_upload_and_the_connection_in_place(files, emulator, tenant_id):
     voucher = _voucher(files, emulator.app.today().isoformat())
     emulator.control.add_fault("timeout_after_store", method="POST", path_prefix="/3/inbox", seconds=0, after="drop")

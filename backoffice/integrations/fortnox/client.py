@@ -237,20 +237,22 @@ class FortnoxClient:
         return self._request("POST", "/voucherfileconnections", params={"financialyear": financial_year},
                              body=body)["VoucherFileConnection"]
 
-    def voucher_file_connections(self, series: str, number: int, *, financial_year: int) -> list[dict]:
-        """The files connected to the voucher ``series`` ``number`` of ``financial_year``.
+    def voucher_file_connections(self, series: str, number: int, *, years: tuple[int, ...]) -> list[dict]:
+        """The files connected to the vouchers ``series`` ``number`` whose ``VoucherYear`` is one of ``years``.
 
         The filters ``voucherseries`` and ``vouchernumber`` are named only by a third-party page, so
         the answer is filtered again here: right whether Fortnox honours them or lists every connection.
-        ``VoucherYear`` is read as the financial-year Id (like a voucher's ``Year``); a connection without
-        one is kept, so a file of ours is never missed because of how the year is written.
+        No source says whether ``VoucherYear`` is the financial-year Id (like a voucher's ``Year``) or a
+        calendar year, so the caller passes both and no year filter is sent; a connection without one
+        is kept. Our own file is recognised by its ``FileId`` anyway, which is unique.
         """
         params = {"voucherseries": series, "vouchernumber": int(number)}
         items = self._request("GET", "/voucherfileconnections", params=params).get("VoucherFileConnections") or []
+        wanted = {str(year) for year in years} | {"None", ""}
         return [
             item for item in items
             if item.get("VoucherSeries") == series and str(item.get("VoucherNumber")) == str(number)
-            and item.get("VoucherYear") in (None, "", financial_year, str(financial_year))
+            and str(item.get("VoucherYear")) in wanted
         ]
 
     # --- plumbing ---------------------------------------------------------------------------------
