@@ -128,6 +128,9 @@ def connect(db, emulator):
         # A connection made now has every scope the product asks for; pass ``scope`` for another consent.
         answer = emulator.control.issue_tokens(tenant_id, scope or " ".join(SCOPES))
         connection = FortnoxConnection(tenant_id=tenant_id, fortnox_company_name=made.company.name)
+        # End the read the lines above began: on SQLite a write after a read fails at once when the live
+        # server's worker has committed since (its snapshot is old); a write first waits its turn.
+        db.rollback()
         store_tokens(
             connection,
             TokenSet(
