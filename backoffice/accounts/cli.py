@@ -12,8 +12,8 @@ from backoffice.accounts.operations import UnknownRegisterError, load_mapping, s
 from backoffice.accounts.schemas import dump_mapping, mapping_schema
 from backoffice.companies.cli import company_by_name
 from backoffice.db import session
+from backoffice.documents import DocumentError, load_json
 from backoffice.export.problems import unblock_jobs
-from backoffice.zreport.schemas import DocumentError, load_json
 
 mapping_cli = AppGroup("mapping", help="The chart-of-accounts mapping (mapping/v1 JSON).")
 

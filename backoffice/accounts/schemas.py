@@ -12,7 +12,7 @@ from decimal import Decimal
 from marshmallow import Schema, ValidationError, fields, post_load, pre_dump, validate, validates_schema
 
 from backoffice.accounts.mapping import Mapping, SalesRule
-from backoffice.zreport.schemas import Text, VatRate
+from backoffice.documents import Text, VatRate
 
 SCHEMA_NAME = "mapping/v1"
 #: The keys of ``other``, each the name of a ``Mapping`` attribute.

@@ -21,13 +21,13 @@ from backoffice.accounts.operations import UnknownRegisterError, load_mapping, s
 from backoffice.accounts.schemas import dump_mapping, mapping_schema
 from backoffice.companies.auth import admin_required
 from backoffice.db import now_utc, session
+from backoffice.documents import DocumentError, load_json
 from backoffice.export.context import cached_snapshot, refresh_snapshot
 from backoffice.export.jobs import integration_of
 from backoffice.export.problems import unblock_jobs
 from backoffice.integrations.fortnox.connection import client_for
 from backoffice.integrations.fortnox.errors import FortnoxError
 from backoffice.integrations.fortnox.models import ConnectionStatus
-from backoffice.zreport.schemas import DocumentError, load_json
 
 bp = Blueprint("accounts", __name__, url_prefix="/ekonomi/redovisning")
 

@@ -14,6 +14,7 @@ from sqlalchemy import bindparam, select
 
 from backoffice.companies.models import Register, hash_token
 from backoffice.db import session
+from backoffice.documents import MAX_COUNT, DocumentError, load_json
 from backoffice.scheduler import wake
 from backoffice.zreport.operations import (
     Stored,
@@ -22,7 +23,7 @@ from backoffice.zreport.operations import (
     find_zreport,
     store_zreport,
 )
-from backoffice.zreport.schemas import MAX_COUNT, DocumentError, load_json, zreport_schema
+from backoffice.zreport.schemas import zreport_schema
 
 bp = Blueprint("zreport_api", __name__, url_prefix="/api/v1")
 

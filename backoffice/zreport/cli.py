@@ -11,10 +11,11 @@ from marshmallow import ValidationError
 
 from backoffice.accounts.mapping import MappingIncompleteError
 from backoffice.accounts.schemas import mapping_schema
+from backoffice.documents import DocumentError, load_json
 from backoffice.integrations.fortnox.schemas import dumps_body, voucher_body
 from backoffice.messages import mapping_incomplete_message
 from backoffice.zreport.booking import build_voucher
-from backoffice.zreport.schemas import DocumentError, load_json, zreport_schema
+from backoffice.zreport.schemas import zreport_schema
 from backoffice.zreport.voucher import NothingToBookError
 
 zreport_cli = AppGroup("zreport", help="Z-reports.")

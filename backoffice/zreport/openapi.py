@@ -7,7 +7,8 @@ from functools import cache
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
-from backoffice.zreport.schemas import Count, Money, VatRate, ZReportSchema
+from backoffice.documents import Count, Money, VatRate
+from backoffice.zreport.schemas import ZReportSchema
 
 _ERRORS = {
     "type": "object",

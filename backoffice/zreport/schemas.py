@@ -3,88 +3,18 @@
 The contract is not the table: these are explicit schemas whose ``post_load`` builds the pure
 ``report.ZReport``. Unknown fields are rejected (marshmallow's default ``RAISE``); money must be a
 JSON string, never a number, which ``parse_document`` guarantees by parsing JSON numbers with a
-fraction as ``Decimal`` and letting the ``Money`` field refuse anything but a string.
+fraction as ``Decimal`` and letting the ``Money`` field refuse anything but a string (both in
+``backoffice.documents``, which the mapping contract's schemas share).
 """
 
 from __future__ import annotations
 
 import json
-from decimal import Decimal
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
-from backoffice.money import ZERO, format_vat_rate, parse_amount, parse_vat_rate
+from backoffice.documents import Count, Money, Text, VatRate, load_json
 from backoffice.zreport import report
-
-
-class Money(fields.Field):
-    """An amount as a JSON string with at most two decimals (``"1234.50"``); ``signed`` allows a minus."""
-
-    def __init__(self, *, signed: bool = False, **kwargs):
-        pattern = r"^-?[0-9]{1,12}(\.[0-9]{1,2})?$" if signed else r"^[0-9]{1,12}(\.[0-9]{1,2})?$"
-        super().__init__(metadata={"pattern": pattern, "example": "1234.50"}, **kwargs)
-        self.signed = signed
-
-    def _deserialize(self, value, attr, data, **kwargs) -> Decimal:
-        if not isinstance(value, str):
-            raise ValidationError('Money must be a JSON string such as "1234.50", not a JSON number.')
-        try:
-            amount = parse_amount(value)
-        except ValueError as exc:
-            raise ValidationError(f"Not a valid amount: {exc}.") from exc
-        if not self.signed and amount < ZERO:
-            raise ValidationError("Must not be negative.")
-        return amount
-
-    def _serialize(self, value, attr, obj, **kwargs) -> str | None:
-        return None if value is None else f"{value:.2f}"
-
-
-class VatRate(fields.Field):
-    """A VAT rate in percent as a decimal string (``"25"``, ``"12.00"``)."""
-
-    def __init__(self, **kwargs):
-        super().__init__(metadata={"pattern": r"^[0-9]{1,2}(\.[0-9]{1,2})?$", "example": "12"}, **kwargs)
-
-    def _deserialize(self, value, attr, data, **kwargs) -> Decimal:
-        try:
-            return parse_vat_rate(value)
-        except ValueError as exc:
-            raise ValidationError(f"Not a valid VAT rate: {exc}.") from exc
-
-    def _serialize(self, value, attr, obj, **kwargs) -> str | None:
-        return None if value is None else format_vat_rate(value)
-
-
-#: The largest count or z_number stored (the database's INTEGER, 2**31 − 1).
-MAX_COUNT = 2**31 - 1
-
-
-class Count(fields.Integer):
-    """A whole number from ``minimum`` to ``MAX_COUNT`` given as a JSON integer (not a string, a
-    fraction or a boolean)."""
-
-    def __init__(self, *, minimum: int = 0, **kwargs):
-        super().__init__(strict=True, validate=validate.Range(min=minimum, max=MAX_COUNT), **kwargs)
-
-    def _validated(self, value):
-        if isinstance(value, bool):
-            raise self.make_error("invalid")
-        return super()._validated(value)
-
-
-class Text(fields.String):
-    """A string a database can keep: no NUL character and no unpaired surrogate (``"\\ud800"``)."""
-
-    def _deserialize(self, value, attr, data, **kwargs) -> str:
-        text = super()._deserialize(value, attr, data, **kwargs)
-        if "\x00" in text:
-            raise ValidationError("Must not contain the NUL character (\\u0000).")
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError as exc:
-            raise ValidationError("Must be valid Unicode (an unpaired surrogate was sent).") from exc
-        return text
 
 
 class RegisterSchema(Schema):
@@ -232,31 +162,6 @@ class ZReportSchema(Schema):
                 f" + rounding {due} (difference {paid - due})."
             )
         return zreport
-
-
-class DocumentError(ValueError):
-    """The body is not a JSON document at all (malformed JSON, duplicate keys, not an object)."""
-
-
-def _reject_duplicate_keys(pairs: list[tuple[str, object]]) -> dict:
-    keys = [key for key, _ in pairs]
-    repeated = sorted({key for key in keys if keys.count(key) > 1})
-    if repeated:
-        raise DocumentError(f"duplicate key(s) in a JSON object: {', '.join(repeated)}")
-    return dict(pairs)
-
-
-def load_json(text: str | bytes) -> dict:
-    """Parse a JSON document, keeping numbers with a fraction as ``Decimal`` so no float ever appears."""
-    try:
-        document = json.loads(text, parse_float=Decimal, object_pairs_hook=_reject_duplicate_keys)
-    except (ValueError, RecursionError) as exc:
-        if isinstance(exc, DocumentError):
-            raise
-        raise DocumentError(f"the body is not valid JSON: {exc}") from exc
-    if not isinstance(document, dict):
-        raise DocumentError("the body must be a JSON object")
-    return document
 
 
 def parse_document(text: str | bytes) -> report.ZReport:
