@@ -11,7 +11,7 @@ manager would, "Bifoga underlag för tidigare dagar", and counts how many needed
 - files left unconnected in the inbox (goal: none); duplicate vouchers (goal: none);
 - faults armed and hit, worker kills.
 
-    .venv/bin/python bench/attach_chaos.py [--runs 3] [--reports 100] [--companies 2] [--seed 1]
+    .venv/bin/python -m bench.attach_chaos [--runs 3] [--reports 100] [--companies 2] [--seed 1]
         [--database postgres|sqlite] [--fault-interval 0.4] [--kills 3]
 """
 
@@ -26,9 +26,7 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from harness import (  # noqa: E402
+from bench.harness import (
     EmulatorProcess,
     WorkerProcess,
     app_config,

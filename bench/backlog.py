@@ -10,7 +10,7 @@ account, so every report is blocked without a call to Fortnox. Then the mapping 
 - 429 answers Fortnox (the emulator, 25 per 5 s as Fortnox) sent: the goal is none;
 - API calls per voucher in steady state: every call after the first voucher (metadata is cached).
 
-    .venv/bin/python bench/backlog.py [--runs 3] [--reports 365] [--delay 0] [--database postgres|sqlite]
+    .venv/bin/python -m bench.backlog [--runs 3] [--reports 365] [--delay 0] [--database postgres|sqlite]
         [--attachments]
 
 Goal (issue 8): at most 1.05 × the floor, zero 429s, at most 1.02 calls per voucher.
@@ -31,9 +31,7 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from harness import (  # noqa: E402
+from bench.harness import (
     EmulatorProcess,
     WorkerProcess,
     app_config,

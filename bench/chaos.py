@@ -5,7 +5,7 @@ the back office under gunicorn for the POS API, and real worker processes; then 
 ``tests/reliability/chaos.py`` (the same code as the CI test, which uses 100 reports) and prints
 what happened: faults armed and hit, kills, adopted vouchers, duplicates and losses.
 
-    .venv/bin/python bench/chaos.py [--runs 3] [--reports 500] [--companies 5] [--seed 1]
+    .venv/bin/python -m bench.chaos [--runs 3] [--reports 500] [--companies 5] [--seed 1]
         [--database postgres|sqlite] [--fault-rate 0.2] [--lost-answers 0.35]
         [--each-reading | --reading date_filter=refused ...]
 
@@ -26,11 +26,9 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+import requests
 
-import requests  # noqa: E402
-from harness import (  # noqa: E402
-    REPO,
+from bench.harness import (
     EmulatorProcess,
     Gunicorn,
     app_config,
@@ -40,9 +38,7 @@ from harness import (  # noqa: E402
     machine,
     make_restaurant,
 )
-
-sys.path.insert(0, str(REPO))
-from tests.reliability.chaos import ChaosRun, ChaosSettings, Shop  # noqa: E402
+from tests.reliability.chaos import ChaosRun, ChaosSettings, Shop
 
 #: One run per reading with ``--each-reading``: each reading alone, the others at their defaults.
 EACH_READING = [

@@ -8,7 +8,7 @@ as the hourly health check leaves it. The registers post 200 reports at random m
 stream, 4 per second on average); for each, the latency is the time from the start of its POST to
 ``exported_at``, which the worker writes when Fortnox has answered 201 with the voucher's number.
 
-    .venv/bin/python bench/day_close.py [--runs 3] [--reports 200] [--rate 4] [--delay 0.2]
+    .venv/bin/python -m bench.day_close [--runs 3] [--reports 200] [--rate 4] [--delay 0.2]
 
 Goal (issue 8): p95 under 2 s.
 """
@@ -25,10 +25,9 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+import requests
 
-import requests  # noqa: E402
-from harness import (  # noqa: E402
+from bench.harness import (
     EmulatorProcess,
     FlaskWorker,
     Gunicorn,

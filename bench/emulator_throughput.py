@@ -6,7 +6,7 @@ GET /3/accounts (the whole seeded chart, 42 accounts) and half POST /3/vouchers 
 3-row voucher, validated and stored), each with a valid bearer token. The rate limiter stays in
 the path but is raised to 10**9 per window so it does not refuse the benchmark.
 
-    .venv/bin/python bench/emulator_throughput.py [--seconds 10] [--threads 4]
+    .venv/bin/python -m bench.emulator_throughput [--seconds 10] [--threads 4]
 
 Prints the figure; docs/EMULATOR.md records it. Only 127.0.0.1 is ever contacted.
 """
@@ -23,8 +23,6 @@ import sys
 import threading
 import time
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
 TARGET = 500  # requests per second on one core (issue 4)
 

@@ -11,7 +11,7 @@ random moments within 60 s. Measured:
   one voucher per emulator latency (one POST each, 250 ms), so processes × threads ÷ 0.25 s per
   second. Reported over the whole run and over the busiest 10 s.
 
-    .venv/bin/python bench/fanout.py [--runs 3] [--companies 2000] [--processes 2] [--concurrency 16]
+    .venv/bin/python -m bench.fanout [--runs 3] [--companies 2000] [--processes 2] [--concurrency 16]
         [--delay 0.25] [--window 60]
 
 Goal (issue 8): all 4,000 stored within 90 s of the first POST.
@@ -29,10 +29,9 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+import requests
 
-import requests  # noqa: E402
-from harness import (  # noqa: E402
+from bench.harness import (
     EmulatorProcess,
     Gunicorn,
     WorkerProcess,

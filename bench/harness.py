@@ -25,7 +25,6 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 CONTRACTS = REPO / "docs" / "contracts"
-sys.path.insert(0, str(REPO))
 
 PYTHON = sys.executable
 BIN = Path(PYTHON).parent
@@ -263,11 +262,11 @@ def environment(config: dict) -> dict:
 
 
 class WorkerProcess(Process):
-    """``bench/worker.py``: ``run_due_jobs`` in a loop, in its own process (see its docstring)."""
+    """``python -m bench.worker``: ``run_due_jobs`` in a loop, in its own process (see its docstring)."""
 
     def __init__(self, config: dict, *, interval: float = 0.2, max_seconds: float = 900,
                  retry_delays: str | None = None, log: Path | None = None):
-        argv = [PYTHON, str(REPO / "bench" / "worker.py"), "--interval", str(interval),
+        argv = [PYTHON, "-m", "bench.worker", "--interval", str(interval),
                 "--max-seconds", str(max_seconds)]
         if retry_delays:
             argv += ["--retry-delays", retry_delays]

@@ -12,7 +12,7 @@ starts), each on a new connection as a register would, and time every answer. Tw
   latency is 32 ÷ throughput by Little's law (300/s → 107 ms), so p99 < 100 ms at 300/s is a
   question about the open loop.
 
-    .venv/bin/python bench/intake.py [--runs 3] [--seconds 15] [--workers 4] [--threads 1] [--rate 300]
+    .venv/bin/python -m bench.intake [--runs 3] [--seconds 15] [--workers 4] [--threads 1] [--rate 300]
 
 Goal (issue 8): at least 300 reports/s, p99 under 100 ms.
 """
@@ -31,9 +31,7 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from harness import (  # noqa: E402
+from bench.harness import (
     CpuMeter,
     EmulatorProcess,
     Gunicorn,

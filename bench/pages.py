@@ -1,6 +1,6 @@
 """Time every page of the back office with three years of Z-reports for ten registers (~11,000).
 
-Run: ``.venv/bin/python bench/pages.py`` (SQLite) or ``bench/pages.py --db postgres`` (the server of
+Run: ``.venv/bin/python -m bench.pages`` (SQLite) or ``python -m bench.pages --db postgres`` (the server of
 ``BENCH_POSTGRES_URL``). It seeds a fresh database through the same intake as the POS API
 (``backoffice.demo.zreport_document`` + ``deliver``), marks most exports done as three years of use
 would leave them (a few waiting, blocked and failed, with open problems so that banners render),
@@ -19,11 +19,8 @@ import re
 import sys
 import time
 from datetime import date, timedelta
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from harness import (  # noqa: E402 (the harness puts the repository on the path)
+from bench.harness import (
     EmulatorProcess,
     app_config,
     contract_mapping,
@@ -220,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
     from backoffice.db import session
 
     start = "none" if args.start_days is None else f"{args.start_days} days back"
-    print(f"bench/pages.py on {machine()}, database {args.db}, start date: {start}; {load()}")
+    print(f"bench.pages on {machine()}, database {args.db}, start date: {start}; {load()}")
     emulator = EmulatorProcess()
     try:
         with fresh_database(args.db) as url:

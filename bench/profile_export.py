@@ -9,7 +9,7 @@ one profile per export thread, merged and printed. The emulator works in its own
 ``process_time`` is the back office's side only (client, engine, SQLAlchemy, psycopg);
 PostgreSQL's work is not counted either. Takes about half a minute.
 
-    .venv/bin/python bench/profile_export.py [--companies 50] [--reports 6] [--profiled-reports 2] [--concurrency 8]
+    .venv/bin/python -m bench.profile_export [--companies 50] [--reports 6] [--profiled-reports 2] [--concurrency 8]
         [--database postgres|sqlite] [--top 25] [--dump FILE]
 
 Goal (docs/PERFORMANCE.md §3): under 10 ms of CPU per voucher on PostgreSQL.
@@ -31,9 +31,7 @@ from contextlib import contextmanager, nullcontext
 from datetime import date, timedelta
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from harness import (  # noqa: E402
+from bench.harness import (
     EmulatorProcess,
     app_config,
     export_counts,

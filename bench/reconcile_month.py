@@ -5,7 +5,7 @@ per call, as a far-away Fortnox would), one restaurant with ``--registers`` regi
 per register and day of last month, exported first. Then the month is read as the worker reads it
 (``reconcile.operations.execute_run``), and the emulator's request log gives the calls it made.
 
-    .venv/bin/python bench/reconcile_month.py [--registers 2] [--delay 0] [--database postgres|sqlite]
+    .venv/bin/python -m bench.reconcile_month [--registers 2] [--delay 0] [--database postgres|sqlite]
 
 Goal (issue 19): a few list pages plus one read per voucher, never a 429; the rate limit (24 calls
 per 5 s) is what sets the time: about 14 s for 31 days × 2 registers.
@@ -14,15 +14,12 @@ per 5 s) is what sets the time: about 14 s for 31 days × 2 registers.
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 import time
 from datetime import date, timedelta
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from harness import EmulatorProcess, app_config, fresh_database, line, machine, make_restaurant, zreport  # noqa: E402
+from bench.harness import EmulatorProcess, app_config, fresh_database, line, machine, make_restaurant, zreport
 
 #: "A few list pages": one per voucher series and financial year, 500 vouchers a page.
 MAX_LIST_PAGES = 3

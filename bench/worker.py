@@ -7,7 +7,7 @@ a JSON config dict (the same dict the tests pass to ``create_app``) and otherwis
 scheduler's ``export-due-jobs`` job does: call ``backoffice.export.tasks.run_due_jobs`` every
 ``--interval`` seconds.
 
-    BACKOFFICE_CONFIG_JSON='{"DATABASE_URL": ..., ...}' python bench/worker.py [--interval 0.2]
+    BACKOFFICE_CONFIG_JSON='{"DATABASE_URL": ..., ...}' python -m bench.worker [--interval 0.2]
         [--max-seconds 600] [--retry-delays 1,2,4] [--log FILE]
 
 It stops by itself after ``--max-seconds`` (every loop here is bounded), on SIGTERM, or when killed.
@@ -26,8 +26,6 @@ import sys
 import threading
 import time
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -4,7 +4,7 @@ The report is the contract's example grown to 40 lines (sales and returns over f
 payments, tips), parsed by the intake schema as a stored report is; each round renders it once, as
 attaching does for every voucher. Measured in this process, CPU-bound, after 20 warm-up renders.
 
-    .venv/bin/python bench/zreport_pdf.py [--rounds 500] [--lines 40]
+    .venv/bin/python -m bench.zreport_pdf [--rounds 500] [--lines 40]
 
 Goal (issue 17): p95 ≤ 50 ms for a report with 40 lines. The CPU time per render is printed too: on a
 shared machine it is what a quiet one would take.
@@ -21,10 +21,9 @@ import time
 from decimal import Decimal
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from harness import line, machine  # noqa: E402
+from bench.harness import line, machine
 
 RATES = ("25", "12", "6", "0")
 

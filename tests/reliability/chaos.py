@@ -165,10 +165,10 @@ def reconnect(session, control, shop: Shop) -> None:
 
 
 class Worker:
-    """One ``bench/worker.py`` process; killed or stopped by its pid."""
+    """One ``python -m bench.worker`` process; killed or stopped by its pid."""
 
     def __init__(self, config: dict, settings: ChaosSettings, log: Path):
-        argv = [sys.executable, str(REPO / "bench" / "worker.py"), "--interval", "0.1", "--max-seconds", "900",
+        argv = [sys.executable, "-m", "bench.worker", "--interval", "0.1", "--max-seconds", "900",
                 "--retry-delays", settings.retry_delays, "--log", str(log)]
         env = {**os.environ, "BACKOFFICE_CONFIG_JSON": json.dumps(config)}
         self.popen = subprocess.Popen(argv, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
