@@ -1,4 +1,5 @@
-"""Logging in and out, the start page, and the company's users (an admin ends a user's sessions)."""
+"""Logging in and out, and the company's users (an admin ends a user's sessions); the start page,
+Översikt, is ``backoffice.overview``."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ bp = Blueprint("companies", __name__)
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     if current_user.is_authenticated:
-        return redirect(url_for("companies.index"))
+        return redirect(url_for("overview.index"))
     form = LoginForm()
     status = 200
     if form.validate_on_submit():
@@ -38,7 +39,7 @@ def login():
             flash("För många misslyckade inloggningar. Försök igen om en stund.", "error")
             return render_template("companies/login.html", form=form), 429
         if user is not None:
-            target = safe_next(request.args.get("next")) or url_for("companies.index")
+            target = safe_next(request.args.get("next")) or url_for("overview.index")
             web_session.clear()  # nothing of the anonymous session (a planted one) survives the login
             start_session(user)
             session.commit()
@@ -60,12 +61,6 @@ def logout():
     logout_user()
     flash("Du är utloggad.", "info")
     return redirect(url_for("companies.login"))
-
-
-@bp.get("/")
-@login_required
-def index():
-    return render_template("companies/index.html")
 
 
 @bp.get("/foretag/anvandare/")
@@ -105,7 +100,7 @@ def password():
             change_password(current_user, form.new.data)
             session.commit()
             flash("Lösenordet är bytt. Du är utloggad i alla andra webbläsare.", "info")
-            return redirect(url_for("companies.index"))
+            return redirect(url_for("overview.index"))
         form.current.errors.append("Fel lösenord.")
         status = 400
     elif request.method == "POST":
