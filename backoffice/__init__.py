@@ -85,6 +85,7 @@ def _register_blueprints(app: Flask) -> None:
     from backoffice.export.views import bp as export_bp
     from backoffice.integrations.fortnox.views import bp as fortnox_bp
     from backoffice.integrations.views import bp as integrations_bp
+    from backoffice.mail.views import bp as mail_bp
     from backoffice.overview.views import bp as overview_bp
     from backoffice.reconcile.views import bp as reconcile_bp
     from backoffice.zreport.api import bp as zreport_api_bp
@@ -103,6 +104,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(accounts_bp)
     app.register_blueprint(reconcile_bp)
     app.register_blueprint(overview_bp)
+    app.register_blueprint(mail_bp)
 
 
 def _register_error_handlers(app: Flask) -> None:

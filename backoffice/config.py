@@ -59,10 +59,26 @@ def load_settings(
         settings[key] = environ.get(key) or default
     settings["EXPORT_CONCURRENCY"] = int(environ.get("EXPORT_CONCURRENCY") or 8)
     settings["LOGIN_CLIENT_LIMIT"] = int(environ.get("LOGIN_CLIENT_LIMIT") or 20)
+    settings.update(_mail_settings(environ))
     if not settings["FORTNOX_CLIENT_ID"] and not overrides.get("FORTNOX_CLIENT_ID"):
         _use_emulator(settings, environ.get("FORTNOX_EMULATOR_URL") or "http://127.0.0.1:5050")
     settings.update(overrides)
     return settings
+
+
+def _mail_settings(environ: Mapping[str, str]) -> dict:
+    """SMTP for the e-mails of ``backoffice.mail``; without ``SMTP_HOST`` no mail is sent at all."""
+    starttls = environ.get("SMTP_STARTTLS")
+    port = environ.get("SMTP_PORT")
+    return {
+        "SMTP_HOST": environ.get("SMTP_HOST") or None,
+        # 587 (submission, STARTTLS) unless STARTTLS is turned off; then plain 25.
+        "SMTP_PORT": int(port) if port else (25 if starttls is not None and starttls.lower() not in _TRUE else 587),
+        "SMTP_USERNAME": environ.get("SMTP_USERNAME") or None,
+        "SMTP_PASSWORD": environ.get("SMTP_PASSWORD") or None,
+        "SMTP_STARTTLS": True if starttls is None else starttls.lower() in _TRUE,
+        "MAIL_FROM": environ.get("MAIL_FROM") or "BackOffice <noreply@localhost>",
+    }
 
 
 def _use_emulator(settings: dict, url: str) -> None:

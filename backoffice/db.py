@@ -74,6 +74,7 @@ def import_models() -> None:
     import backoffice.companies.models  # noqa: F401
     import backoffice.export.models  # noqa: F401
     import backoffice.integrations.fortnox.models  # noqa: F401
+    import backoffice.mail.models  # noqa: F401
     import backoffice.reconcile.models  # noqa: F401
     import backoffice.zreport.models  # noqa: F401
 

@@ -117,11 +117,17 @@ def _account_link(company: Company, account) -> str:
     return wizard_link(**fix_link_args(fields[0] if fields else None))
 
 
-def problem_actions(problem: Problem, company: Company) -> list[Action]:
-    """The buttons of a problem's banner and notification, by what fixes its cause."""
+def problem_actions(
+    problem: Problem, company: Company, *, admin: bool | None = None, back: str | None = None
+) -> list[Action]:
+    """The buttons of a problem's banner and notification, by what fixes its cause.
+
+    ``admin`` (the buttons an admin gets) and ``back`` (where "Kontrollera igen" returns) default to
+    the logged-in user and this page; a mail, made by the worker, passes them.
+    """
     kind = problem.kind
     detail = problem.details
-    admin = current_user.is_admin
+    admin = current_user.is_admin if admin is None else admin
     actions = [Action("Visa", url_for("export.notification", problem_id=problem.id))]
     if kind == Reason.MAPPING_INCOMPLETE and admin:
         missing = detail.get("missing") or []
@@ -153,17 +159,21 @@ def problem_actions(problem: Problem, company: Company) -> list[Action]:
         actions.append(Action("Gå till Fortnox", FORTNOX_URL, "external"))
     if kind in FORTNOX_SIDE:
         actions.append(
-            Action("Kontrollera igen", url_for("export.recheck", next=request.full_path.rstrip("?")), "post")
+            Action(
+                "Kontrollera igen",
+                url_for("export.recheck", next=request.full_path.rstrip("?") if back is None else back),
+                "post",
+            )
         )
     return actions
 
 
-def make_banner(problem: Problem, company: Company) -> Banner:
+def make_banner(problem: Problem, company: Company, *, admin: bool | None = None, back: str | None = None) -> Banner:
     detail = problem.details
     return Banner(
         problem=problem,
         sentence=problem_sentence(problem, company),
-        actions=problem_actions(problem, company),
+        actions=problem_actions(problem, company, admin=admin, back=back),
         fortnox_message=detail.get("fortnox_message"),
         fortnox_code=None if detail.get("fortnox_code") is None else str(detail["fortnox_code"]),
     )

@@ -34,6 +34,7 @@ PAGES = [
     "/ekonomi/redovisning/installningar.json",
     "/foretag/integrationer/",
     "/foretag/integrationer/fortnox/inaktiva-konton",
+    "/konto/e-post",
     "/foretag/notifikationer/",
 ]
 

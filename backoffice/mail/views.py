@@ -1,0 +1,40 @@
+"""E-postnotiser: each user chooses the mails they get (problems that need a person; the weekly summary)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, redirect, render_template, url_for
+from flask_login import current_user, login_required
+
+from backoffice.db import session
+from backoffice.mail.forms import MailPreferenceForm
+from backoffice.mail.operations import mail_status, preference_of, set_preference, wants_problem_mail
+from backoffice.mail.smtp import SmtpSettings
+
+bp = Blueprint("mail", __name__, url_prefix="/konto")
+
+
+@bp.route("/e-post", methods=["GET", "POST"])
+@login_required
+def preferences():
+    user = current_user._get_current_object()
+    preference = preference_of(session, user)
+    form = MailPreferenceForm(
+        data={
+            "problems": wants_problem_mail(user, preference),
+            "weekly": preference.weekly if preference is not None else False,
+        }
+    )
+    if form.validate_on_submit():
+        set_preference(session, user, problems=form.problems.data, weekly=form.weekly.data)
+        session.commit()
+        flash("Dina val för e-post är sparade.", "info")
+        return redirect(url_for("mail.preferences"))
+    configured = SmtpSettings.from_config(current_app.config) is not None
+    return render_template(
+        "mail/preferences.html",
+        form=form,
+        configured=configured,
+        default_on=user.is_admin,
+        chosen=preference is not None,
+        status=mail_status(session, user.company),
+    )
