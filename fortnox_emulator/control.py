@@ -120,6 +120,10 @@ class EmulatorControl:
         """POST /_emulator/tenants/{id}/tokens/expire: its access tokens answer 401; returns how many."""
         return self._call("POST", f"/tenants/{tenant_id}/tokens/expire")["expired"]
 
+    def age_tokens(self, tenant_id: int, seconds: int) -> int:
+        """POST /_emulator/tenants/{id}/tokens/age: ``seconds`` pass for its tokens; returns how many moved."""
+        return self._call("POST", f"/tenants/{tenant_id}/tokens/age", {"seconds": seconds})["aged"]
+
     def revoke_tokens(self, tenant_id: int) -> int:
         """POST /_emulator/tenants/{id}/tokens/revoke: every token chain dies; returns how many."""
         return self._call("POST", f"/tenants/{tenant_id}/tokens/revoke")["revoked_chains"]

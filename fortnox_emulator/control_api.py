@@ -131,6 +131,17 @@ def expire_tokens(app: EmulatorApp, request: Request, tenant_id: int) -> dict[st
     return {"expired": count}
 
 
+def age_tokens(app: EmulatorApp, request: Request, tenant_id: int) -> dict[str, Any]:
+    """POST /_emulator/tenants/{id}/tokens/age {"seconds": n}: n seconds pass for the tenant's tokens."""
+    _tenant(app, tenant_id)
+    seconds = _body(request).get("seconds")
+    if not isinstance(seconds, int) or isinstance(seconds, bool) or seconds < 0:
+        raise ControlError(400, "seconds must be a whole number of seconds, not negative")
+    count = app.tokens.age_tenant(tenant_id, seconds)
+    app.store.mark_dirty()
+    return {"aged": count}
+
+
 def revoke_tokens(app: EmulatorApp, request: Request, tenant_id: int) -> dict[str, Any]:
     """POST /_emulator/tenants/{id}/tokens/revoke: every chain of the tenant dies."""
     _tenant(app, tenant_id)
@@ -439,6 +450,7 @@ ROUTES: dict[str, tuple[str, tuple[str, ...], Handler]] = {
     "tokens.issue": (f"{T}/tokens", ("POST",), issue_tokens),
     "tokens.expire": (f"{T}/tokens/expire", ("POST",), expire_tokens),
     "tokens.revoke": (f"{T}/tokens/revoke", ("POST",), revoke_tokens),
+    "tokens.age": (f"{T}/tokens/age", ("POST",), age_tokens),
     "accounts.set": (f"{T}/accounts/<int:number>", ("PUT",), set_account),
     "series.set": (f"{T}/voucherseries/<code>", ("PUT",), set_series),
     "series.delete": (f"{T}/voucherseries/<code>", ("DELETE",), delete_series),

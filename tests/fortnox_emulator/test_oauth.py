@@ -312,3 +312,15 @@ def test_control_can_revoke_every_token_of_a_tenant(emulator, tenant_id):
 
     assert _api_status(emulator, tokens["access_token"]) == 401
     _assert_invalid_grant(_refresh(emulator, tokens["refresh_token"]))
+
+
+def test_control_can_age_a_tenants_tokens_so_a_refresh_token_outlives_its_45_days(emulator, tenant_id):
+    early = _code_grant(emulator)
+    emulator.control.age_tokens(tenant_id, 44 * 86400)  # 44 days pass
+    assert _api_status(emulator, early["access_token"]) == 401  # the hour is long over
+    renewed = _refresh(emulator, early["refresh_token"])
+    assert renewed.status_code == 200  # still inside the 45 days; the new token has 45 days again
+
+    emulator.control.age_tokens(tenant_id, 46 * 86400)
+
+    _assert_invalid_grant(_refresh(emulator, renewed.json()["refresh_token"]))
