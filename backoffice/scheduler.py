@@ -24,6 +24,7 @@ JOBS = (
     {"id": "heal-blocked", "func": "backoffice.export.tasks:heal_blocked", "trigger": "interval", "seconds": 30},
     {"id": "fortnox-health-check", "func": "backoffice.export.tasks:health_check", "trigger": "interval", "hours": 1},
     {"id": "reconcile-runs", "func": "backoffice.reconcile.tasks:run_pending", "trigger": "interval", "seconds": 2},
+    {"id": "fortnox-keep-alive", "func": "backoffice.integrations.fortnox.tasks:keep_alive", "trigger": "interval", "hours": 1},
     {"id": "send-mail", "func": "backoffice.mail.tasks:send_mail", "trigger": "interval", "seconds": 60},
 )
 _DEFAULTS = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 30}

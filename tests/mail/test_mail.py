@@ -155,8 +155,8 @@ def test_each_user_opts_in_or_out_on_e_postnotiser(db, site, connect, smtp, mail
 
 
 def test_veckosammanfattning_goes_on_monday_to_those_who_opted_in(db, site, connect, reports, smtp, mail_app):
-    from backoffice.export.engine import transition
     from backoffice.export.models import ExportState
+    from backoffice.export.states import transition
     from tests.web.conftest import jobs_of
 
     made = connect(site(registers=("K1", "K2")), active=True, mapping=DEMO_MAPPING)

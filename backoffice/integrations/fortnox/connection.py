@@ -27,7 +27,7 @@ from backoffice.integrations.fortnox import oauth
 from backoffice.integrations.fortnox.budget import budget_for
 from backoffice.integrations.fortnox.client import FortnoxClient
 from backoffice.integrations.fortnox.errors import FortnoxAuthError
-from backoffice.integrations.fortnox.models import ConnectionStatus, FortnoxConnection
+from backoffice.integrations.fortnox.models import ConnectionKind, ConnectionStatus, FortnoxConnection
 
 log = logging.getLogger(__name__)
 
@@ -79,14 +79,20 @@ def decrypt(token: str | None) -> str | None:
         raise FortnoxAuthError("stored token cannot be decrypted (TOKEN_ENCRYPTION_KEY changed?)") from exc
 
 
-def store_tokens(connection: FortnoxConnection, tokens: oauth.TokenSet) -> None:
-    """Keep ``tokens`` on the connection, encrypted."""
+def store_tokens(connection: FortnoxConnection, tokens: oauth.TokenSet, *, now: datetime | None = None) -> None:
+    """Keep ``tokens`` on the connection, encrypted; Fortnox accepted our credentials ``now``.
+
+    A service account's token has no refresh token, and none is kept.
+    """
     fernet = cipher()
     connection.access_token_enc = fernet.encrypt(tokens.access_token.encode("utf-8")).decode("ascii")
-    connection.refresh_token_enc = fernet.encrypt(tokens.refresh_token.encode("utf-8")).decode("ascii")
+    connection.refresh_token_enc = (
+        fernet.encrypt(tokens.refresh_token.encode("utf-8")).decode("ascii") if tokens.refresh_token else None
+    )
     connection.access_expires_at = tokens.expires_at
     connection.scope = tokens.scope
     connection.status = ConnectionStatus.ACTIVE
+    connection.checked_at = now or now_utc()
 
 
 def _new_session() -> Session:
@@ -111,22 +117,29 @@ def fresh_access_token(connection_id: int, *, force: bool = False, now: datetime
     with lock, _new_session() as session:
         connection = _locked(session, connection_id)
         now = now or now_utc()
-        if connection.status != ConnectionStatus.ACTIVE or connection.refresh_token_enc is None:
+        service = connection.kind == ConnectionKind.SERVICE
+        if connection.status != ConnectionStatus.ACTIVE or (connection.refresh_token_enc is None and not service):
             raise FortnoxAuthError(f"connection {connection_id} is {connection.status}")
         expires = connection.access_expires_at
         if not force and expires is not None and expires - REFRESH_MARGIN > now:
             return decrypt(connection.access_token_enc), expires
         fortnox = settings()
         try:
-            tokens = oauth.refresh(
-                fortnox.client_id, fortnox.client_secret, fortnox.token_url, decrypt(connection.refresh_token_enc)
-            )
+            if service:  # a service account: a new token for the tenant, no refresh token involved
+                tokens = oauth.client_credentials(
+                    fortnox.client_id, fortnox.client_secret, fortnox.token_url, connection.tenant_id
+                )
+            else:
+                tokens = oauth.refresh(
+                    fortnox.client_id, fortnox.client_secret, fortnox.token_url, decrypt(connection.refresh_token_enc)
+                )
         except FortnoxAuthError:
-            log.warning("Fortnox refused the refresh token of connection %s: a new login is needed", connection_id)
+            log.warning("Fortnox refused the %s credentials of connection %s: a new login is needed",
+                        connection.kind, connection_id)
             connection.forget_tokens(ConnectionStatus.NEEDS_REAUTH)
             session.commit()
             raise
-        store_tokens(connection, tokens)
+        store_tokens(connection, tokens, now=now)
         # Committed before the new tokens are used: the old refresh token is dead from now on.
         session.commit()
         log.info("Refreshed the Fortnox access token of connection %s", connection_id)
@@ -149,6 +162,11 @@ class BearerAuth(requests.auth.AuthBase):
                 with self.app.app_context():
                     self._token, self._expires = fresh_access_token(self.connection_id, force=force)
             return self._token
+
+    def adopt(self, token: str, expires: datetime) -> None:
+        """Use a token just obtained elsewhere in this process (the keep-alive's refresh)."""
+        with self._lock:
+            self._token, self._expires = token, expires
 
     def __call__(self, request):
         request.headers["Authorization"] = f"Bearer {self.token()}"

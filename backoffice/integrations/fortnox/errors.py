@@ -381,7 +381,9 @@ def _classify(
         return FortnoxRateLimited
     if oauth_error == "invalid_client":
         return InvalidClientError
-    if oauth_error == "invalid_grant" or status == 401:
+    # A refused refresh token, and a client-credentials grant without (or with a revoked) service
+    # consent: Fortnox documents neither answer exactly, so both OAuth codes mean "connect again".
+    if oauth_error in ("invalid_grant", "unauthorized_client") or status == 401:
         return FortnoxAuthError
     if status >= 500:
         return FortnoxServerError

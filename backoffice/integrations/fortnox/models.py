@@ -26,6 +26,16 @@ class ConnectionStatus(enum.StrEnum):
     REVOKED = "revoked"
 
 
+class ConnectionKind(enum.StrEnum):
+    #: a person's login (authorization code + refresh tokens, 45 days each): lapses if unused, or
+    #: when that person loses access in Fortnox
+    USER = "user"
+    #: a Fortnox service account ("Koppla med tjänstekonto"): consented once with
+    #: ``account_type=service``, then client-credentials tokens with the ``TenantId`` header, no
+    #: refresh token; valid until revoked
+    SERVICE = "service"
+
+
 class FortnoxConnection(Base):
     __tablename__ = "fortnox_connection"
 
@@ -35,6 +45,10 @@ class FortnoxConnection(Base):
     fortnox_company_name: Mapped[str] = mapped_column(String(200))
     organization_number: Mapped[str | None] = mapped_column(String(20))
     status: Mapped[ConnectionStatus] = mapped_column(String(20), default=ConnectionStatus.ACTIVE)
+    kind: Mapped[ConnectionKind] = mapped_column(String(20), default=ConnectionKind.USER)
+    #: when Fortnox last accepted the connection's credentials (a refresh or a client-credentials
+    #: grant): "Senast kontrollerad"; the keep-alive refreshes a user connection this old
+    checked_at: Mapped[datetime | None]
     #: Fernet-encrypted access token; never stored or logged in clear
     access_token_enc: Mapped[str | None] = mapped_column(Text)
     #: Fernet-encrypted refresh token (single-use: the new one is committed before it is used)

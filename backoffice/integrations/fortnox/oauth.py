@@ -56,7 +56,8 @@ class TokenSet:
     """The answer of Fortnox's token endpoint; ``repr`` hides both tokens.
 
     access_token: the JWT sent as ``Authorization: Bearer …`` (valid ``expires_in`` seconds, 1 h today).
-    refresh_token: single use, valid 45 days; every refresh returns a new one.
+    refresh_token: single use, valid 45 days; every refresh returns a new one. Empty for a
+        service account's client-credentials token, which has none.
     expires_at: when the access token expires (aware UTC), from ``expires_in`` and the time the
         request was sent, so it errs on the early side.
     scope: the scopes granted, space-separated, as Fortnox answered them.
@@ -78,14 +79,19 @@ def authorization_url(
     redirect_uri: str,
     state: str,
     scopes: tuple[str, ...] = DEFAULT_SCOPES,
+    *,
+    service_account: bool = False,
 ) -> str:
     """The URL of Fortnox's consent page; the user comes back to ``redirect_uri`` with ``code`` and ``state``.
 
     ``access_type=offline`` asks for a refresh token; the scopes are space-separated (api-facts §4.1).
+    ``service_account`` adds ``account_type=service``: a system administrator consents once for the
+    company, and from then on tokens come from :func:`client_credentials` (facts-2026-12.md).
     """
+    extra = {"account_type": "service"} if service_account else {}
     with _transport_allowed(auth_url):
         session = OAuth2Session(client_id, redirect_uri=redirect_uri, scope=list(scopes))
-        url, _state = session.authorization_url(auth_url, state=state, access_type="offline")
+        url, _state = session.authorization_url(auth_url, state=state, access_type="offline", **extra)
     return url
 
 
@@ -138,6 +144,40 @@ def refresh(
             timeout=timeout,
         )
     return _token_set(token, sent_at)
+
+
+def client_credentials(
+    client_id: str,
+    client_secret: str,
+    token_url: str,
+    tenant_id: int,
+    *,
+    timeout: tuple[float, float] = TIMEOUT,
+) -> TokenSet:
+    """A service account's access token: ``grant_type=client_credentials`` with the ``TenantId`` header.
+
+    No refresh token comes with it (facts-2026-12.md): ask again when the hour is over. Raises
+    ``FortnoxAuthError`` when Fortnox has no (or no longer a) service consent for the tenant.
+    """
+    sent_at = datetime.now(UTC)
+    with _transport_allowed(token_url), _as_fortnox_errors(token_url):
+        response = requests.post(
+            token_url,
+            data={"grant_type": "client_credentials"},
+            auth=HTTPBasicAuth(client_id, client_secret),
+            headers={"Accept": "application/json", "TenantId": str(int(tenant_id))},
+            timeout=timeout,
+        )
+    if response.status_code >= 400:
+        raise error_for(response)
+    try:
+        token = response.json()
+    except ValueError as exc:
+        raise FortnoxError("Fortnox's token endpoint gave an unusable answer (not JSON)") from exc
+    if not isinstance(token, dict) or not token.get("access_token"):
+        raise FortnoxError("Fortnox's token endpoint gave an unusable answer (no access_token)")
+    # Whatever refresh token might come along is not ours to keep: a service account has none.
+    return _token_set({**token, "refresh_token": None}, sent_at)
 
 
 def revoke(

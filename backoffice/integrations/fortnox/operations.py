@@ -20,7 +20,12 @@ from backoffice.integrations.fortnox.connection import (
     store_tokens,
 )
 from backoffice.integrations.fortnox.errors import FortnoxError
-from backoffice.integrations.fortnox.models import ConnectionStatus, FortnoxConnection, FortnoxIntegration
+from backoffice.integrations.fortnox.models import (
+    ConnectionKind,
+    ConnectionStatus,
+    FortnoxConnection,
+    FortnoxIntegration,
+)
 from backoffice.integrations.fortnox.ratelimit import RateBudget
 
 log = logging.getLogger(__name__)
@@ -36,12 +41,24 @@ def integration_for(session: Session, company: Company) -> FortnoxIntegration:
     return integration
 
 
-def connect(session: Session, company: Company, fortnox: FortnoxSettings, code: str, redirect_uri: str) -> FortnoxConnection:
+def connect(
+    session: Session,
+    company: Company,
+    fortnox: FortnoxSettings,
+    code: str,
+    redirect_uri: str,
+    *,
+    service_account: bool = False,
+) -> FortnoxConnection:
     """Exchange an authorisation code and link the company to the Fortnox company it was given for.
 
     Connections are keyed by Fortnox's tenant id: a second restaurant connecting the same Fortnox
     company shares the existing connection, whose token chain the new tokens replace, so there is
     only ever one chain per Fortnox company. Flushes; the caller commits.
+
+    ``service_account`` (the consent was given with ``account_type=service``): the code's tokens only
+    tell us the company; from then on the connection gets client-credentials tokens with the
+    ``TenantId`` header, and keeps no refresh token (a switch from a person's login forgets theirs).
     """
     tokens = oauth.exchange_code(fortnox.client_id, fortnox.client_secret, fortnox.token_url, code, redirect_uri)
     http = requests.Session()
@@ -55,6 +72,9 @@ def connect(session: Session, company: Company, fortnox: FortnoxSettings, code: 
         session.add(connection)
     connection.fortnox_company_name = info.get("CompanyName") or connection.fortnox_company_name
     connection.organization_number = info.get("OrganizationNumber")
+    if service_account:
+        tokens = oauth.client_credentials(fortnox.client_id, fortnox.client_secret, fortnox.token_url, tenant_id)
+    connection.kind = ConnectionKind.SERVICE if service_account else ConnectionKind.USER
     store_tokens(connection, tokens)
     connection.metadata_json = None  # read Fortnox again: it may be another company than before
     if connection.id is not None:
@@ -62,7 +82,8 @@ def connect(session: Session, company: Company, fortnox: FortnoxSettings, code: 
     integration = integration_for(session, company)
     integration.connection = connection
     session.flush()
-    log.info("%s connected to Fortnox company %s (tenant %s)", company.name, connection.fortnox_company_name, tenant_id)
+    log.info("%s connected to Fortnox company %s (tenant %s, %s)", company.name, connection.fortnox_company_name,
+             tenant_id, connection.kind)
     return connection
 
 

@@ -13,7 +13,7 @@ from backoffice.companies.auth import admin_required
 from backoffice.db import session
 from backoffice.integrations.fortnox import oauth
 from backoffice.integrations.fortnox.connection import settings
-from backoffice.integrations.fortnox.errors import FortnoxError
+from backoffice.integrations.fortnox.errors import FortnoxAuthError, FortnoxError
 from backoffice.integrations.fortnox.operations import connect
 from backoffice.security import safe_next
 
@@ -26,6 +26,7 @@ bp = Blueprint("fortnox", __name__, url_prefix="/integrations/fortnox")
 SCOPES = ("bookkeeping", "costcenter", "companyinformation", "settings", "inbox", "connectfile")
 _STATE = "fortnox_oauth_state"
 _NEXT = "fortnox_oauth_next"
+_SERVICE = "fortnox_oauth_service"
 
 
 def _redirect_uri() -> str:
@@ -40,13 +41,22 @@ def _redirect_uri() -> str:
 @bp.get("/connect")
 @login_required
 def connect_start():
-    """Send an admin to Fortnox to log in and approve; the state is bound to this session."""
+    """Send an admin to Fortnox to log in and approve; the state is bound to this session.
+
+    ``?account_type=service`` ("Koppla med tjänstekonto") asks for a service account's consent.
+    """
     admin_required()
     state = secrets.token_urlsafe(32)
+    service = request.args.get("account_type") == "service"
     web_session[_STATE] = state
     web_session[_NEXT] = safe_next(request.args.get("next"))
+    web_session[_SERVICE] = service
     fortnox = settings()
-    return redirect(oauth.authorization_url(fortnox.client_id, fortnox.auth_url, _redirect_uri(), state, scopes=SCOPES))
+    return redirect(
+        oauth.authorization_url(
+            fortnox.client_id, fortnox.auth_url, _redirect_uri(), state, scopes=SCOPES, service_account=service
+        )
+    )
 
 
 @bp.get("/callback")
@@ -56,6 +66,7 @@ def callback():
     admin_required()
     expected = web_session.pop(_STATE, None)
     next_url = safe_next(web_session.pop(_NEXT, None)) or url_for("integrations.index")
+    service = bool(web_session.pop(_SERVICE, False))
     state = request.args.get("state")
     if not expected or not state or not secrets.compare_digest(expected, state):
         log.warning("Refused a Fortnox callback with a wrong, missing or reused state")
@@ -70,7 +81,16 @@ def callback():
     if not code:
         abort(400)
     try:
-        connection = connect(session, current_user.company, settings(), code, _redirect_uri())
+        connection = connect(session, current_user.company, settings(), code, _redirect_uri(), service_account=service)
+    except FortnoxAuthError as exc:
+        session.rollback()
+        log.warning("Connecting to Fortnox failed: %s", exc)
+        if service:
+            flash("Fortnox gav inte BackOffice något tjänstekonto. En systemadministratör i Fortnox behöver "
+                  "godkänna kopplingen; du kan också koppla med din egen inloggning.", "error")
+        else:
+            flash("Kopplingen till Fortnox misslyckades. Försök igen om en stund.", "error")
+        return redirect(next_url)
     except FortnoxError as exc:
         session.rollback()
         log.warning("Connecting to Fortnox failed: %s", exc)
@@ -85,5 +105,5 @@ def callback():
     for integration in list(connection.integrations):
         unblock_jobs(session, integration.company)
         wake_after_consent(session, integration.company)
-    flash("BackOffice är nu kopplat till Fortnox.", "info")
+    flash("BackOffice är nu kopplat till Fortnox med tjänstekonto." if service else "BackOffice är nu kopplat till Fortnox.", "info")
     return redirect(next_url)
