@@ -78,6 +78,17 @@ def _fortnox_says(detail: dict) -> str:
     return f" (Fortnox: ”{said}”)" if said else ""
 
 
+def _zreport_missing(detail: dict) -> str:
+    """``Z-rapport nr 40 från "Kassa 1" har inte kommit fram …`` (one number, or a range)."""
+    first, last = detail.get("first_missing"), detail.get("last_missing")
+    register = detail.get("register_name") or detail.get("register") or "kassan"
+    numbers = f"Z-rapport nr {first}" if first == last else f"Z-rapporterna nr {first}–{last}"
+    return (
+        f'{numbers} från "{register}" har inte kommit fram till BackOffice. '
+        "Skicka dagsavslutet igen från kassan så att dagen bokförs i Fortnox."
+    )
+
+
 def reason_message(reason: str, detail: dict | None = None) -> str:
     """The banner sentence of an export problem (the seeds' wording where they have one)."""
     detail = detail or {}
@@ -120,6 +131,7 @@ def reason_message(reason: str, detail: dict | None = None) -> str:
         "voucher_differs": _differs_sentence(detail),
         "export_failed": "Bokföringen kunde inte exporteras till Fortnox efter flera försök. "
         "Tryck på Manuell export för att försöka igen.",
+        "zreport_missing": _zreport_missing(detail),
     }
     return sentences.get(reason, f"Bokföringen kunde inte exporteras till Fortnox ({reason}).")
 

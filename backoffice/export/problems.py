@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from backoffice.companies.models import Company
+from backoffice.companies.models import Company, Register
 from backoffice.db import now_utc
 from backoffice.export.context import (
     CompanyContext,
@@ -28,6 +28,7 @@ from backoffice.export.context import (
 )
 from backoffice.export.jobs import ensure_jobs
 from backoffice.export.models import ExportJob, ExportState, Problem
+from backoffice.export.preflight import Blocker
 from backoffice.export.reasons import Reason
 from backoffice.export.states import transition
 from backoffice.integrations.fortnox.client import FortnoxClient
@@ -58,6 +59,53 @@ def job_causes(session: Session, company: Company) -> dict[tuple[str, str], tupl
     return causes
 
 
+#: How far back a gap in a register's Z-numbers is looked for (by business date): the recent days
+#: a register can still send again, and a bounded query however long the history.
+MISSING_ZREPORT_WINDOW = timedelta(days=62)
+
+
+def missing_zreports(session: Session, company: Company, *, since: date) -> list[Blocker]:
+    """One cause per gap in a register's Z-numbers among its reports since ``since``.
+
+    Z-numbers are an unbroken rising series per register (docs/domain.md, "löpnummer ur en obruten
+    stigande nummerserie"), so report 41 after 39 means 40 never reached us; the problem closes by
+    itself when the register sends it. Reports are compared in the order they were closed, so a
+    replaced unit whose numbers restart (zreport-v1.md) is no gap. The first report in the window has
+    nothing before it to compare with, so history older than the window raises nothing.
+    """
+    numbered = (
+        select(
+            ZReportRecord.register_id.label("register_id"),
+            ZReportRecord.z_number.label("z_number"),
+            func.lag(ZReportRecord.z_number)
+            .over(partition_by=ZReportRecord.register_id, order_by=(ZReportRecord.closed_at, ZReportRecord.z_number))
+            .label("previous"),
+        )
+        .where(ZReportRecord.company_id == company.id, ZReportRecord.business_date >= since)
+        .subquery()
+    )
+    rows = session.execute(
+        select(numbered.c.register_id, numbered.c.previous, numbered.c.z_number, Register.pos_id, Register.name)
+        .join(Register, Register.id == numbered.c.register_id)
+        .where(numbered.c.z_number - numbered.c.previous > 1)
+        .order_by(Register.pos_id, numbered.c.z_number)
+    ).all()
+    return [
+        Blocker(
+            Reason.ZREPORT_MISSING,
+            f"{pos_id}:{previous + 1}",
+            {
+                "register_id": register_id,
+                "register": pos_id,
+                "register_name": name,
+                "first_missing": previous + 1,
+                "last_missing": z_number - 1,
+            },
+        )
+        for register_id, previous, z_number, pos_id, name in rows
+    ]
+
+
 def sync_problems(session: Session, company: Company, *, now: datetime | None = None,
                   context: CompanyContext | None = None) -> None:
     """Open a problem for each cause that blocks (or failed) the company's exports, close the rest.
@@ -73,6 +121,8 @@ def sync_problems(session: Session, company: Company, *, now: datetime | None = 
     }
     if context.integration is not None and context.integration.active:
         for blocker in connection_blockers(context) + mapping_blockers(context, now.date()):
+            wanted.setdefault((str(blocker.reason), blocker.key), blocker.detail)
+        for blocker in missing_zreports(session, company, since=now.date() - MISSING_ZREPORT_WINDOW):
             wanted.setdefault((str(blocker.reason), blocker.key), blocker.detail)
     open_problems = {
         (p.kind, p.key): p

@@ -36,6 +36,8 @@ class Reason(enum.StrEnum):
     VOUCHER_DIFFERS = "voucher_differs"
     #: transient errors outlasted the retries (5, 25, 125 s)
     EXPORT_FAILED = "export_failed"
+    #: a register's Z-numbers have a gap: a day close never reached us (the register must send it again)
+    ZREPORT_MISSING = "zreport_missing"
 
 
 #: Causes that live in Fortnox: a refreshed metadata snapshot can show them fixed.

@@ -155,6 +155,8 @@ def problem_actions(
                 ),
             )
         )
+    elif kind == Reason.ZREPORT_MISSING:
+        actions.append(Action("Åtgärda detta", url_for("zreport.index", kassa=detail.get("register_id"))))
     if kind in FORTNOX_SIDE or kind in (Reason.ACCESS_DENIED, Reason.CONNECTION_INVALIDATED, Reason.VOUCHER_DIFFERS):
         actions.append(Action("Gå till Fortnox", FORTNOX_URL, "external"))
     if kind in FORTNOX_SIDE:

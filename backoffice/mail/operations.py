@@ -53,6 +53,7 @@ MAILED_REASONS = frozenset(
         Reason.COST_CENTER_INACTIVE,
         Reason.VOUCHER_INVALID,
         Reason.EXPORT_FAILED,
+        Reason.ZREPORT_MISSING,
     }
 )
 #: How long a problem stays open before it is mailed: what heals by itself is gone by then.
@@ -213,6 +214,8 @@ def subject_of(problem: Problem) -> str:
         return "kopplingen till Fortnox"
     if problem.kind in (Reason.MAPPING_INCOMPLETE, Reason.MAPPING_MISSING):
         return "konto saknas i inställningarna"
+    if problem.kind == Reason.ZREPORT_MISSING:
+        return f"Z-rapport {detail.get('first_missing', '')} saknas från {detail.get('register_name', 'kassan')}"
     if problem.kind == Reason.PERIOD_LOCKED:
         return "låst period i Fortnox"
     return "exporten till Fortnox"

@@ -211,3 +211,19 @@ def test_the_smtp_settings_come_from_the_environment_and_the_password_is_never_s
     assert "hemligt" not in repr(settings)
     assert (relay["SMTP_PORT"], relay["SMTP_STARTTLS"]) == (25, False)
     assert SmtpSettings.from_config(load_settings(tmp_path, {})) is None
+
+
+def test_a_missing_z_number_is_mailed_naming_the_register(db, site, connect, smtp, mail_app):
+    made = connect(site(registers=("K1",)), active=True, mapping=DEMO_MAPPING)
+    detail = {"register_id": made.registers["K1"].id, "register": "K1", "register_name": "Kassa 1",
+              "first_missing": 40, "last_missing": 40}
+    open_problem(db, made.company, Reason.ZREPORT_MISSING, "K1:40", detail)
+
+    send_mail(mail_app, now=now_utc() + LATER)
+
+    [message] = smtp.inbox.to(made.admin.user.email)
+    body = message.get_content().replace("\r\n", "\n")
+    assert 'Z-rapport nr 40 från "Kassa 1" har inte kommit fram till BackOffice.' in body
+    assert "Kassa: Kassa 1 (K1)" in body
+    assert f"Åtgärda detta: {PUBLIC_URL}/zrapporter/?kassa={made.registers['K1'].id}" in body
+    assert message["Subject"] == f"Åtgärd krävs: {made.company.name} – Z-rapport 40 saknas från Kassa 1"
