@@ -155,9 +155,12 @@ def queue_problem_mails(session: Session, config, *, now: datetime) -> int:
     queued = 0
     for problem in mailable_problems(session, now):
         company = problem.company
-        users = recipients(session, company, MailKind.PROBLEM)
+        everyone = recipients(session, company, MailKind.PROBLEM)
+        keys = {user.id: f"problem:{company.id}:{problem.kind}:{problem.key}:{day}:{user.id}" for user in everyone}
+        done = set(session.scalars(select(OutgoingMail.dedupe_key).where(OutgoingMail.dedupe_key.in_(keys.values()))))
+        users = [user for user in everyone if keys[user.id] not in done]
         if not users:
-            continue
+            continue  # today's mails of this problem are queued already: nothing to render
         banner = make_banner(problem, company, admin=True, back="/")
         fix = next((a for a in banner.actions if a.label == "Åtgärda detta"), None)
         fix = fix or next((a for a in banner.actions if a.kind == "link" and a.label != "Visa"), banner.actions[0])
@@ -186,7 +189,7 @@ def queue_problem_mails(session: Session, config, *, now: datetime) -> int:
             queued += _queue(
                 session,
                 OutgoingMail(
-                    dedupe_key=f"problem:{company.id}:{problem.kind}:{problem.key}:{day}:{user.id}",
+                    dedupe_key=keys[user.id],
                     kind=MailKind.PROBLEM,
                     company_id=company.id,
                     user_id=user.id,
