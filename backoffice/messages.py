@@ -116,6 +116,10 @@ def reason_message(reason: str, detail: dict | None = None) -> str:
         f'"{detail.get("register_name") or code}" med koden "{code}" för att bokföringen ska exporteras korrekt.',
         "cost_center_inactive": f'Kostnadsstället med koden "{code}" är inaktivt i Fortnox. '
         "Aktivera det för att bokföringen ska exporteras korrekt.",
+        "cost_centers_unreadable": "Fortnox låter inte BackOffice läsa kostnadsställena: behörigheten för "
+        "kostnadsställen eller licensen saknas. Z-rapporter från kassor med kostnadsställe "
+        f"({', '.join(detail.get('cost_centers') or [])}) väntar. Logga in på Fortnox igen och godkänn "
+        "kostnadsställen, eller ta bort kostnadsstället från kassan under Ekonomi → Redovisning.",
         "no_financial_year": f"Räkenskapsår saknas i Fortnox för {detail.get('date', 'datumet')}. "
         "Lägg upp räkenskapsåret i Fortnox för att bokföringen ska exporteras.",
         "period_locked": f"Fortnox har låst perioden t.o.m. {detail.get('locked_through', '')}. "
@@ -133,7 +137,10 @@ def reason_message(reason: str, detail: dict | None = None) -> str:
         "Tryck på Manuell export för att försöka igen.",
         "zreport_missing": _zreport_missing(detail),
     }
-    return sentences.get(reason, f"Bokföringen kunde inte exporteras till Fortnox ({reason}).")
+    sentence = sentences.get(reason, f"Bokföringen kunde inte exporteras till Fortnox ({reason}).")
+    if detail.get("financial_year"):  # a cause in another year's chart than the current one
+        sentence += f" Det gäller räkenskapsåret {detail['financial_year']}."
+    return sentence
 
 
 # --- Avstämning (reconcile) -----------------------------------------------------------------------

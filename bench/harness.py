@@ -370,8 +370,8 @@ def make_restaurant(session, control, name: str, registers=("K1",), mapping: dic
 def warm_metadata(session, connection_ids, *, now=None) -> None:
     """Fill the metadata cache of connections as the hourly health check does (one snapshot per connection)."""
     from backoffice.db import now_utc
-    from backoffice.export.context import refresh_snapshot
     from backoffice.integrations.fortnox.connection import client_for
+    from backoffice.integrations.fortnox.metadata import refresh_snapshot
     from backoffice.integrations.fortnox.models import FortnoxConnection
 
     for connection_id in connection_ids:

@@ -101,8 +101,8 @@ def settle_exports(session, company_id: int) -> None:
 def warm_snapshot(session, connection_id: int) -> None:
     """Read the Fortnox metadata once, as the hourly health check keeps it."""
     from backoffice.db import now_utc
-    from backoffice.export.context import refresh_snapshot
     from backoffice.integrations.fortnox.connection import client_for
+    from backoffice.integrations.fortnox.metadata import refresh_snapshot
     from backoffice.integrations.fortnox.models import FortnoxConnection
 
     connection = session.get(FortnoxConnection, connection_id)

@@ -107,8 +107,8 @@ def warm_metadata(session, connection_ids) -> None:
     """``harness.warm_metadata``, ending each read transaction before Fortnox is called: on SQLite
     it holds the write lock, which the token store needs for its first refresh."""
     from backoffice.db import now_utc
-    from backoffice.export.context import refresh_snapshot
     from backoffice.integrations.fortnox.connection import client_for
+    from backoffice.integrations.fortnox.metadata import refresh_snapshot
     from backoffice.integrations.fortnox.models import FortnoxConnection
 
     for connection_id in connection_ids:

@@ -22,11 +22,11 @@ from backoffice.accounts.schemas import dump_mapping, mapping_schema
 from backoffice.companies.auth import admin_required
 from backoffice.db import now_utc, session
 from backoffice.documents import DocumentError, load_json
-from backoffice.export.context import cached_snapshot, refresh_snapshot
 from backoffice.export.jobs import integration_of
 from backoffice.export.problems import unblock_jobs
 from backoffice.integrations.fortnox.connection import client_for
 from backoffice.integrations.fortnox.errors import FortnoxError
+from backoffice.integrations.fortnox.metadata import refresh_snapshot, stored_snapshot
 from backoffice.integrations.fortnox.models import ConnectionStatus
 
 bp = Blueprint("accounts", __name__, url_prefix="/ekonomi/redovisning")
@@ -50,9 +50,8 @@ def _snapshot(integration):
     connection = integration.connection if integration is not None else None
     if connection is None or connection.status != ConnectionStatus.ACTIVE:
         return None
-    snapshot = cached_snapshot(connection)
+    snapshot = stored_snapshot(connection)
     if snapshot is None:
-        session.commit()  # no transaction (on SQLite: the write lock) stays open while Fortnox is called
         try:
             snapshot = refresh_snapshot(session, connection, client_for(connection), now=now_utc())
         except FortnoxError:
@@ -69,12 +68,12 @@ def _rows(
         code = (codes or {}).get(register.pos_id, register.cost_center)
         status = None
         if code:
-            if snapshot is None:
+            if snapshot is None or snapshot.cost_centers_error is not None:
                 status = "unknown"
-            elif not snapshot.has_cost_center(code):
+            elif code not in snapshot.cost_centers:
                 status = "missing"
             else:
-                status = "ok" if snapshot.is_cost_center_active(code) else "inactive"
+                status = "ok" if snapshot.cost_centers[code].active else "inactive"
         rows.append(
             CostCenterRow(
                 register.id, register.pos_id, register.name, code, status, (errors or {}).get(register.pos_id)
@@ -123,7 +122,7 @@ def save_cost_centers():
         codes[register.pos_id] = code
     integration = integration_of(session, company.id)
     if errors:
-        snapshot = cached_snapshot(integration.connection) if integration and integration.connection else None
+        snapshot = stored_snapshot(integration.connection) if integration and integration.connection else None
         return _page(_rows(company, snapshot, codes, errors), snapshot, 400)
     chosen = {pos_id: code for pos_id, code in codes.items() if code}
     mapping = load_mapping(session, company)

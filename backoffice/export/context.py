@@ -2,17 +2,15 @@
 
 :class:`CompanyContext` is loaded once per export (with the job, in one query) or per re-judgement:
 the integration, its connection, the mapping as a pure value and the connection's metadata
-snapshot. The blocker functions read it: our own settings (mapping, connection) first, then the
-pure pre-flight against the snapshot. The snapshot is stored on the connection as JSON
-(:func:`refresh_snapshot` writes it with a client the caller gives; this module never builds one).
+snapshot, as the one store of it keeps it (``integrations.fortnox.metadata``). The blocker
+functions read it: our own settings (mapping, connection) first, then the pure pre-flight against
+the snapshot.
 """
 
 from __future__ import annotations
 
-import functools
-import json
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 
 from sqlalchemy.orm import Session
 
@@ -22,8 +20,7 @@ from backoffice.companies.models import Company
 from backoffice.export.preflight import Blocker, check, check_accounts, check_cost_centers, check_series
 from backoffice.export.reasons import Reason
 from backoffice.export.statements import CONTEXT, MAPPING_ROWS
-from backoffice.integrations.fortnox.client import FortnoxClient
-from backoffice.integrations.fortnox.metadata import FortnoxSnapshot, fetch_snapshot
+from backoffice.integrations.fortnox.metadata import FortnoxSnapshot, stored_snapshot
 from backoffice.integrations.fortnox.models import ConnectionStatus, FortnoxConnection, FortnoxIntegration
 from backoffice.zreport.booking import build_voucher
 from backoffice.zreport.models import ZReportRecord
@@ -58,7 +55,7 @@ class CompanyContext:
            connection: FortnoxConnection | None, row: AccountMapping | None, had_open_problems: bool) -> CompanyContext:
         """The context from the rows of ``statements.CONTEXT`` (read with the job by ``export_one``)."""
         return cls(company, integration, _mapping_of(session, row) if row else None, connection,
-                   cached_snapshot(connection), had_open_problems)
+                   stored_snapshot(connection), had_open_problems)
 
 
 def _mapping_of(session: Session, row: AccountMapping) -> Mapping:
@@ -88,31 +85,6 @@ def _mapping_of(session: Session, row: AccountMapping) -> Mapping:
         cost_centres=cost_centres,
         start_date=row.start_date,
     )
-
-
-# --- the connection's snapshot ------------------------------------------------------------------
-
-
-def cached_snapshot(connection: FortnoxConnection | None) -> FortnoxSnapshot | None:
-    if connection is None or not connection.metadata_json:
-        return None
-    return _parsed_snapshot(connection.metadata_json)
-
-
-@functools.lru_cache(maxsize=256)
-def _parsed_snapshot(metadata_json: str) -> FortnoxSnapshot:
-    """The snapshot stored as this text; parsed once per process (the value is frozen, the key its whole text)."""
-    return FortnoxSnapshot.from_dict(json.loads(metadata_json))
-
-
-def refresh_snapshot(session: Session, connection: FortnoxConnection, client: FortnoxClient, *,
-                     now: datetime) -> FortnoxSnapshot:
-    """Read Fortnox's metadata again through ``client`` and keep it on the connection (commits)."""
-    snapshot = fetch_snapshot(client, now=now)
-    connection.metadata_json = json.dumps(snapshot.to_dict())
-    connection.metadata_fetched_at = now
-    session.commit()
-    return snapshot
 
 
 # --- what blocks a job --------------------------------------------------------------------------
@@ -152,15 +124,18 @@ def blockers_for(context: CompanyContext, record: ZReportRecord) -> tuple[Vouche
 
 
 def mapping_blockers(context: CompanyContext, today: date) -> list[Blocker]:
-    """What in Fortnox would refuse the next day close, found before it happens (health check)."""
+    """What in Fortnox would refuse the next day close, found before it happens (health check):
+    the mapping judged against the chart of today's financial year."""
     mapping, snapshot = context.mapping, context.snapshot
     if mapping is None or snapshot is None:
         return []
+    if snapshot.financial_year_for(today) is None:
+        return [Blocker(Reason.NO_FINANCIAL_YEAR, today.isoformat(), {"date": today.isoformat()})]
     accounts = set(mapping.payment_methods.values()) | set(mapping.vat_rates.values())
     accounts |= {rule.account for rule in mapping.sales}
     accounts |= {a for a in (mapping.tips, mapping.rounding, mapping.cash_difference, mapping.gift_cards_sold) if a}
-    blockers = check_series(mapping.voucher_series, snapshot) + check_accounts(sorted(accounts), snapshot)
-    blockers += check_cost_centers(sorted(set(mapping.cost_centres.values())), snapshot)
-    if snapshot.financial_year_for(today) is None:
-        blockers.append(Blocker(Reason.NO_FINANCIAL_YEAR, today.isoformat(), {"date": today.isoformat()}))
-    return blockers
+    return (
+        check_series(mapping.voucher_series, snapshot, today)
+        + check_accounts(sorted(accounts), snapshot, today)
+        + check_cost_centers(sorted(set(mapping.cost_centres.values())), snapshot)
+    )

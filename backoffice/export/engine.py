@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
 from backoffice.db import now_utc
 from backoffice.export.attachments import voucher_recorded
-from backoffice.export.context import CompanyContext, connection_blockers, refresh_snapshot, voucher_or_blockers
+from backoffice.export.context import CompanyContext, connection_blockers, voucher_or_blockers
 from backoffice.export.doubt import ABSENT, Sent, comments_for, look_up, new_token, sent_by
 from backoffice.export.models import ExportAttempt, ExportJob, ExportState
 from backoffice.export.preflight import Blocker, check
@@ -42,7 +42,7 @@ from backoffice.integrations.fortnox.errors import (
     FortnoxServerError,
     InvalidClientError,
 )
-from backoffice.integrations.fortnox.metadata import FortnoxSnapshot
+from backoffice.integrations.fortnox.metadata import FortnoxSnapshot, refresh_snapshot, snapshot_for
 from backoffice.integrations.fortnox.models import ConnectionStatus, FortnoxConnection
 from backoffice.integrations.fortnox.schemas import dumps_body, voucher_body
 from backoffice.zreport.voucher import Voucher
@@ -51,8 +51,6 @@ log = logging.getLogger(__name__)
 
 #: Seconds to wait before the 1st, 2nd and 3rd retry of a transient error; then the job has failed.
 RETRY_DELAYS = (5, 25, 125)
-#: Metadata older than this is read again before an export (the health check keeps it fresher).
-METADATA_MAX_AGE = timedelta(hours=1)
 
 #: The worker's Fortnox client of a connection (``integrations.fortnox.connection.client_for``).
 Clients = Callable[[FortnoxConnection], FortnoxClient]
@@ -98,7 +96,7 @@ def export_one(session: Session, job_id: int, *, clients: Clients, lease: timede
         return _block(session, job, context, blockers, now)
     client = clients(context.connection)
     try:
-        snapshot = _fresh_snapshot(session, context, client, now)
+        snapshot = _fresh_snapshot(session, context, client, voucher.transaction_date, now)
         blockers = check(voucher, snapshot)
         if blockers:
             job.voucher_description = voucher.description
@@ -123,7 +121,7 @@ def _settle_doubt(session: Session, job: ExportJob, context: CompanyContext, cli
     try:
         year = sent.year
         if year is None:
-            covering = _fresh_snapshot(session, context, client, now).financial_year_for(sent.day)
+            covering = _fresh_snapshot(session, context, client, sent.day, now).financial_year_for(sent.day)
             year = covering.id if covering is not None else None
         # No transaction stays open while Fortnox is called (on SQLite it would hold the write lock).
         session.commit()
@@ -153,13 +151,15 @@ def _settle_doubt(session: Session, job: ExportJob, context: CompanyContext, cli
     return _block(session, job, context, [Blocker(Reason.VOUCHER_DIFFERS, key, detail)], now)
 
 
-def _fresh_snapshot(session: Session, context: CompanyContext, client: FortnoxClient, now: datetime) -> FortnoxSnapshot:
-    connection = context.connection
-    if context.snapshot is None or connection.metadata_fetched_at is None or now - connection.metadata_fetched_at > METADATA_MAX_AGE:
-        session.commit()  # no transaction stays open while Fortnox is called
-        context.snapshot = refresh_snapshot(session, connection, client, now=now)
+def _fresh_snapshot(session: Session, context: CompanyContext, client: FortnoxClient, day: date,
+                    now: datetime) -> FortnoxSnapshot:
+    """The snapshot to judge a voucher dated ``day`` by, with the chart of the day's financial year
+    (read from Fortnox only when missing or an hour old: ``metadata.snapshot_for``)."""
+    snapshot = snapshot_for(session, context.connection, client, day, now=now)
+    if snapshot is not context.snapshot:
+        context.snapshot = snapshot
         context.refreshed = True
-    return context.snapshot
+    return snapshot
 
 
 def _post(session: Session, job: ExportJob, context: CompanyContext, client: FortnoxClient, voucher: Voucher,

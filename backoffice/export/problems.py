@@ -24,7 +24,6 @@ from backoffice.export.context import (
     blockers_for,
     connection_blockers,
     mapping_blockers,
-    refresh_snapshot,
 )
 from backoffice.export.jobs import ensure_jobs
 from backoffice.export.models import ExportJob, ExportState, Problem
@@ -33,6 +32,7 @@ from backoffice.export.reasons import Reason
 from backoffice.export.states import transition
 from backoffice.integrations.fortnox.client import FortnoxClient
 from backoffice.integrations.fortnox.errors import FortnoxAuthError, FortnoxError
+from backoffice.integrations.fortnox.metadata import refresh_snapshot
 from backoffice.integrations.fortnox.models import ConnectionStatus, FortnoxConnection
 from backoffice.zreport.models import ZReportRecord
 

@@ -19,6 +19,9 @@ class Reason(enum.StrEnum):
     SERIES_NOT_MANUAL = "series_not_manual"
     COST_CENTER_MISSING = "cost_center_missing"
     COST_CENTER_INACTIVE = "cost_center_inactive"
+    #: Fortnox would not let us read the cost centres (the connection lacks the scope ``costcenter``, or
+    #: the company the licence): only vouchers that carry a cost centre wait
+    COST_CENTERS_UNREADABLE = "cost_centers_unreadable"
     NO_FINANCIAL_YEAR = "no_financial_year"
     PERIOD_LOCKED = "period_locked"
     #: Fortnox refused our refresh token (expired, used elsewhere, revoked): log in to Fortnox again
@@ -51,11 +54,13 @@ FORTNOX_SIDE = frozenset(
         Reason.COST_CENTER_INACTIVE,
         Reason.NO_FINANCIAL_YEAR,
         Reason.PERIOD_LOCKED,
+        Reason.COST_CENTERS_UNREADABLE,
     }
 )
 
 #: Causes fixed by logging in to Fortnox again ("Åtgärda detta" runs the Fortnox login).
-AUTHORISATION = frozenset({Reason.AUTH_EXPIRED, Reason.CONNECTION_INVALIDATED, Reason.ACCESS_DENIED, Reason.NOT_CONNECTED})
+AUTHORISATION = frozenset({Reason.AUTH_EXPIRED, Reason.CONNECTION_INVALIDATED, Reason.ACCESS_DENIED, Reason.NOT_CONNECTED,
+                           Reason.COST_CENTERS_UNREADABLE})
 
 #: Causes fixed in our own settings (the wizard, "Ekonomi → Redovisning").
 OUR_SETTINGS = frozenset({Reason.MAPPING_INCOMPLETE, Reason.MAPPING_MISSING})

@@ -27,11 +27,11 @@ from backoffice.accounts.mapping import MappingIncompleteError
 from backoffice.accounts.operations import load_mapping
 from backoffice.companies.models import Company, Register
 from backoffice.db import now_utc
-from backoffice.export.context import cached_snapshot, refresh_snapshot
 from backoffice.export.jobs import integration_of
 from backoffice.export.models import ExportAttempt, ExportJob, ExportState
 from backoffice.integrations.fortnox.connection import client_for
 from backoffice.integrations.fortnox.errors import FortnoxAuthError, FortnoxError
+from backoffice.integrations.fortnox.metadata import refresh_snapshot, stored_snapshot
 from backoffice.integrations.fortnox.models import ConnectionStatus, FortnoxConnection, FortnoxIntegration
 from backoffice.messages import finding_message
 from backoffice.money import ORE
@@ -344,7 +344,7 @@ def reconcile(session: Session, company: Company, month: date, connection: Fortn
     returns the result with what it compared."""
     expected, registers, previous = expected_reports(session, company, month)
     series = our_series(session, company, month)
-    snapshot = cached_snapshot(connection)
+    snapshot = stored_snapshot(connection)
     end = month_end(month)
     if snapshot is None or not all(snapshot.financial_year_for(d) for d in (month, end) if d <= now.date()):
         session.commit()  # no transaction stays open while Fortnox is called

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -155,6 +156,7 @@ def test_a_cost_centre_missing_in_fortnox_blocks_until_it_is_added(db, pos, emul
     assert 'lägga till kostnadsstället' in reason_message(job.reason_code, job.detail)
 
     connection = db.get(FortnoxConnection, shop.connection_id)
+    db.commit()  # no transaction stays open while Fortnox is called (connection.no_transaction_open)
     client_for(connection).create_cost_center("REST1", "Restaurangen")
     heal_connection(db, connection, client_for(connection))
     assert run_jobs(db) == ["exported"]
@@ -403,3 +405,61 @@ def test_a_job_whose_export_crashes_waits_before_it_is_tried_again_and_goes_thro
     db.execute(text("UPDATE zreport SET document = :document WHERE id = :id"), {"document": stored, "id": job.zreport_id})
     db.commit()
     assert run_jobs(db, now=later(CRASH_RETRY_DELAY.total_seconds() + 1)) == ["exported"]
+
+
+def test_a_31_december_report_exported_on_2_january_is_judged_against_last_years_chart(
+    db, pos, emulator, restaurant, make_document
+):
+    shop = restaurant()
+    last_year = date.today().year - 1
+    # 2890 is inactive in last year's chart only (the emulator's year 1), as after closing the books.
+    emulator.control.set_account_active(shop.tenant_id, 2890, False, financial_year=1)
+    pos.post(shop.tokens["K1"], make_document(business_date=f"{last_year}-12-31",
+                                              closed_at=f"{last_year + 1}-01-01T00:12:40+01:00"))
+    pos.post(shop.tokens["K1"], make_document(business_date=f"{last_year + 1}-01-01",
+                                              closed_at=f"{last_year + 1}-01-02T00:12:40+01:00"))
+
+    states = run_jobs(db)
+
+    jobs = jobs_of(db, shop.company)
+    assert sorted(states) == ["blocked", "exported"]
+    assert (jobs[0].reason_code, jobs[0].reason_key) == ("account_inactive", f"2890 {last_year}")
+    assert jobs[0].detail["financial_year"] == str(last_year)
+    assert reason_message(jobs[0].reason_code, jobs[0].detail).endswith(f"Det gäller räkenskapsåret {last_year}.")
+    assert jobs[1].state == "exported" and jobs[1].voucher_year == 2
+    assert voucher_posts(emulator, shop.tenant_id) == 1  # last year's voucher was never sent
+
+
+def test_a_new_year_whose_f_series_is_missing_blocks_only_that_years_days(db, pos, emulator, restaurant, make_document):
+    shop = restaurant()
+    this_year = date.today().year
+    emulator.control.delete_series(shop.tenant_id, "F", financial_year=2)
+    pos.post(shop.tokens["K1"], make_document(business_date=f"{this_year - 1}-12-30",
+                                              closed_at=f"{this_year - 1}-12-31T00:12:40+01:00"))
+    pos.post(shop.tokens["K1"], make_document(business_date=f"{this_year}-01-02",
+                                              closed_at=f"{this_year}-01-03T00:12:40+01:00"))
+
+    run_jobs(db)
+
+    last, new = jobs_of(db, shop.company)
+    assert last.state == "exported" and last.voucher_year == 1
+    assert (new.state, new.reason_code, new.reason_key) == ("blocked", "series_missing", "F")
+
+
+def test_without_the_cost_centre_scope_reports_without_a_cost_centre_still_export(
+    db, pos, emulator, restaurant, make_document
+):
+    shop = restaurant(registers=("K1", "K2"), cost_centres={"K2": "REST1"},
+                      scope="bookkeeping companyinformation settings")
+    pos.post(shop.tokens["K1"], make_document(register_id="K1"))
+    pos.post(shop.tokens["K2"], make_document(register_id="K2"))
+
+    run_jobs(db)
+
+    plain, with_cost_centre = jobs_of(db, shop.company)
+    assert plain.state == "exported"
+    assert (with_cost_centre.state, with_cost_centre.reason_code) == ("blocked", "cost_centers_unreadable")
+    assert with_cost_centre.detail["cost_centers"] == ["REST1"]
+    assert "behörigheten för kostnadsställen" in reason_message(with_cost_centre.reason_code, with_cost_centre.detail)
+    assert voucher_posts(emulator, shop.tenant_id) == 1
+    assert open_problems(db, shop.company) == {"cost_centers_unreadable": ""}

@@ -1,26 +1,28 @@
-"""Fortnox's voucher series and chart of accounts as the settings wizard lists them, read live and
-reused for a minute per connection."""
+"""Fortnox's voucher series and chart of accounts as the settings wizard lists them.
+
+They come from the one store of Fortnox metadata (``integrations.fortnox.metadata``), the same
+snapshot the export pre-flight judges vouchers by, so the wizard and the exports never disagree on
+whether an account is active. A page reuses the current year's chart for a minute; NÄSTA and "Läs
+om" read it from Fortnox again (two calls), and the rest of the snapshot when it is an hour old.
+"""
 
 from __future__ import annotations
 
-import threading
-import time
 from dataclasses import dataclass
+from datetime import timedelta
 
 from flask import current_app
 
-from backoffice.db import session
+from backoffice.db import now_utc, session
 from backoffice.integrations.fortnox.connection import client_for
 from backoffice.integrations.fortnox.errors import FortnoxAuthError, FortnoxError
+from backoffice.integrations.fortnox.metadata import Chart, forget_charts, snapshot_for
 from backoffice.integrations.fortnox.models import FortnoxConnection
 
-#: How long a connection's chart of accounts and voucher series are reused between wizard pages
-#: (Fortnox allows 25 calls per 5 s per company, shared with the exports).
-FORTNOX_LIST_TTL = 60.0
+#: How long the wizard's pages reuse the current year's chart (Fortnox allows 25 calls per 5 s per
+#: company, shared with the exports).
+WIZARD_CHART_MAX_AGE = timedelta(seconds=60)
 
-#: (what, connection id) → (when read, the list as the wizard uses it)
-_fortnox_lists: dict[tuple[str, int], tuple[float, object]] = {}
-_fortnox_lists_lock = threading.Lock()
 
 class FortnoxUnavailable(Exception):
     """Fortnox could not be asked; ``message`` says why, in Swedish."""
@@ -53,45 +55,34 @@ class SeriesChoice:
     description: str
     manual: bool
 
-    @classmethod
-    def from_fortnox(cls, item: dict) -> SeriesChoice:
-        return cls(str(item["Code"]), item.get("Description") or "", item.get("Manual") is not False)
 
 
-def _fortnox_list(what: str, connection: FortnoxConnection, read, *, fresh: bool):
-    now = time.monotonic()
-    with _fortnox_lists_lock:
-        cached = _fortnox_lists.get((what, connection.id))
-    if cached is not None and not fresh and now - cached[0] < FORTNOX_LIST_TTL:
-        return cached[1]
-    value = read(call_fortnox(lambda: getattr(client_for(connection), f"list_{what}")()))
-    with _fortnox_lists_lock:
-        _fortnox_lists[(what, connection.id)] = (now, value)
-    return value
+def _current_chart(connection: FortnoxConnection, *, fresh: bool) -> Chart | None:
+    """The chart of today's financial year from the store, read again when older than a minute (or
+    at once when ``fresh``); None when Fortnox has no financial year for today."""
+    now = now_utc()
+    client = client_for(connection)
+    max_age = timedelta(0) if fresh else WIZARD_CHART_MAX_AGE
+    snapshot = call_fortnox(lambda: snapshot_for(session, connection, client, now.date(), now=now,
+                                                 chart_max_age=max_age))
+    return snapshot.chart_for(now.date())
 
 
 def fortnox_accounts(connection: FortnoxConnection, *, fresh: bool = False) -> dict[int, tuple[str, bool]]:
-    """The connection's chart of accounts: number → (description, active), cached for a minute."""
-    return _fortnox_list(
-        "accounts",
-        connection,
-        lambda items: {int(a["Number"]): (a.get("Description") or "", a.get("Active") is not False) for a in items},
-        fresh=fresh,
-    )
+    """The chart of accounts of today's financial year: number → (description, active)."""
+    chart = _current_chart(connection, fresh=fresh)
+    return {} if chart is None else {number: (a.description, a.active) for number, a in chart.accounts.items()}
 
 
 def fortnox_series(connection: FortnoxConnection, *, fresh: bool = False) -> list[SeriesChoice]:
-    """The connection's voucher series, cached for a minute."""
-    return _fortnox_list(
-        "voucher_series",
-        connection,
-        lambda items: [SeriesChoice.from_fortnox(item) for item in items],
-        fresh=fresh,
-    )
+    """The voucher series of today's financial year."""
+    chart = _current_chart(connection, fresh=fresh)
+    return [] if chart is None else [SeriesChoice(code, s.description, s.manual) for code, s in chart.series.items()]
 
 
 def forget_fortnox_lists(connection_id: int) -> None:
-    """Read Fortnox again next time (after we changed its accounts or series)."""
-    with _fortnox_lists_lock:
-        for key in [key for key in _fortnox_lists if key[1] == connection_id]:
-            del _fortnox_lists[key]
+    """Read the charts from Fortnox again next time (we changed its accounts or series). Commits."""
+    connection = session.get(FortnoxConnection, connection_id)
+    if connection is not None:
+        forget_charts(connection)
+        session.commit()
