@@ -2,19 +2,29 @@
 
 ``flask worker`` runs a ``BlockingScheduler`` in its own process; the web process runs a
 ``BackgroundScheduler`` only when ``EMBEDDED_WORKER=1`` (``make run``).
+
+A report that arrives wakes a worker at once (:func:`wake`) instead of waiting for the next tick:
+in-process for the embedded worker, and on PostgreSQL by ``NOTIFY`` on :data:`CHANNEL`, which every
+``flask worker`` listens on (:func:`listen_for_work`). The tick stays as the fallback: a notification
+lost with a dropped connection costs at most one tick.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from datetime import UTC, datetime
 
 import click
 from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask, current_app
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +38,10 @@ JOBS = (
     {"id": "send-mail", "func": "backoffice.mail.tasks:send_mail", "trigger": "interval", "seconds": 60},
 )
 _DEFAULTS = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 30}
+#: The PostgreSQL channel on which arriving work is announced to every ``flask worker``.
+CHANNEL = "backoffice_export"
+#: How long the listener waits before it connects again after losing its connection.
+RELISTEN_DELAY = 5.0
 
 
 def make_scheduler(app: Flask, *, blocking: bool = False) -> BaseScheduler:
@@ -35,6 +49,8 @@ def make_scheduler(app: Flask, *, blocking: bool = False) -> BaseScheduler:
     kind = BlockingScheduler if blocking else BackgroundScheduler
     scheduler = kind(timezone=UTC, executors={"default": ThreadPoolExecutor(4)}, job_defaults=_DEFAULTS)
     for job in JOBS:
+        if job["id"] == "export-due-jobs" and app.config.get("EXPORT_TICK_SECONDS"):
+            job = {**job, "seconds": float(app.config["EXPORT_TICK_SECONDS"])}  # tests: a tick that never comes
         scheduler.add_job(kwargs={"app": app}, replace_existing=True, **job)
     return scheduler
 
@@ -49,11 +65,49 @@ def start_embedded(app: Flask) -> BackgroundScheduler:
 
 
 def wake(app: Flask | None = None) -> None:
-    """Export now rather than at the next tick (a new Z-report arrived); only in-process."""
+    """Export now rather than at the next tick (a new Z-report arrived, a fix was saved).
+
+    The embedded worker is woken in-process; on PostgreSQL every ``flask worker`` is notified too.
+    """
     app = app or current_app
     scheduler = app.extensions.get("scheduler")
     if scheduler is not None and scheduler.running:
         scheduler.modify_job("export-due-jobs", next_run_time=datetime.now(UTC))
+    engine = app.extensions["db_engine"]
+    if engine.dialect.name == "postgresql":
+        try:
+            with engine.connect() as connection:
+                connection.execution_options(isolation_level="AUTOCOMMIT").execute(
+                    text("SELECT pg_notify(:channel, '')"), {"channel": CHANNEL}
+                )
+        except SQLAlchemyError:
+            log.warning("Could not notify the export workers; the next tick finds the work", exc_info=True)
+
+
+def listen_for_work(app: Flask, scheduler: BaseScheduler, stop: threading.Event) -> None:
+    """Run the export round at once whenever a web process announces work (PostgreSQL ``LISTEN``).
+
+    Runs in a thread of ``flask worker`` on a connection of its own, outside the pool, and reconnects
+    after a failure; until then the tick finds the work.
+    """
+    import psycopg
+
+    url = make_url(app.config["DATABASE_URL"]).set(drivername="postgresql")
+    conninfo = url.render_as_string(hide_password=False)
+    while not stop.is_set():
+        try:
+            with psycopg.connect(conninfo, autocommit=True) as connection:
+                connection.execute(f"LISTEN {CHANNEL}")
+                log.info("The export worker listens for new work on %s", CHANNEL)
+                while not stop.is_set():
+                    if any(True for _ in connection.notifies(timeout=1.0, stop_after=1)):
+                        try:
+                            scheduler.modify_job("export-due-jobs", next_run_time=datetime.now(UTC))
+                        except JobLookupError:  # not started yet: its first run is about to come
+                            pass
+        except psycopg.Error:
+            log.warning("Listening for new work failed; again in %s s", RELISTEN_DELAY, exc_info=True)
+            stop.wait(RELISTEN_DELAY)
 
 
 @click.command("worker")
@@ -61,8 +115,13 @@ def worker_command() -> None:
     """Run the export worker in this process (for production, beside gunicorn)."""
     app = current_app._get_current_object()
     scheduler = make_scheduler(app, blocking=True)
+    stop = threading.Event()
+    if app.extensions["db_engine"].dialect.name == "postgresql":
+        threading.Thread(target=listen_for_work, args=(app, scheduler, stop), name="listen", daemon=True).start()
     click.echo("Export worker started; Ctrl+C stops it.")
     try:
         scheduler.start()
     except (KeyboardInterrupt, SystemExit):
         pass
+    finally:
+        stop.set()

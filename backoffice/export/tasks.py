@@ -177,6 +177,7 @@ def heal_blocked(app: Flask) -> None:
             .where(ExportJob.state == ExportState.BLOCKED, FortnoxConnection.status == ConnectionStatus.ACTIVE)
             .distinct()
         ).all()
+        session.commit()  # no transaction (on SQLite: the write lock) stays open while Fortnox is called
         for connection in connections:
             heal_connection(session, connection, client_for(connection))
 
@@ -185,5 +186,7 @@ def health_check(app: Flask) -> None:
     """Hourly: read every active connection's metadata again, raise or clear problems before the next day close."""
     with app.app_context():
         active = select(FortnoxConnection).where(FortnoxConnection.status == ConnectionStatus.ACTIVE)
-        for connection in session.scalars(active).all():
+        connections = session.scalars(active).all()
+        session.commit()  # no transaction (on SQLite: the write lock) stays open while Fortnox is called
+        for connection in connections:
             heal_connection(session, connection, client_for(connection))

@@ -68,6 +68,8 @@ class FortnoxClient:
     timeout: ``(connect, read)`` seconds, never None.
     limiter: the tenant's rate-limit budget, normally ``budget.budget_for(…)`` so that every client of
         that tenant, in this process and (on PostgreSQL) in every other, shares it; a private one when None.
+    before_send: called before every request; it may refuse by raising (``connection.no_transaction_open``
+        refuses while a database transaction is open).
     rate_limited_count: how many 429 answers this client has met (and waited out).
     page_limit: items asked for per page of a list (Fortnox's largest page, 500).
     """
@@ -81,6 +83,7 @@ class FortnoxClient:
         base_url: str,
         timeout: tuple[float, float] = (5.0, 30.0),
         limiter: RateBudget | None = None,
+        before_send: Callable[[], None] | None = None,
     ) -> None:
         if timeout is None or len(timeout) != 2:
             raise ValueError("timeout must be a (connect, read) pair")
@@ -88,6 +91,7 @@ class FortnoxClient:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self.limiter: RateBudget = limiter if limiter is not None else SlidingWindowLimiter()
+        self.before_send = before_send
         self.rate_limited_count = 0
         self._count_lock = threading.Lock()
         #: Fortnox refused a date filter on a voucher list once: :meth:`find_vouchers` sends none again
@@ -315,6 +319,8 @@ class FortnoxClient:
     def _send(self, method: str, url: str, params: Mapping[str, Any] | None, data: bytes | None, headers: dict,
               files: Mapping[str, tuple[str, bytes, str]] | None = None) -> dict:
         """One HTTP request through the limiter; raise the matching FortnoxError unless it succeeded."""
+        if self.before_send is not None:
+            self.before_send()
         with self.limiter.slot():
             try:
                 response = self.session.request(

@@ -2,24 +2,26 @@
 
 Fortnox refresh tokens are single-use and rotate (``docs/fortnox/api-facts.md`` §4.4): if two
 processes refresh at once, the loser presents a used token, Fortnox answers ``invalid_grant`` and
-the whole chain is dead. So a refresh happens under a lock on the connection row (PostgreSQL:
-``SELECT … FOR UPDATE``; SQLite: a process-wide lock plus ``BEGIN IMMEDIATE``, which also
-serialises processes), re-reads the tokens under the lock, and commits the new refresh token
-before anyone uses it.
+the whole chain is dead. So a refresh happens under a lock of the connection that every process
+sees (PostgreSQL: an advisory lock; SQLite: a process lock plus a file lock), re-reads the tokens
+under the lock, and commits the new refresh token before anyone uses it. The lock is not a
+database transaction: no transaction is open while Fortnox is called (:func:`no_transaction_open`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import logging
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import requests
 from cryptography.fernet import Fernet, InvalidToken
-from flask import current_app
-from sqlalchemy import select
+from flask import current_app, g, has_app_context
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from backoffice.db import now_utc
@@ -99,10 +101,65 @@ def _new_session() -> Session:
     return current_app.extensions["db_sessionmaker"]()
 
 
-def _locked(session: Session, connection_id: int) -> FortnoxConnection:
-    return session.scalars(
-        select(FortnoxConnection).where(FortnoxConnection.id == connection_id).with_for_update()
-    ).one()
+class TransactionOpenError(RuntimeError):
+    """Fortnox was about to be called while a database transaction was open: a bug in the caller.
+
+    On SQLite an open transaction holds the write lock (``BEGIN IMMEDIATE``), so every POS post and
+    login of the process would wait for Fortnox, and a token refresh, which writes in a session of
+    its own, would wait for its own thread (issue "Hardening", High).
+    """
+
+
+def no_transaction_open() -> None:
+    """The rule: **no database transaction is open while Fortnox is called.**
+
+    Enforced here, in one place: every client of :func:`client_for` (the exports, the health check,
+    the wizard, the benchmarks) calls this before each request, and the token refresh and the
+    connect flow keep it the same way. The session of the current app context (the request's, the
+    job's, the worker thread's) must have committed or rolled back. Raises
+    :class:`TransactionOpenError` otherwise.
+    """
+    if not has_app_context():
+        return
+    db = g.get("db_session")
+    if db is not None and db.in_transaction():
+        raise TransactionOpenError("a database transaction is open while Fortnox is called; commit first")
+
+
+#: pg_advisory_lock's first key: "Fortnox token refresh" (its second is the connection id).
+_REFRESH_LOCK_CLASS = 0x464E5452
+
+
+@contextlib.contextmanager
+def _refresh_lock(connection_id: int) -> Iterator[None]:
+    """Only one refresh of a connection at a time, in every process, and without a database transaction.
+
+    PostgreSQL: a session-level advisory lock on an autocommit connection of its own (a process that
+    dies releases it with its connection). SQLite: a process lock plus an ``flock`` on a file beside the
+    database, so other processes wait for it but writers to the database do not.
+    """
+    engine = current_app.extensions["db_engine"]
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as connection:
+            connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+            keys = {"kind": _REFRESH_LOCK_CLASS, "id": connection_id}
+            connection.execute(text("SELECT pg_advisory_lock(:kind, :id)"), keys)
+            try:
+                yield
+            finally:
+                connection.execute(text("SELECT pg_advisory_unlock(:kind, :id)"), keys)
+        return
+    database = engine.url.database
+    with _SQLITE_REFRESH_LOCK:
+        if not database or database == ":memory:":
+            yield
+            return
+        with open(f"{database}.fortnox-refresh.lock", "a+b") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def fresh_access_token(connection_id: int, *, force: bool = False, now: datetime | None = None) -> tuple[str, datetime]:
@@ -111,37 +168,41 @@ def fresh_access_token(connection_id: int, *, force: bool = False, now: datetime
     ``force`` refreshes even a token that looks valid (Fortnox answered 401 to it). Raises
     ``FortnoxAuthError`` when the connection needs a new login; a refresh refused by Fortnox marks
     the connection ``needs_reauth`` (committed) first.
+
+    Under the refresh lock the tokens are read again (another thread or process may have refreshed
+    meanwhile) in a short transaction of their own, which ends before Fortnox is called; the new
+    tokens are committed before they are used, because the old refresh token is dead from then on.
     """
-    is_sqlite = current_app.config["DATABASE_URL"].startswith("sqlite")
-    lock = _SQLITE_REFRESH_LOCK if is_sqlite else contextlib.nullcontext()
-    with lock, _new_session() as session:
-        connection = _locked(session, connection_id)
-        now = now or now_utc()
-        service = connection.kind == ConnectionKind.SERVICE
-        if connection.status != ConnectionStatus.ACTIVE or (connection.refresh_token_enc is None and not service):
-            raise FortnoxAuthError(f"connection {connection_id} is {connection.status}")
-        expires = connection.access_expires_at
-        if not force and expires is not None and expires - REFRESH_MARGIN > now:
-            return decrypt(connection.access_token_enc), expires
+    with _refresh_lock(connection_id):
+        with _new_session() as session:
+            connection = session.get(FortnoxConnection, connection_id)
+            now = now or now_utc()
+            service = connection is not None and connection.kind == ConnectionKind.SERVICE
+            if connection is None or connection.status != ConnectionStatus.ACTIVE or (
+                    connection.refresh_token_enc is None and not service):
+                raise FortnoxAuthError(f"connection {connection_id} is {connection.status if connection else 'gone'}")
+            expires = connection.access_expires_at
+            if not force and expires is not None and expires - REFRESH_MARGIN > now:
+                return decrypt(connection.access_token_enc), expires
+            refresh_token = None if service else decrypt(connection.refresh_token_enc)
+            kind, tenant_id = connection.kind, connection.tenant_id
+            session.rollback()  # nothing was written: end the transaction before Fortnox is called
         fortnox = settings()
         try:
             if service:  # a service account: a new token for the tenant, no refresh token involved
-                tokens = oauth.client_credentials(
-                    fortnox.client_id, fortnox.client_secret, fortnox.token_url, connection.tenant_id
-                )
+                tokens = oauth.client_credentials(fortnox.client_id, fortnox.client_secret, fortnox.token_url, tenant_id)
             else:
-                tokens = oauth.refresh(
-                    fortnox.client_id, fortnox.client_secret, fortnox.token_url, decrypt(connection.refresh_token_enc)
-                )
+                tokens = oauth.refresh(fortnox.client_id, fortnox.client_secret, fortnox.token_url, refresh_token)
         except FortnoxAuthError:
-            log.warning("Fortnox refused the %s credentials of connection %s: a new login is needed",
-                        connection.kind, connection_id)
-            connection.forget_tokens(ConnectionStatus.NEEDS_REAUTH)
-            session.commit()
+            log.warning("Fortnox refused the %s credentials of connection %s: a new login is needed", kind, connection_id)
+            with _new_session() as session:
+                session.get(FortnoxConnection, connection_id).forget_tokens(ConnectionStatus.NEEDS_REAUTH)
+                session.commit()
             raise
-        store_tokens(connection, tokens, now=now)
-        # Committed before the new tokens are used: the old refresh token is dead from now on.
-        session.commit()
+        with _new_session() as session:
+            store_tokens(session.get(FortnoxConnection, connection_id), tokens, now=now)
+            # Committed before the new tokens are used: the old refresh token is dead from now on.
+            session.commit()
         log.info("Refreshed the Fortnox access token of connection %s", connection_id)
         return tokens.access_token, tokens.expires_at
 
@@ -209,7 +270,8 @@ def client_for(connection: FortnoxConnection) -> FortnoxClient:
             http.auth = BearerAuth(connection.id, app)
             timeout = (5.0, float(app.config.get("FORTNOX_READ_TIMEOUT", 30.0)))
             limiter = budget_for(app.extensions["db_engine"], fortnox.client_id, connection.tenant_id)
-            client = FortnoxClient(http, base_url=fortnox.api_url, timeout=timeout, limiter=limiter)
+            client = FortnoxClient(http, base_url=fortnox.api_url, timeout=timeout, limiter=limiter,
+                                   before_send=no_transaction_open)
             _clients[key] = client
         return client
 

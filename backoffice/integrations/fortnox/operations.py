@@ -17,6 +17,7 @@ from backoffice.integrations.fortnox.connection import (
     FortnoxSettings,
     decrypt,
     forget_client,
+    no_transaction_open,
     store_tokens,
 )
 from backoffice.integrations.fortnox.errors import FortnoxError
@@ -60,11 +61,14 @@ def connect(
     tell us the company; from then on the connection gets client-credentials tokens with the
     ``TenantId`` header, and keeps no refresh token (a switch from a person's login forgets theirs).
     """
+    session.commit()  # nothing is written yet; no transaction stays open while Fortnox is called
     tokens = oauth.exchange_code(fortnox.client_id, fortnox.client_secret, fortnox.token_url, code, redirect_uri)
     http = requests.Session()
     http.headers["Authorization"] = f"Bearer {tokens.access_token}"
     with http:
-        info = FortnoxClient(http, base_url=fortnox.api_url, limiter=_budget_of(session, fortnox, tokens)).company_information()
+        client = FortnoxClient(http, base_url=fortnox.api_url, limiter=_budget_of(session, fortnox, tokens),
+                               before_send=no_transaction_open)
+        info = client.company_information()
     tenant_id = int(info.get("DatabaseNumber") or oauth.tenant_id_from_access_token(tokens.access_token))
     connection = session.scalar(select(FortnoxConnection).where(FortnoxConnection.tenant_id == tenant_id))
     if connection is None:
@@ -114,7 +118,7 @@ def deactivate(session: Session, company: Company, fortnox: FortnoxSettings) -> 
 
     The history (reports, jobs, attempts) stays. When another restaurant of ours still uses the
     same Fortnox connection, its tokens are kept for it: revoking them would stop its exports too.
-    Flushes; the caller commits.
+    Flushes; when it revokes, it commits first (the tokens are forgotten whatever Fortnox answers).
     """
     integration = integration_for(session, company)
     integration.active = False
@@ -128,11 +132,12 @@ def deactivate(session: Session, company: Company, fortnox: FortnoxSettings) -> 
     if others:
         return
     refresh_token = decrypt(connection.refresh_token_enc)
+    connection.forget_tokens(ConnectionStatus.REVOKED)
+    forget_client(connection.id)
+    # Stored before Fortnox is told, and no transaction stays open while it is called.
+    session.commit()
     if refresh_token:
         try:
             oauth.revoke(fortnox.client_id, fortnox.client_secret, fortnox.revoke_url, refresh_token)
         except FortnoxError:
             log.warning("Fortnox did not confirm revoking connection %s; the tokens are forgotten anyway", connection.id)
-    connection.forget_tokens(ConnectionStatus.REVOKED)
-    forget_client(connection.id)
-    session.flush()
