@@ -26,6 +26,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
+from backoffice.export.tasks import work_arrived
+
 log = logging.getLogger(__name__)
 
 #: Every scheduled job, as data: a stable id, a text reference and a trigger.
@@ -72,7 +74,7 @@ def wake(app: Flask | None = None) -> None:
     app = app or current_app
     scheduler = app.extensions.get("scheduler")
     if scheduler is not None and scheduler.running:
-        scheduler.modify_job("export-due-jobs", next_run_time=datetime.now(UTC))
+        _run_round_now(scheduler)
     engine = app.extensions["db_engine"]
     if engine.dialect.name == "postgresql":
         try:
@@ -82,6 +84,16 @@ def wake(app: Flask | None = None) -> None:
                 )
         except SQLAlchemyError:
             log.warning("Could not notify the export workers; the next tick finds the work", exc_info=True)
+
+
+def _run_round_now(scheduler: BaseScheduler) -> None:
+    """Let the running round's idle threads look now, or start a round when none runs."""
+    if work_arrived():
+        return
+    try:
+        scheduler.modify_job("export-due-jobs", next_run_time=datetime.now(UTC))
+    except JobLookupError:  # not started yet: its first run is about to come
+        pass
 
 
 def listen_for_work(app: Flask, scheduler: BaseScheduler, stop: threading.Event) -> None:
@@ -101,10 +113,7 @@ def listen_for_work(app: Flask, scheduler: BaseScheduler, stop: threading.Event)
                 log.info("The export worker listens for new work on %s", CHANNEL)
                 while not stop.is_set():
                     if any(True for _ in connection.notifies(timeout=1.0, stop_after=1)):
-                        try:
-                            scheduler.modify_job("export-due-jobs", next_run_time=datetime.now(UTC))
-                        except JobLookupError:  # not started yet: its first run is about to come
-                            pass
+                        _run_round_now(scheduler)
         except psycopg.Error:
             log.warning("Listening for new work failed; again in %s s", RELISTEN_DELAY, exc_info=True)
             stop.wait(RELISTEN_DELAY)

@@ -145,6 +145,30 @@ class CpuMeter:
         return used
 
 
+def peak_memory_mib(pid: int) -> float:
+    """The peak resident memory of a process so far (``VmHWM``), in MiB; NaN when it has ended."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for row in status:
+                if row.startswith("VmHWM:"):
+                    return int(row.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("nan")
+
+
+def child_pids(pid: int) -> list[int]:
+    """The direct children of a process (gunicorn's workers), from /proc."""
+    found = []
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children") as children:
+                found += [int(child) for child in children.read().split()]
+    except OSError:
+        pass
+    return found
+
+
 # --- processes ----------------------------------------------------------------------------------
 
 
