@@ -41,6 +41,19 @@ def mapping_incomplete_message(error: MappingIncompleteError) -> str:
     return f"Bokföringen kunde inte exporteras: konto saknas för {parts}."
 
 
+def vat_account_message(rate, account: int) -> str:
+    """Why a VAT rate may not be booked on ``account`` (mapping-v1.md, ``vat_rates``: BAS 2610–2639).
+
+    ``Momssats 12 % kan inte bokföras på konto 3001: utgående moms bokförs på ett konto mellan 2610
+    och 2639, annars försvinner momsen in i försäljningen och saknas i momsdeklarationen.``
+    """
+    return (
+        f"Momssats {format_vat_rate(rate).replace('.', ',')} % kan inte bokföras på konto {account}: utgående moms "
+        "bokförs på ett konto mellan 2610 och 2639, annars försvinner momsen in i försäljningen och saknas i "
+        "momsdeklarationen."
+    )
+
+
 def missing_parts_message(missing: list[dict]) -> str:
     """The mapping sentence from the JSON form of the missing parts kept on a blocked job."""
     from decimal import Decimal

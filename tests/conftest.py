@@ -21,6 +21,7 @@ import requests
 from alembic import command
 from cryptography.fernet import Fernet
 from flask import g
+from hypothesis import HealthCheck, settings
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import sessionmaker
@@ -31,6 +32,11 @@ from backoffice.cli import alembic_config
 from backoffice.companies.models import Company, Register, Role, User
 from backoffice.db import make_engine
 from backoffice.db import session as db_session
+
+# Hypothesis's timing checks measure the machine, not the code: on a shared two-core machine they
+# fail at random. Properties are judged on what they assert; performance lives in bench/.
+settings.register_profile("shared-machine", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("shared-machine")
 
 REPO = Path(__file__).resolve().parent.parent
 CONTRACTS = REPO / "docs" / "contracts"

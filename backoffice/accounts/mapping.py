@@ -132,6 +132,21 @@ class Mapping:
         return self.cost_centres.get(register_id)
 
 
+#: BAS 2610–2639: utgående moms 25 %, 12 % and 6 % (mapping-v1.md, ``vat_rates``). Output VAT on
+#: any other account (a sales account, say) would vanish from the VAT return.
+MIN_OUTPUT_VAT_ACCOUNT, MAX_OUTPUT_VAT_ACCOUNT = 2610, 2639
+
+
+def is_output_vat_account(account: int) -> bool:
+    """Tell whether ``account`` is an output VAT account, BAS 2610–2639."""
+    return MIN_OUTPUT_VAT_ACCOUNT <= account <= MAX_OUTPUT_VAT_ACCOUNT
+
+
+def misplaced_vat_accounts(vat_rates: dict[Decimal, int]) -> list[tuple[Decimal, int]]:
+    """The (rate, account) pairs of ``vat_rates`` whose account is not an output VAT account, by rate."""
+    return sorted((rate, account) for rate, account in vat_rates.items() if not is_output_vat_account(account))
+
+
 class MappingError(Exception):
     """Base class of the errors of the accounts package."""
 

@@ -4,15 +4,17 @@
 ``mapping.Mapping``; :func:`dump_mapping` gives the document back, so export then import is a
 round trip. Unknown keys are rejected (marshmallow's default ``RAISE``). Accounts are JSON
 integers 1000–9999 (no booleans, strings or fractions); VAT-rate keys are decimal strings,
-canonicalised (``"12.00"`` is ``"12"``), and two keys naming the same rate are rejected.
+canonicalised (``"12.00"`` is ``"12"``), and two keys naming the same rate are rejected. A VAT rate
+mapped outside BAS 2610–2639 is refused, naming the rate and the account.
 """
 
 from decimal import Decimal
 
 from marshmallow import Schema, ValidationError, fields, post_load, pre_dump, validate, validates_schema
 
-from backoffice.accounts.mapping import Mapping, SalesRule
+from backoffice.accounts.mapping import Mapping, SalesRule, misplaced_vat_accounts
 from backoffice.documents import Text, VatRate
+from backoffice.messages import vat_account_message
 
 SCHEMA_NAME = "mapping/v1"
 #: The keys of ``other``, each the name of a ``Mapping`` attribute.
@@ -87,6 +89,12 @@ class MappingSchema(Schema):
         if isinstance(original_data, dict) and isinstance(original_data.get("vat_rates"), dict):
             if len(data["vat_rates"]) != len(original_data["vat_rates"]):
                 raise ValidationError("Two keys name the same VAT rate.", "vat_rates")
+
+    @validates_schema
+    def _vat_on_output_vat_accounts(self, data, **kwargs) -> None:
+        misplaced = misplaced_vat_accounts(data.get("vat_rates") or {})
+        if misplaced:
+            raise ValidationError([vat_account_message(rate, account) for rate, account in misplaced], "vat_rates")
 
     @validates_schema
     def _no_duplicate_sales_rules(self, data, **kwargs) -> None:

@@ -111,12 +111,36 @@ class Register(Base):
     created_at: Mapped[datetime] = mapped_column(default=now_utc)
 
     company: Mapped[Company] = relationship(back_populates="registers")
+    units: Mapped[list[RegisterUnit]] = relationship(back_populates="register", order_by="RegisterUnit.number")
 
     def issue_token(self) -> str:
         """Give the register a new API token and return it; only its hash is kept."""
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
         self.token_hash = hash_token(token)
         return token
+
+
+class RegisterUnit(Base):
+    """One physical unit behind a register: a replaced register keeps its id, and its new unit (a
+    new serial number, Z-numbers starting again) gets the next number (zreport-v1.md, "Idempotency").
+
+    A register's reports are identified by (register, unit, z_number); the unit with the highest
+    number is the current one.
+    """
+
+    __tablename__ = "register_unit"
+    __table_args__ = (UniqueConstraint("register_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    register_id: Mapped[int] = mapped_column(ForeignKey("register.id"))
+    #: 1 for the register's first unit, then 2, 3, … for each replacement
+    number: Mapped[int]
+    #: the unit's manufacturing number (tillverkningsnummer) from its reports; None while it sent none
+    serial_number: Mapped[str | None] = mapped_column(String(80))
+    #: when its first report arrived
+    started_at: Mapped[datetime] = mapped_column(default=now_utc)
+
+    register: Mapped[Register] = relationship(back_populates="units")
 
 
 def hash_token(token: str) -> str:

@@ -13,7 +13,7 @@ from marshmallow import ValidationError
 from sqlalchemy import bindparam, select
 
 from backoffice.companies.models import Register, hash_token
-from backoffice.db import session
+from backoffice.db import now_utc, session
 from backoffice.documents import MAX_COUNT, DocumentError, load_json
 from backoffice.scheduler import wake
 from backoffice.zreport.operations import (
@@ -23,7 +23,7 @@ from backoffice.zreport.operations import (
     find_zreport,
     store_zreport,
 )
-from backoffice.zreport.schemas import zreport_schema
+from backoffice.zreport.schemas import check_intake, zreport_schema
 
 bp = Blueprint("zreport_api", __name__, url_prefix="/api/v1")
 
@@ -84,6 +84,7 @@ def post_zreport():
     except DocumentError as exc:
         return api_error(400, "_schema", f"The body is not a zreport/v1 JSON document: {exc}.")
     zreport = zreport_schema.load(document)  # ValidationError → 422 (error handler)
+    check_intake(zreport, now_utc())
     try:
         stored = store_zreport(session, g.register, zreport, document, raw)
     except WrongRegisterError as exc:
@@ -109,12 +110,16 @@ def post_zreport():
 @bp.get("/z-reports/<register_id>/<int:z_number>")
 @register_required
 def get_zreport(register_id: str, z_number: int):
-    """Let a register confirm what was stored for one of its reports."""
+    """Let a register confirm what was stored for one of its reports; ``?serial_number=`` picks the
+    unit of a replaced register (without it, the current unit)."""
     if register_id != g.register.pos_id:
         return api_error(403, "register_id", "A register can only read its own reports.")
-    record = find_zreport(session, g.register, z_number) if z_number <= MAX_COUNT else None
+    serial_number = request.args.get("serial_number") or None
+    storable = z_number <= MAX_COUNT and (serial_number is None or (len(serial_number) <= 80 and "\x00" not in serial_number))
+    record = find_zreport(session, g.register, z_number, serial_number=serial_number) if storable else None
     if record is None:
-        return api_error(404, "z_number", f"No Z-report {z_number} is stored for register {register_id!r}.")
+        unit = f" (serial number {serial_number!r})" if serial_number else ""
+        return api_error(404, "z_number", f"No Z-report {z_number} is stored for register {register_id!r}{unit}.")
     return stored_report_response(Stored.of(record))
 
 

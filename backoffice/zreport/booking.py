@@ -12,7 +12,10 @@ Invariants of every voucher :func:`build_voucher` returns:
 - It balances to the öre; if it did not, :class:`UnbalancedVoucherError` is raised (a bug: the
   contract's balance rule makes every accepted report balance), never a voucher.
 - It is dated ``business_date``, in the mapping's voucher series, and its description identifies
-  the report within a Fortnox company (:func:`voucher_description`).
+  the report within a Fortnox company (:func:`voucher_description`), naming the register's serial
+  number when the report has one.
+- Every row's ``transaction_information`` names the sources netted on it ("Kort", "Moms 12 %",
+  "Mat 12 %"; :func:`source_label`), within Fortnox's 100 characters.
 
 A part with a non-zero amount and no account stops booking; every such part of the report is
 listed in one :class:`MappingIncompleteError`. A part whose amount is zero needs no account.
@@ -22,10 +25,11 @@ import hashlib
 from decimal import Decimal
 
 from backoffice.accounts.mapping import Mapping, MappingIncompleteError, MissingAccount
-from backoffice.money import ZERO
+from backoffice.money import ZERO, format_vat_rate
 from backoffice.zreport.report import SalesLine, ZReport
 from backoffice.zreport.voucher import (
     MAX_DESCRIPTION_LENGTH,
+    MAX_TRANSACTION_INFORMATION_LENGTH,
     NothingToBookError,
     UnbalancedVoucherError,
     Voucher,
@@ -35,8 +39,37 @@ from backoffice.zreport.voucher import (
 
 #: Where a posting goes: (account, cost centre).
 _Key = tuple[int, str | None]
-#: One signed amount on one (account, cost centre): debit when positive, credit when negative.
-_Posting = tuple[_Key, Decimal]
+#: One signed amount on one (account, cost centre) from one source (its row text): debit when
+#: positive, credit when negative.
+_Posting = tuple[_Key, Decimal, str]
+
+#: Row texts of the payment methods registers commonly send; any other method is named as sent.
+PAYMENT_METHOD_LABELS = {"cash": "Kontant", "card": "Kort", "swish": "Swish", "gift_card": "Presentkort",
+                         "invoice": "Faktura"}
+#: Row texts of the parts under mapping/v1 ``other`` and of the cash movements outside the balance rule.
+OTHER_LABELS = {
+    "tips": "Dricks",
+    "tips_paid_out_cash": "Dricks utbetald kontant",
+    "rounding": "Öresavrundning",
+    "cash_difference": "Kassadifferens",
+    "gift_cards_sold": "Sålda presentkort",
+}
+
+
+def source_label(kind: str, key: str | None = None, vat_rate: Decimal | None = None) -> str:
+    """The short Swedish text of one source of a row: ``Kort``, ``Moms 12 %``, ``Mat 12 %``, ``Dricks``.
+
+    ``kind`` is ``payment_method`` (``key`` the method), ``vat_rate``, ``sales`` (``key`` the product
+    group) or a key of :data:`OTHER_LABELS`. Rates are written the Swedish way (``12,5 %``).
+    """
+    rate = "" if vat_rate is None else format_vat_rate(vat_rate).replace(".", ",") + " %"
+    if kind == "payment_method":
+        return PAYMENT_METHOD_LABELS.get(key or "", key or "")
+    if kind == "vat_rate":
+        return f"Moms {rate}"
+    if kind == "sales":
+        return f"{key} {rate}"
+    return OTHER_LABELS[kind]
 
 
 def build_voucher(report: ZReport, mapping: Mapping, *, company_name: str) -> Voucher:
@@ -47,9 +80,9 @@ def build_voucher(report: ZReport, mapping: Mapping, *, company_name: str) -> Vo
     account nets to zero, and :class:`UnbalancedVoucherError` if, by a bug, the rows don't balance.
     """
     postings = _post_report(report, mapping)
-    nets = _merge_by_account_and_cost_center(postings)
+    nets, sources = _merge_by_account_and_cost_center(postings)
     nets = _drop_zero_nets(nets)
-    rows = _rows_sorted_by_account(nets)
+    rows = _rows_sorted_by_account(nets, sources)
     _check_balance(rows)
     description = voucher_description(report, company_name)
     if not rows:
@@ -72,11 +105,18 @@ class _Postings:
         self.missing: list[MissingAccount] = []
         self._cost_center = cost_center
 
-    def post(self, account: int | None, amount: Decimal, missing: tuple[str, str | None, Decimal | None]) -> None:
+    def post(
+        self,
+        account: int | None,
+        amount: Decimal,
+        missing: tuple[str, str | None, Decimal | None],
+        source: tuple[str, str | None, Decimal | None] | None = None,
+    ) -> None:
         """Post ``amount`` on ``account``; a zero amount needs no account, a missing one is recorded.
 
         The register's cost centre goes on result accounts (3000–8999) only (zreport-v1.md,
-        "How a report is booked").
+        "How a report is booked"). ``source`` names the part for the row text (:func:`source_label`);
+        by default it is the part ``missing`` names.
         """
         if not amount:
             return
@@ -84,7 +124,7 @@ class _Postings:
             self.missing.append(MissingAccount(*missing))
             return
         cost_center = self._cost_center if is_result_account(account) else None
-        self.postings.append(((account, cost_center), amount))
+        self.postings.append(((account, cost_center), amount, source_label(*(source or missing))))
 
 
 def _post_report(report: ZReport, mapping: Mapping) -> list[_Posting]:
@@ -99,8 +139,13 @@ def _post_report(report: ZReport, mapping: Mapping) -> list[_Posting]:
         book.post(mapping.account_for_payment(payment.method), payment.amount, ("payment_method", payment.method, None))
     # cash_difference d: + d on payment_methods["cash"], − d on other.cash_difference.
     difference = report.cash_difference
-    book.post(mapping.account_for_payment("cash"), difference, ("payment_method", "cash", None))
+    cash = mapping.account_for_payment("cash")
+    book.post(cash, difference, ("payment_method", "cash", None), ("cash_difference", None, None))
     book.post(mapping.cash_difference, -difference, ("cash_difference", None, None))
+    # tips_paid_out_cash p: + p on other.tips (the liability to the staff is settled), − p on cash.
+    paid_out = report.tips_paid_out_cash
+    book.post(mapping.tips, paid_out, ("tips", None, None), ("tips_paid_out_cash", None, None))
+    book.post(cash, -paid_out, ("payment_method", "cash", None), ("tips_paid_out_cash", None, None))
     # Sales lines: − (gross − vat) on the sales account, − vat on vat_rates[rate]; returns the opposite.
     _post_sales_lines(book, mapping, report.sales, sign=-1)
     _post_sales_lines(book, mapping, report.returns, sign=1)
@@ -135,12 +180,19 @@ def _post_sales_lines(book: _Postings, mapping: Mapping, lines: tuple[SalesLine,
         )
 
 
-def _merge_by_account_and_cost_center(postings: list[_Posting]) -> dict[_Key, Decimal]:
-    """Net the postings per (account, cost centre): "per account (and cost centre) the voucher holds the net"."""
+def _merge_by_account_and_cost_center(postings: list[_Posting]) -> tuple[dict[_Key, Decimal], dict[_Key, list[str]]]:
+    """Net the postings per (account, cost centre): "per account (and cost centre) the voucher holds the net".
+
+    Also returns each key's sources, once each, in the order they were posted.
+    """
     nets: dict[_Key, Decimal] = {}
-    for key, amount in postings:
+    sources: dict[_Key, list[str]] = {}
+    for key, amount, source in postings:
         nets[key] = nets.get(key, ZERO) + amount
-    return nets
+        labels = sources.setdefault(key, [])
+        if source not in labels:
+            labels.append(source)
+    return nets, sources
 
 
 def _drop_zero_nets(nets: dict[_Key, Decimal]) -> dict[_Key, Decimal]:
@@ -148,15 +200,22 @@ def _drop_zero_nets(nets: dict[_Key, Decimal]) -> dict[_Key, Decimal]:
     return {key: net for key, net in nets.items() if net}
 
 
-def _rows_sorted_by_account(nets: dict[_Key, Decimal]) -> tuple[VoucherRow, ...]:
+def _rows_sorted_by_account(nets: dict[_Key, Decimal], sources: dict[_Key, list[str]]) -> tuple[VoucherRow, ...]:
     """One row per (account, cost centre), sorted by account: "a positive net becomes a row with that
-    Debit, a negative net a row with that Credit" (so no row is ever negative)."""
+    Debit, a negative net a row with that Credit" (so no row is ever negative). Its row text names
+    its sources (:func:`_row_text`)."""
     return tuple(
-        VoucherRow(account, debit=net, cost_center=cost_center)
+        VoucherRow(account, debit=net, cost_center=cost_center, transaction_information=_row_text(sources[key]))
         if net > 0
-        else VoucherRow(account, credit=-net, cost_center=cost_center)
-        for (account, cost_center), net in sorted(nets.items(), key=lambda item: (item[0][0], item[0][1] or ""))
+        else VoucherRow(account, credit=-net, cost_center=cost_center, transaction_information=_row_text(sources[key]))
+        for key, net in sorted(nets.items(), key=lambda item: (item[0][0], item[0][1] or ""))
+        for account, cost_center in (key,)
     )
+
+
+def _row_text(labels: list[str]) -> str:
+    """The sources of a row joined by ", ", shortened to Fortnox's 100 characters with "…"."""
+    return _shorten(", ".join(labels), MAX_TRANSACTION_INFORMATION_LENGTH)
 
 
 def _check_balance(rows: tuple[VoucherRow, ...]) -> None:
@@ -171,8 +230,9 @@ def _check_balance(rows: tuple[VoucherRow, ...]) -> None:
         raise UnbalancedVoucherError(debit_total, credit_total)
 
 
-# Description: "Z-rapport <z> <register name> (<register id>) <date> · <company>", at most 200 characters.
-# The separator comes with the company name, so a text without one (the CLI's preview) ends in the date.
+# Description: "Z-rapport <z> <register name> (<register id>[, <serial number>]) <date> · <company>", at
+# most 200 characters. The separator comes with the company name, so a text without one (the CLI's
+# preview) ends in the date.
 _DESCRIPTION = "Z-rapport {z} {name} ({register_id}) {date}{company}"
 _COMPANY_SEPARATOR = " · "
 _ELLIPSIS = "…"
@@ -182,19 +242,22 @@ _HASH_LENGTH = 8
 def voucher_description(report: ZReport, company_name: str) -> str:
     """Return the voucher text identifying ``report`` within a Fortnox company, at most 200 characters.
 
-    ``Z-rapport 1042 Kassa 1 (K1) 2026-11-20 · Krogen AB``: the z number, register id and date
-    identify the report within our company, the company name (unique in our database) tells our
-    restaurants apart when several book into the same Fortnox company. The export engine finds
-    a voucher in Fortnox by this text, so it depends on nothing but the report and the name.
-    Without a company name (a preview) the text ends after the date.
+    ``Z-rapport 1042 Kassa 1 (K1, CR-00017) 2026-11-20 · Krogen AB``: the z number, register id,
+    serial number (tillverkningsnummer, when the report has one) and date identify the report within
+    our company, also across the units of a replaced register; the company name (unique in our
+    database) tells our restaurants apart when several book into the same Fortnox company. The
+    export engine finds a voucher in Fortnox by this text, so it depends on nothing but the report
+    and the name. Without a company name (a preview) the text ends after the date.
 
     When the text is longer than 200 characters, the register name and company name are shortened
     (ending in "…") and ``#`` plus the first 8 hex digits of the full text's SHA-256 is appended, so
-    two reports still get different texts; the z number, register id and date are never shortened.
+    two reports still get different texts; the z number, register id, serial number and date are
+    never shortened (together at most 160 characters).
     """
+    serial = report.register.serial_number
     fields = {
         "z": report.z_number,
-        "register_id": report.register.id,
+        "register_id": f"{report.register.id}, {serial}" if serial else report.register.id,
         "date": report.business_date.isoformat(),
     }
     separator = _COMPANY_SEPARATOR if company_name else ""

@@ -14,7 +14,7 @@ from decimal import Decimal
 from sqlalchemy import CheckConstraint, ForeignKey, Index, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from backoffice.companies.models import Company, Register
+from backoffice.companies.models import Company, Register, RegisterUnit
 from backoffice.db import Base, now_utc
 from backoffice.zreport.report import ZReport
 
@@ -29,21 +29,26 @@ class LineKind(enum.StrEnum):
 class ZReportRecord(Base):
     __tablename__ = "zreport"
     __table_args__ = (
-        UniqueConstraint("register_id", "z_number"),
+        UniqueConstraint("unit_id", "z_number"),
         Index("ix_zreport_company_id_business_date", "company_id", "business_date"),
         CheckConstraint("z_number >= 1", name="z_number_positive"),
         CheckConstraint("gift_cards_sold >= 0", name="gift_cards_sold_not_negative"),
         CheckConstraint("opening_float >= 0", name="opening_float_not_negative"),
+        CheckConstraint("tips_paid_out_cash >= 0", name="tips_paid_out_cash_not_negative"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     company_id: Mapped[int] = mapped_column(ForeignKey("company.id"))
     register_id: Mapped[int] = mapped_column(ForeignKey("register.id"))
+    #: the unit of the register that sent it: (unit, z_number) identifies a report
+    unit_id: Mapped[int] = mapped_column(ForeignKey("register_unit.id"))
     z_number: Mapped[int]
     business_date: Mapped[date] = mapped_column(index=True)
     closed_at: Mapped[datetime]
     currency: Mapped[str] = mapped_column(String(3))
     gift_cards_sold: Mapped[Decimal]
+    #: card (or other) tips the staff took out of the cash drawer at close
+    tips_paid_out_cash: Mapped[Decimal] = mapped_column(server_default="0")
     #: öresavrundning, signed
     rounding: Mapped[Decimal]
     #: kassadifferens, signed
@@ -68,12 +73,14 @@ class ZReportRecord(Base):
     grand_total_net: Mapped[Decimal]
     #: the JSON document exactly as the register sent it
     document: Mapped[str] = mapped_column(Text)
-    #: SHA-256 of the document's canonical JSON: an identical repeat is recognised by it
+    #: ``report.fingerprint`` of the report (before 2026-12: SHA-256 of the document's canonical JSON):
+    #: an identical repeat is recognised by it
     content_hash: Mapped[str] = mapped_column(String(64))
     received_at: Mapped[datetime] = mapped_column(default=now_utc)
 
     company: Mapped[Company] = relationship()
     register: Mapped[Register] = relationship()
+    unit: Mapped[RegisterUnit] = relationship()
     lines: Mapped[list[ZReportLine]] = relationship(
         back_populates="zreport", cascade="all, delete-orphan", order_by="ZReportLine.position"
     )
@@ -117,11 +124,10 @@ class ZReportLine(Base):
 
 
 class ZReportPayment(Base):
+    """The day's net of one payment method: signed, negative when its refunds exceed its takings."""
+
     __tablename__ = "zreport_payment"
-    __table_args__ = (
-        UniqueConstraint("zreport_id", "method"),
-        CheckConstraint("amount >= 0", name="amount_not_negative"),
-    )
+    __table_args__ = (UniqueConstraint("zreport_id", "method"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     zreport_id: Mapped[int] = mapped_column(ForeignKey("zreport.id", ondelete="CASCADE"))

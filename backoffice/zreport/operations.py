@@ -3,23 +3,22 @@
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Protocol
 
-from sqlalchemy import Select, Text, bindparam, cast, func, insert, select, true
+from sqlalchemy import Connection, Select, Text, bindparam, cast, func, insert, select, true, update
 from sqlalchemy import column as sql_column
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from backoffice.companies.models import Register, RegisterUnit
 from backoffice.db import now_utc
 from backoffice.export.jobs import create_job
 from backoffice.export.statements import job_insert
 from backoffice.zreport.models import LineKind, ZReportLine, ZReportPayment, ZReportRecord, ZReportTip
-from backoffice.zreport.report import ZReport
-from backoffice.zreport.schemas import canonical_json
+from backoffice.zreport.report import ZReport, fingerprint
 
 
 class ZReportError(Exception):
@@ -90,10 +89,11 @@ def store_zreport(session: Session, register: RegisterRef, zreport: ZReport, doc
     """
     if zreport.register.id != register.pos_id:
         raise WrongRegisterError(register.pos_id, zreport.register.id)
-    content_hash = hashlib.sha256(canonical_json(document).encode("utf-8")).hexdigest()
+    content_hash = fingerprint(zreport)
     received_at = now_utc()
     connection = session.connection()
-    row = _report_row(register, zreport, raw, content_hash, received_at)
+    unit_id = unit_for(connection, register, zreport, received_at)
+    row = _report_row(register, unit_id, zreport, raw, content_hash, received_at)
     children = _child_rows(zreport)
     if connection.dialect.name == "postgresql":
         rows_as_json = {name: json.dumps(rows, default=str) for name, rows in zip(_CHILD_NAMES, children, strict=True)}
@@ -106,40 +106,124 @@ def store_zreport(session: Session, register: RegisterRef, zreport: ZReport, doc
                     connection.execute(insert_rows, [{**values, "zreport_id": zreport_id} for values in rows])
             create_job(session, register.company_id, zreport_id, zreport.business_date, received_at)
     if zreport_id is None:
-        existing = find_zreport(session, register, zreport.z_number)
+        existing = session.scalar(
+            select(ZReportRecord).where(ZReportRecord.unit_id == unit_id, ZReportRecord.z_number == zreport.z_number)
+        )
         if existing is None:  # cannot happen: the key was taken when the INSERT ran, and reports are never deleted
             raise RuntimeError(f"Z-report {zreport.z_number} of register {register.pos_id} vanished")
-        if existing.content_hash != content_hash:
+        if existing.content_hash != content_hash and fingerprint(existing.to_report()) != content_hash:
+            # (a report stored before 2026-12 carries a hash of its bytes, not of its meaning)
             raise ZReportConflictError(register.pos_id, zreport.z_number)
         return Stored.of(existing)
     return Stored(zreport_id, register.pos_id, zreport.z_number, zreport.business_date, received_at, raw, True)
 
 
-def find_zreport(session: Session, register: RegisterRef, z_number: int) -> ZReportRecord | None:
+def find_zreport(
+    session: Session, register: RegisterRef, z_number: int, *, serial_number: str | None = None
+) -> ZReportRecord | None:
+    """The stored report ``z_number`` of ``register``'s unit with ``serial_number``, or of its current
+    unit when no serial number is given (zreport-v1.md, "Idempotency"); None when there is none."""
+    units = select(RegisterUnit.id).where(RegisterUnit.register_id == register.id)
+    if serial_number is None:
+        unit = units.order_by(RegisterUnit.number.desc()).limit(1)
+    else:
+        unit = units.where(RegisterUnit.serial_number == serial_number)
     return session.scalar(
-        select(ZReportRecord).where(ZReportRecord.register_id == register.id, ZReportRecord.z_number == z_number)
+        select(ZReportRecord).where(ZReportRecord.unit_id == unit.scalar_subquery(), ZReportRecord.z_number == z_number)
     )
 
 
+# --- units: a replaced register keeps its id, its new unit starts again at Z 1 ------------------
+
+_units = RegisterUnit.__table__
+_UNITS = (
+    select(_units.c.id, _units.c.number, _units.c.serial_number)
+    .where(_units.c.register_id == bindparam("register_id"))
+    .order_by(_units.c.number)
+)
+_LAST_Z = select(func.max(ZReportRecord.__table__.c.z_number)).where(ZReportRecord.__table__.c.unit_id == bindparam("unit_id"))
+
+
+def unit_for(connection: Connection, register: RegisterRef, zreport: ZReport, now: datetime) -> int:
+    """The id of the unit of ``register`` that sent ``zreport``; a new unit is recorded when it starts.
+
+    zreport-v1.md, "Idempotency": a report is identified by (register.id, serial_number, z_number).
+
+    - A serial number the register has sent before names that unit (a late report of a replaced
+      unit still finds its own).
+    - No serial number: the current unit (the one numbered highest).
+    - A serial number not seen before starts a new unit, numbered next, unless the current unit
+      has never sent one and this report continues its Z-numbers: then it is that unit naming itself
+      (a register that starts sending its serial number, or the unit recorded by the migration).
+
+    Registers send one report at a time, so a new unit is rare: the common path is one small SELECT.
+    """
+    units = connection.execute(_UNITS, {"register_id": register.id}).all()
+    serial = zreport.register.serial_number or None
+    if not units:
+        return _start_unit(connection, register, 1, serial, now)
+    for unit in units:
+        if serial is not None and unit.serial_number == serial:
+            return unit.id
+    current = units[-1]
+    if serial is None:
+        return current.id
+    if current.serial_number is None:
+        last = connection.execute(_LAST_Z, {"unit_id": current.id}).scalar()
+        if last is None or zreport.z_number > last:
+            connection.execute(
+                update(_units).where(_units.c.id == current.id, _units.c.serial_number.is_(None)).values(serial_number=serial)
+            )
+            _name_serial_number(connection, register, serial)
+            return current.id
+    return _start_unit(connection, register, current.number + 1, serial, now)
+
+
+def _start_unit(connection: Connection, register: RegisterRef, number: int, serial: str | None, now: datetime) -> int:
+    """Record unit ``number`` of ``register``; when a concurrent request recorded it first, use that one."""
+    statement = (
+        (postgresql if connection.dialect.name == "postgresql" else sqlite)
+        .insert(_units)
+        .values(register_id=register.id, number=number, serial_number=serial, started_at=now)
+        .on_conflict_do_nothing(index_elements=["register_id", "number"])
+    )
+    connection.execute(statement)
+    if serial is not None:
+        _name_serial_number(connection, register, serial)
+    return connection.execute(
+        select(_units.c.id).where(_units.c.register_id == register.id, _units.c.number == number)
+    ).scalar_one()
+
+
+def _name_serial_number(connection: Connection, register: RegisterRef, serial: str) -> None:
+    """The register shows the serial number of its current unit."""
+    registers = Register.__table__
+    connection.execute(update(registers).where(registers.c.id == register.id).values(serial_number=serial))
+
+
 def _insert_report(dialect) -> postgresql.Insert | sqlite.Insert:
-    """``INSERT INTO zreport … ON CONFLICT (register_id, z_number) DO NOTHING`` of ``dialect``'s module:
+    """``INSERT INTO zreport … ON CONFLICT (unit_id, z_number) DO NOTHING`` of ``dialect``'s module:
     a key already taken inserts nothing, and the caller answers as for a repeat or a conflict."""
-    return dialect.insert(ZReportRecord.__table__).on_conflict_do_nothing(index_elements=["register_id", "z_number"])
+    return dialect.insert(ZReportRecord.__table__).on_conflict_do_nothing(index_elements=["unit_id", "z_number"])
 
 
 #: SQLite: the report's row alone, passed as parameters so that the compiled statement is reused
 _INSERT_NEW_SQLITE = _insert_report(sqlite).returning(ZReportRecord.__table__.c.id)
 
 
-def _report_row(register: RegisterRef, zreport: ZReport, raw: str, content_hash: str, received_at: datetime) -> dict:
+def _report_row(
+    register: RegisterRef, unit_id: int, zreport: ZReport, raw: str, content_hash: str, received_at: datetime
+) -> dict:
     return dict(
         company_id=register.company_id,
         register_id=register.id,
+        unit_id=unit_id,
         z_number=zreport.z_number,
         business_date=zreport.business_date,
         closed_at=zreport.closed_at,
         currency=zreport.currency,
         gift_cards_sold=zreport.gift_cards_sold,
+        tips_paid_out_cash=zreport.tips_paid_out_cash,
         rounding=zreport.rounding,
         cash_difference=zreport.cash_difference,
         discounts_count=zreport.discounts.count,

@@ -6,22 +6,30 @@ Invariants, guaranteed by intake (``zreport/schemas.py``) before a ``ZReport`` i
 
 - Every amount is a ``Decimal`` with exactly two decimals (``money.parse_amount``); every VAT rate is
   a canonical ``Decimal`` (``money.parse_vat_rate``).
-- ``gross``, ``vat`` and every payment, tip and gift-card amount are ≥ 0, and ``vat ≤ gross``;
-  ``rounding`` and ``cash_difference`` are signed. Returns carry positive amounts that reduce sales.
+- ``gross``, ``vat``, every tip and the gift-card and tips-paid-out amounts are ≥ 0, and
+  ``vat ≤ gross``; payments, ``rounding`` and ``cash_difference`` are signed (a payment method nets
+  negative when its refunds exceed its takings). Returns carry positive amounts that reduce sales.
 - Each payment method appears at most once in ``payments``.
 - The report balances to the öre: the two sides of :func:`balance_sides` are equal.
 - ``closed_at`` is timezone-aware; ``business_date`` is the accounting date of the day close.
+
+Intake also refuses, with :func:`vat_misfits` and :func:`date_problems`, VAT that no rounding
+explains and dates that cannot be (contract, "VAT must fit its rate" and "Fields"); reports stored
+before those rules existed are kept and booked as they are, so neither rule runs when a stored
+report is read again.
 
 The legal Z-dagrapport content (``discounts``, ``opening_float``, ``counters``, ``copies``,
 ``training``, ``unfinished_sales``, ``other_reductions``, ``grand_total``) is kept and shown but never
 booked (contract, "Fields").
 """
 
+import hashlib
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
-from backoffice.money import ZERO
+from backoffice.money import ORE, ZERO, format_vat_rate, to_ore
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +69,7 @@ class Payment:
     """What one payment method took in during the day.
 
     method: the POS's identifier of the payment method (``cash``, ``card``, ``swish``, …).
-    amount: the amount paid with it, ≥ 0.
+    amount: the day's net with it, signed: negative when refunds paid out with it exceed its takings.
     count: the number of payments, informational and optional.
     """
 
@@ -148,6 +156,8 @@ class ZReport:
     unfinished_sales: unfinished sales; not booked.
     other_reductions: other registrations that reduced the day's sales; not booked.
     grand_total: accumulated totals; not booked.
+    tips_paid_out_cash: tips collected by card (or another method) that the staff took out of the
+        cash drawer at close, ≥ 0; outside the balance rule, like ``cash_difference``.
     """
 
     register: RegisterInfo
@@ -170,6 +180,7 @@ class ZReport:
     unfinished_sales: CountAmount
     other_reductions: CountAmount
     grand_total: GrandTotal
+    tips_paid_out_cash: Decimal = ZERO
 
 
 def balance_sides(report: ZReport) -> tuple[Decimal, Decimal]:
@@ -189,3 +200,154 @@ def balance_sides(report: ZReport) -> tuple[Decimal, Decimal]:
         + report.rounding
     )
     return paid, due
+
+
+# --- what intake refuses beyond the schema (zreport-v1.md "VAT must fit its rate", "Fields") -----
+
+#: The tolerance of "VAT must fit its rate": max(1.00, 0.01 × count) SEK.
+VAT_TOLERANCE_MIN = Decimal("1.00")
+VAT_TOLERANCE_PER_ITEM = Decimal("0.01")
+_HUNDRED = Decimal(100)
+
+
+@dataclass(frozen=True, slots=True)
+class VatMisfit:
+    """A sales or return line whose VAT no rounding explains.
+
+    part: ``"sales"`` or ``"returns"``.
+    index: the line's position in that list, from 0.
+    line: the line itself.
+    computed: ``gross × r / (100 + r)`` rounded to the öre (0.00 at 0 %).
+    difference: ``vat − computed``, signed.
+    tolerance: what rounding may explain for this line, max(1.00, 0.01 × count); 0.00 at 0 %.
+    """
+
+    part: str
+    index: int
+    line: SalesLine
+    computed: Decimal
+    difference: Decimal
+    tolerance: Decimal
+
+
+def vat_misfits(report: ZReport) -> list[VatMisfit]:
+    """Every sales and return line whose VAT does not fit its rate ("VAT must fit its rate").
+
+    At 0 % the VAT must be 0.00. Otherwise ``|vat − gross × r / (100 + r)| ≤ max(1.00, 0.01 × count)``:
+    receipts are rounded to the öre one by one, so a day may differ from the computed VAT by a few
+    öre per receipt. The comparison uses the exact quotient; only the figures shown are rounded.
+    """
+    misfits = []
+    for part, lines in (("sales", report.sales), ("returns", report.returns)):
+        for index, line in enumerate(lines):
+            if not line.vat_rate:
+                if line.vat:
+                    misfits.append(VatMisfit(part, index, line, ZERO, line.vat, ZERO))
+                continue
+            exact = line.gross * line.vat_rate / (_HUNDRED + line.vat_rate)
+            tolerance = max(VAT_TOLERANCE_MIN, VAT_TOLERANCE_PER_ITEM * line.count).quantize(ORE)
+            if abs(line.vat - exact) > tolerance:
+                computed = to_ore(exact)
+                misfits.append(VatMisfit(part, index, line, computed, line.vat - computed, tolerance))
+    return misfits
+
+
+#: Where a business day begins: midnight in Sweden.
+BUSINESS_TIMEZONE = ZoneInfo("Europe/Stockholm")
+#: How far a register's clock may run ahead of ours before its ``closed_at`` is "in the future".
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+@dataclass(frozen=True, slots=True)
+class DateProblem:
+    """A date of a report that cannot be.
+
+    field: ``"closed_at"`` or ``"business_date"``.
+    code: ``"before_business_day"``, ``"in_the_future"`` or ``"after_tomorrow"``.
+    limit: the bound the date crossed (an aware datetime for ``closed_at``, a date otherwise).
+    """
+
+    field: str
+    code: str
+    limit: datetime | date
+
+
+def business_day_start(business_date: date) -> datetime | None:
+    """When ``business_date`` begins (00:00 in Europe/Stockholm) as an aware UTC datetime.
+
+    None for a date so early that its start is before the first representable instant.
+    """
+    try:
+        return datetime.combine(business_date, time(0), tzinfo=BUSINESS_TIMEZONE).astimezone(UTC)
+    except OverflowError:
+        return None
+
+
+def date_problems(report: ZReport, now: datetime) -> list[DateProblem]:
+    """The dates of ``report`` that cannot be at ``now`` (contract, "Fields"), each once.
+
+    ``closed_at`` must not be before the business day begins in Europe/Stockholm, nor after
+    ``now`` plus :data:`CLOCK_SKEW`; ``business_date`` must not be after tomorrow (Stockholm). A day
+    closed days late is fine.
+    """
+    problems = []
+    start = business_day_start(report.business_date)
+    if start is not None and report.closed_at < start:
+        problems.append(DateProblem("closed_at", "before_business_day", start))
+    latest = now + CLOCK_SKEW
+    if report.closed_at > latest:
+        problems.append(DateProblem("closed_at", "in_the_future", latest))
+    tomorrow = now.astimezone(BUSINESS_TIMEZONE).date() + timedelta(days=1)
+    if report.business_date > tomorrow:
+        problems.append(DateProblem("business_date", "after_tomorrow", tomorrow))
+    return problems
+
+
+# --- identity (zreport-v1.md "Idempotency") -----------------------------------------------------
+
+
+def fingerprint(report: ZReport) -> str:
+    """SHA-256 (hex) of what ``report`` means, so that re-sends differing only in form compare equal.
+
+    "Identical is judged on the report's meaning, not its bytes": amounts are compared as money
+    (``"12"`` is ``"12.00"``), VAT rates canonically, the entries of each list in any order, and
+    ``closed_at`` as an instant (another UTC offset is the same time). An optional field left out
+    equals its default (``tips_paid_out_cash`` 0.00, no serial number).
+    """
+
+    def money(x: Decimal) -> str:
+        return f"{x:.2f}"
+
+    def lines(items: tuple[SalesLine, ...]) -> list[tuple[str, str, str, str, int]]:
+        return sorted(
+            (i.product_group, format_vat_rate(i.vat_rate), money(i.gross), money(i.vat), i.count) for i in items
+        )
+
+    def count_amount(value: CountAmount) -> tuple[int, str]:
+        return (value.count, money(value.amount))
+
+    meaning = (
+        (report.register.id, report.register.name, report.register.serial_number or ""),
+        report.z_number,
+        report.business_date.isoformat(),
+        report.closed_at.astimezone(UTC).isoformat(),
+        report.currency,
+        lines(report.sales),
+        lines(report.returns),
+        sorted((p.method, money(p.amount), -1 if p.count is None else p.count) for p in report.payments),
+        sorted((t.method, money(t.amount)) for t in report.tips),
+        money(report.gift_cards_sold),
+        money(report.rounding),
+        money(report.cash_difference),
+        money(report.tips_paid_out_cash),
+        count_amount(report.discounts),
+        money(report.opening_float),
+        (report.counters.receipts, report.counters.drawer_openings, report.counters.goods_sold,
+         report.counters.services_sold),
+        count_amount(report.copies),
+        count_amount(report.training),
+        count_amount(report.unfinished_sales),
+        count_amount(report.other_reductions),
+        (money(report.grand_total.sales), money(report.grand_total.returns), money(report.grand_total.net)),
+    )
+    return hashlib.sha256(repr(meaning).encode("utf-8")).hexdigest()

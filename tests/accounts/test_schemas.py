@@ -11,6 +11,7 @@ from marshmallow import ValidationError
 from backoffice.accounts.defaults import suggested_mapping
 from backoffice.accounts.mapping import Mapping, SalesRule
 from backoffice.accounts.schemas import MappingSchema, dump_mapping, mapping_schema
+from backoffice.messages import vat_account_message
 
 D = Decimal
 
@@ -209,7 +210,18 @@ INVALID = [
         id="cost-centre-empty",
     ),
     pytest.param(document(sales={}), {"sales": ["Not a valid list."]}, id="sales-not-a-list"),
+    pytest.param(
+        document(vat_rates={"25": 2611, "12": 3001, "6": 2640}),
+        {"vat_rates": [vat_account_message(Decimal("6"), 2640), vat_account_message(Decimal("12"), 3001)]},
+        id="vat-outside-2610-2639",
+    ),
 ]
+
+
+def test_vat_on_2610_and_2639_is_accepted_and_the_refusal_names_rate_and_account():
+    mapping = MappingSchema().load(document(vat_rates={"25": 2610, "12.5": 2639}))
+    assert dict(mapping.vat_rates) == {Decimal("25"): 2610, Decimal("12.5"): 2639}
+    assert vat_account_message(Decimal("12.5"), 1930).startswith("Momssats 12,5 % kan inte bokföras på konto 1930:")
 
 
 @pytest.mark.parametrize(("data", "messages"), INVALID)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from decimal import Decimal
 
 import requests
 
@@ -124,6 +125,18 @@ def test_a_broken_settings_file_is_refused_and_nothing_changes(db, site, connect
     assert nothing.status_code == 400 and "Välj en fil att importera" in nothing.text
     fresh(db)
     assert dict(load_mapping(db, made.company).payment_methods)["cash"] == 1910
+
+
+def test_a_settings_file_that_books_vat_outside_2610_2639_is_refused_naming_rate_and_account(db, site, connect):
+    made = connect(site(), active=True, mapping=DEMO_MAPPING)
+    hidden = {**DEMO_MAPPING, "vat_rates": {**DEMO_MAPPING["vat_rates"], "12": 3001}}
+
+    refused = made.admin.post(f"{PAGE}installningar", files={"file": ("m.json", json.dumps(hidden))})
+
+    assert refused.status_code == 400
+    assert "Momssats 12 % kan inte bokföras på konto 3001" in refused.text
+    fresh(db)
+    assert dict(load_mapping(db, made.company).vat_rates)[Decimal("12")] == DEMO_MAPPING["vat_rates"]["12"]
 
 
 def test_export_without_settings_explains_and_import_needs_csrf(db, site):

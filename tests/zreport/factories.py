@@ -32,14 +32,16 @@ def make_report(
     gift_cards_sold: str = "0.00",
     rounding: str = "0.00",
     cash_difference: str = "0.00",
+    tips_paid_out_cash: str = "0.00",
     register_id: str = "K1",
     register_name: str = "Kassa 1",
+    serial_number: str | None = None,
     z_number: int = 1042,
     business_date: date = date(2026, 11, 20),
 ) -> ZReport:
     """A report with the given booked parts; the legal counters are zero."""
     return ZReport(
-        register=RegisterInfo(id=register_id, name=register_name, serial_number="CR-00017"),
+        register=RegisterInfo(id=register_id, name=register_name, serial_number=serial_number),
         z_number=z_number,
         business_date=business_date,
         closed_at=datetime(2026, 11, 20, 23, 12, 40, tzinfo=UTC),
@@ -59,6 +61,7 @@ def make_report(
         unfinished_sales=NOTHING,
         other_reductions=NOTHING,
         grand_total=GrandTotal(sales=ZERO, returns=ZERO, net=ZERO),
+        tips_paid_out_cash=parse_amount(tips_paid_out_cash),
     )
 
 

@@ -282,6 +282,74 @@ WORKED_EXAMPLES = [
         ],
         id="tips-of-two-methods-summed",
     ),
+    pytest.param(
+        # A mostly-card day with a cash refund: cash nets negative, a credit row on the cash account.
+        make_report(
+            sales=(line("Mat", "12", "1120.00", "120.00"),),
+            returns=(line("Mat", "12", "224.00", "24.00"),),
+            payments={"card": "1120.00", "cash": "-224.00"},
+        ),
+        contract_mapping(),
+        [
+            (1580, "1120.00", "0.00", None),
+            (1910, "0.00", "224.00", None),  # −224 cash: a credit
+            (2621, "0.00", "96.00", None),  # 120 − 24
+            (3052, "0.00", "800.00", "REST1"),  # 1000 − 200
+        ],
+        id="negative-cash-is-a-credit-row",
+    ),
+    pytest.param(
+        # A catering order refunded to card on a slow day: card nets negative.
+        make_report(
+            sales=(line("Mat", "12", "336.00", "36.00"),),
+            returns=(line("Mat", "12", "2240.00", "240.00"),),
+            payments={"card": "-2000.00", "cash": "96.00"},
+        ),
+        contract_mapping(),
+        [
+            (1580, "0.00", "2000.00", None),
+            (1910, "96.00", "0.00", None),
+            (2621, "204.00", "0.00", None),  # −36 + 240
+            (3052, "1700.00", "0.00", "REST1"),  # −300 + 2000
+        ],
+        id="negative-card-is-a-credit-row",
+    ),
+    pytest.param(
+        # Card tips of 800 taken out of the till: the tips liability is settled and cash goes down,
+        # outside the balance rule; nothing lands on 3740.
+        make_report(
+            sales=(line("Mat", "12", "11200.00", "1200.00"),),
+            payments={"card": "9800.00", "cash": "2200.00"},
+            tips={"card": "800.00"},
+            tips_paid_out_cash="800.00",
+        ),
+        contract_mapping(),
+        [
+            (1580, "9800.00", "0.00", None),
+            (1910, "1400.00", "0.00", None),  # 2200 − 800 paid out
+            (2621, "0.00", "1200.00", None),
+            (3052, "0.00", "10000.00", "REST1"),  # 2890: −800 tips + 800 paid out = no row
+        ],
+        id="card-tips-paid-out-in-cash",
+    ),
+    pytest.param(
+        # Paid out more than the day's card tips (yesterday's too): the liability is debited.
+        make_report(
+            sales=(line("Mat", "12", "1120.00", "120.00"),),
+            payments={"card": "1220.00"},
+            tips={"card": "100.00"},
+            tips_paid_out_cash="300.00",
+        ),
+        contract_mapping(),
+        [
+            (1580, "1220.00", "0.00", None),
+            (1910, "0.00", "300.00", None),
+            (2621, "0.00", "120.00", None),
+            (2890, "200.00", "0.00", None),  # −100 + 300
+            (3052, "0.00", "1000.00", "REST1"),
+        ],
+        id="tips-paid-out-beyond-the-days-tips",
+    ),
 ]
 
 
@@ -298,9 +366,49 @@ def test_voucher_is_dated_business_date_in_the_mapping_series():
     assert (voucher.transaction_date, voucher.series) == (date(2026, 11, 20), "Z")
 
 
-def test_rows_carry_no_transaction_information():
+def test_every_row_names_its_sources_in_its_transaction_information():
     voucher = build_voucher(contract_example(), contract_mapping(), company_name="Krogen AB")
-    assert {row.transaction_information for row in voucher.rows} == {None}
+    assert [(row.account, row.transaction_information) for row in voucher.rows] == [
+        (1580, "Kort"),
+        (1910, "Kontant"),
+        (2611, "Moms 25 %"),
+        (2621, "Moms 12 %"),
+        (2890, "Dricks"),
+        (3051, "Dryck 25 %"),
+        (3052, "Mat 12 %"),
+        (3740, "Öresavrundning"),
+    ]
+
+
+def test_a_row_netting_several_sources_names_each_once_in_posting_order():
+    report = make_report(
+        sales=(line("Mat", "12", "112.00", "12.00"), line("Dryck", "12", "56.00", "6.00")),
+        returns=(line("Mat", "12", "11.20", "1.20"),),
+        payments={"cash": "157.00", "swish": "0.00", "Lunchkort": "0.00"},
+        rounding="0.20",
+        cash_difference="-3.00",
+        tips_paid_out_cash="0.00",
+    )
+    voucher = build_voucher(report, contract_mapping(cash_difference=3740), company_name="Krogen AB")
+    texts = {row.account: row.transaction_information for row in voucher.rows}
+    assert texts[1910] == "Kontant, Kassadifferens"
+    assert texts[2621] == "Moms 12 %"
+    assert texts[3052] == "Mat 12 %, Dryck 12 %"  # Dryck at 12 % goes to 3052 too; the return is Mat again
+    assert texts[3740] == "Kassadifferens, Öresavrundning"
+
+
+def test_row_texts_of_an_odd_payment_method_and_many_groups_fit_100_characters():
+    groups = [f"Varugrupp nummer {n}" for n in range(12)]
+    report = make_report(
+        sales=tuple(line(group, "25", "125.00", "25.00") for group in groups),
+        payments={"Rikskortet 🎫": str(125 * len(groups)) + ".00"},
+    )
+    mapping = contract_mapping(payment_methods={"Rikskortet 🎫": 1581}, sales=(SalesRule(3001, vat_rate=D("25")),))
+    voucher = build_voucher(report, mapping, company_name="Krogen AB")
+    texts = {row.account: row.transaction_information for row in voucher.rows}
+    assert texts[1581] == "Rikskortet 🎫"
+    assert len(texts[3001]) == 100 and texts[3001].startswith("Varugrupp nummer 0 25 %, Varugrupp nummer 1 25 %, ")
+    assert texts[3001].endswith("…")
 
 
 def test_contract_example_sentence_names_every_missing_part():
@@ -416,6 +524,18 @@ def test_description_names_z_number_register_date_and_company():
     voucher = build_voucher(contract_example(), contract_mapping(), company_name="Krogen AB")
     assert voucher.description == "Z-rapport 1042 Kassa 1 (K1) 2026-11-20 · Krogen AB"
     assert voucher_description(contract_example(), "Krogen AB") == voucher.description
+
+
+def test_description_carries_the_registers_serial_number_when_the_report_has_one():
+    report = make_report(serial_number="CR-00017")
+    assert voucher_description(report, "Krogen AB") == "Z-rapport 1042 Kassa 1 (K1, CR-00017) 2026-11-20 · Krogen AB"
+
+
+def test_a_long_description_never_shortens_the_serial_number():
+    report = make_report(register_id="R" * 40, register_name="N" * 80, serial_number="S" * 80, z_number=10**9)
+    description = voucher_description(report, "Restaurang " * 20)
+    assert len(description) == 200
+    assert f"({'R' * 40}, {'S' * 80}) 2026-11-20 · " in description
 
 
 def test_without_a_company_name_the_description_ends_after_the_date():

@@ -79,3 +79,87 @@ def test_report_values_are_immutable_and_slotted():
         report.sales[0].gross = ZERO
     assert not hasattr(report, "__dict__")
     assert not hasattr(report.sales[0], "__dict__")
+
+
+# --- VAT must fit its rate, dates, identity (zreport-v1.md, amended 2026-12) -------------------
+
+from datetime import UTC, date, datetime, timedelta  # noqa: E402
+
+from backoffice.zreport.report import date_problems, fingerprint, vat_misfits  # noqa: E402
+
+
+@pytest.mark.parametrize(
+    ("sales_line", "misfit"),
+    [
+        pytest.param(line("Mat", "12", "112.00", "12.00"), None, id="exact"),
+        pytest.param(line("Mat", "12", "112.00", "13.00"), None, id="one-krona-off-one-item"),
+        pytest.param(line("Mat", "12", "112.00", "13.01"), ("12.00", "1.01", "1.00"), id="beyond-one-krona"),
+        pytest.param(line("Mat", "12", "11200.00", "1202.50", 250), None, id="two-and-a-half-ore-per-item"),
+        pytest.param(line("Mat", "12", "11200.00", "1202.51", 250), ("1200.00", "2.51", "2.50"), id="beyond-per-item"),
+        pytest.param(line("Bröd", "6", "106.00", "0.00"), ("6.00", "-6.00", "1.00"), id="no-vat-at-six-percent"),
+        pytest.param(line("Presentkort", "0", "500.00", "0.00"), None, id="zero-percent-without-vat"),
+        pytest.param(line("Presentkort", "0", "500.00", "0.01"), ("0.00", "0.01", "0.00"), id="zero-percent-with-an-ore"),
+        pytest.param(line("Dryck", "12.5", "112.50", "12.50"), None, id="fractional-rate"),
+    ],
+)
+def test_vat_must_fit_its_rate_within_the_contracts_rounding_tolerance(sales_line, misfit):
+    found = vat_misfits(make_report(sales=(sales_line,)))
+    if misfit is None:
+        assert found == []
+    else:
+        (only,) = found
+        assert (only.part, only.index) == ("sales", 0)
+        assert (str(only.computed), str(only.difference), str(only.tolerance)) == misfit
+
+
+def test_return_lines_are_held_to_the_same_rule():
+    report = make_report(returns=(line("Mat", "12", "112.00", "12.00"), line("Dryck", "25", "125.00", "20.00")))
+    assert [(m.part, m.index) for m in vat_misfits(report)] == [("returns", 1)]
+
+
+NOW = datetime(2026, 11, 21, 8, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("business_date", "closed_at", "codes"),
+    [
+        pytest.param(date(2026, 11, 20), datetime(2026, 11, 20, 23, 12, tzinfo=UTC), [], id="ordinary"),
+        pytest.param(date(2026, 11, 20), datetime(2026, 11, 19, 23, 0, tzinfo=UTC), [], id="midnight-in-stockholm"),
+        pytest.param(date(2026, 11, 20), datetime(2026, 11, 19, 22, 59, 59, tzinfo=UTC), ["before_business_day"],
+                     id="a-second-before-midnight-in-stockholm"),
+        pytest.param(date(2026, 7, 20), datetime(2026, 7, 19, 22, 0, tzinfo=UTC), [], id="summer-time-midnight"),
+        pytest.param(date(2026, 7, 20), datetime(2026, 7, 19, 21, 59, tzinfo=UTC), ["before_business_day"],
+                     id="summer-time-before-midnight"),
+        pytest.param(date(2026, 11, 1), datetime(2026, 11, 21, 7, 0, tzinfo=UTC), [], id="closed-twenty-days-late"),
+        pytest.param(date(2026, 11, 21), NOW + timedelta(minutes=5), [], id="five-minutes-of-clock-skew"),
+        pytest.param(date(2026, 11, 21), NOW + timedelta(minutes=5, seconds=1), ["in_the_future"], id="beyond-skew"),
+        pytest.param(date(2026, 11, 22), datetime(2026, 11, 21, 7, 0, tzinfo=UTC), ["before_business_day"],
+                     id="tomorrow-closed-today"),
+        pytest.param(date(2026, 11, 23), datetime(2026, 11, 21, 7, 0, tzinfo=UTC),
+                     ["before_business_day", "after_tomorrow"], id="after-tomorrow"),
+        pytest.param(date(2026, 11, 20), datetime(9999, 12, 31, 23, 30, tzinfo=UTC), ["in_the_future"], id="year-9999"),
+        pytest.param(date(1, 1, 1), datetime(2026, 11, 20, 23, 0, tzinfo=UTC), [], id="year-one"),
+    ],
+)
+def test_dates_that_cannot_be(business_date, closed_at, codes):
+    report = dataclasses.replace(make_report(), business_date=business_date, closed_at=closed_at)
+    assert [problem.code for problem in date_problems(report, NOW)] == codes
+
+
+def test_tomorrow_is_a_possible_business_date_once_its_day_has_begun_in_stockholm():
+    late_evening = datetime(2026, 11, 21, 23, 30, tzinfo=UTC)  # 00:30 on the 22nd in Stockholm
+    report = dataclasses.replace(make_report(), business_date=date(2026, 11, 22), closed_at=late_evening)
+    assert date_problems(report, late_evening) == []
+
+
+def test_the_fingerprint_is_the_reports_meaning_not_its_form():
+    report = contract_example()
+    reordered = dataclasses.replace(report, payments=report.payments[::-1], sales=report.sales[::-1])
+    other_offset = dataclasses.replace(report, closed_at=report.closed_at.astimezone(timezone(timedelta(hours=2))))
+    changed = dataclasses.replace(report, closed_at=report.closed_at + timedelta(seconds=1))
+    assert fingerprint(reordered) == fingerprint(other_offset) == fingerprint(report)
+    assert fingerprint(changed) != fingerprint(report)
+    assert fingerprint(dataclasses.replace(report, tips_paid_out_cash=amounts("0.01")[0])) != fingerprint(report)
+
+
+from datetime import timezone  # noqa: E402
