@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -22,7 +22,7 @@ from backoffice.accounts.defaults import ACCOUNT_LABELS
 from backoffice.accounts.fields import vat_rate_text
 from backoffice.accounts.mapping import MappingIncompleteError
 from backoffice.accounts.operations import load_mapping
-from backoffice.companies.models import Register
+from backoffice.companies.models import Register, RegisterUnit
 from backoffice.db import session
 from backoffice.export.attachments import MISSING_SENTENCE, missing_text
 from backoffice.export.cli import reason_text
@@ -138,6 +138,7 @@ def index():
     return render_template(
         "zreport/index.html",
         rows=rows,
+        history=_unit_history(company.id, register_id) if register_id is not None else [],
         registers=registers,
         register_id=register_id,
         status=status,
@@ -149,6 +150,37 @@ def index():
         can_retry=can_retry,
         reason_text=reason_text,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class UnitHistory:
+    """One unit of a register (a replaced register has several) and the reports it sent."""
+
+    number: int
+    serial_number: str | None
+    started_at: datetime
+    reports: int
+    first_z: int | None
+    last_z: int | None
+    first_date: date | None
+    last_date: date | None
+
+
+def _unit_history(company_id: int, register_id: int) -> list[UnitHistory]:
+    """The units of one of the company's registers, oldest first, with the span of their reports."""
+    rows = session.execute(
+        select(
+            RegisterUnit.number, RegisterUnit.serial_number, RegisterUnit.started_at, func.count(ZReportRecord.id),
+            func.min(ZReportRecord.z_number), func.max(ZReportRecord.z_number),
+            func.min(ZReportRecord.business_date), func.max(ZReportRecord.business_date),
+        )
+        .join(Register, Register.id == RegisterUnit.register_id)
+        .outerjoin(ZReportRecord, ZReportRecord.unit_id == RegisterUnit.id)
+        .where(Register.company_id == company_id, Register.id == register_id)
+        .group_by(RegisterUnit.id, RegisterUnit.number, RegisterUnit.serial_number, RegisterUnit.started_at)
+        .order_by(RegisterUnit.number)
+    ).all()
+    return [UnitHistory(*row) for row in rows]
 
 
 def _list_rows(ids: list[int]) -> list[ListRow]:
@@ -202,6 +234,8 @@ class VoucherLine:
     debit: Decimal
     credit: Decimal
     cost_center: str | None
+    #: the row's TransactionInformation: the sources netted on it ("Kort", "Moms 12 %")
+    text: str | None = None
 
 
 def _sent_rows(job: ExportJob | None) -> list[VoucherLine] | None:
@@ -224,6 +258,7 @@ def _sent_rows(job: ExportJob | None) -> list[VoucherLine] | None:
             Decimal(row.get("Debit") or 0).quantize(Decimal("0.01")),
             Decimal(row.get("Credit") or 0).quantize(Decimal("0.01")),
             row.get("CostCenter"),
+            row.get("TransactionInformation"),
         )
         for row in body["Voucher"]["VoucherRows"]
     ]
@@ -255,7 +290,8 @@ def show(zreport_id: int):
             else:
                 description = voucher.description
                 rows = [
-                    VoucherLine(r.account, ACCOUNT_LABELS.get(r.account, ""), r.debit, r.credit, r.cost_center)
+                    VoucherLine(r.account, ACCOUNT_LABELS.get(r.account, ""), r.debit, r.credit, r.cost_center,
+                                r.transaction_information)
                     for r in voucher.rows
                 ]
     attachment = None

@@ -71,10 +71,11 @@ def test_a_report_shows_its_voucher_rows_from_the_current_mapping(db, site, conn
     page = made.manager.get(f"/zrapporter/{record.id}").text
 
     assert "förhandsgranskning med nuvarande kontoplan" in page
-    for heading in ("Konto", "Debet", "Kredit", "Kostnadsställe"):
+    for heading in ("Konto", "Radtext", "Debet", "Kredit", "Kostnadsställe"):
         assert "<th" in page and heading in page
     assert "<td>1910</td>" in page and "<td>3002</td>" in page
-    totals = re.search(r'<td colspan="2">Summa</td><td class="num">([^<]+)</td><td class="num">([^<]+)</td>', page)
+    assert "<td>Kontant</td>" in page and "<td>Moms 12 %</td>" in page  # each row's TransactionInformation
+    totals = re.search(r'<td colspan="3">Summa</td><td class="num">([^<]+)</td><td class="num">([^<]+)</td>', page)
     assert totals.group(1) == totals.group(2)
 
 
