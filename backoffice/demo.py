@@ -37,18 +37,42 @@ DEMO_REGISTERS = (("K1", "Kassa 1", "CR-00017"), ("K2", "Kassa 2", "CR-00018"))
 _GROUPS = (("Mat", "12", 14000), ("Dryck", "25", 5200), ("Alkoholfritt", "12", 1800), ("Avhämtning", "6", 2400))
 
 
+def _wobble(register_id: str, z_number: int, part: int, seed: int, ore: int) -> Decimal:
+    """A deterministic amount in [0, ``ore``) öre for one report number: the day-to-day variation."""
+    return Decimal(random.Random(f"{register_id}/{z_number}/{part}/{seed}").randrange(ore)) * ORE
+
+
+#: Returns come on every third Z-number: (base amount, variation in öre).
+_RETURNS = (Decimal(150), 10_000)
+
+
 def zreport_document(register_id: str, register_name: str, z_number: int, business_date: date, seed: int = 0) -> dict:
-    """A balanced zreport/v1 document for one day of one register, deterministic for its arguments."""
+    """A balanced zreport/v1 document for one day of one register, deterministic for its arguments
+    (``closed_at`` is the next day at 00:12 UTC, or a minute ago when that has not come yet).
+
+    Its grand totals are those of a register whose reports 1 … ``z_number`` were all made by this
+    function, so consecutive reports pass the completeness check: a day's gross per product group
+    is ``typical + w(z) − w(z − 1)``, which adds up over the days to ``z × typical + w(z) − w(0)``.
+    """
     rng = random.Random(f"{register_id}/{z_number}/{business_date}/{seed}")
     sales = []
-    for group, rate, typical in _GROUPS:
-        gross = to_ore(Decimal(rng.randint(typical // 2, typical * 3 // 2)) + Decimal(rng.randint(0, 99)) * ORE)
+    grand_sales = Decimal(9_000_000)
+    for part, (group, rate, typical) in enumerate(_GROUPS):
+        room = typical * 50  # öre: the gross varies by up to ± half of typical
+        gross = to_ore(Decimal(typical) + _wobble(register_id, z_number, part, seed, room)
+                       - _wobble(register_id, z_number - 1, part, seed, room))
+        grand_sales += z_number * Decimal(typical) + _wobble(register_id, z_number, part, seed, room) - _wobble(
+            register_id, 0, part, seed, room)
         vat = to_ore(gross * Decimal(rate) / (100 + Decimal(rate)))
         sales.append({"product_group": group, "vat_rate": rate, "gross": str(gross), "vat": str(vat), "count": rng.randint(10, 300)})
     returns = []
-    if rng.random() < 0.3:
-        gross = to_ore(Decimal(rng.randint(50, 300)))
+    base, room = _RETURNS
+    if z_number % 3 == 0:
+        gross = to_ore(base + _wobble(register_id, z_number, 9, seed, room) - _wobble(register_id, z_number - 3, 9, seed, room))
         returns.append({"product_group": "Dryck", "vat_rate": "25", "gross": str(gross), "vat": str(to_ore(gross / 5)), "count": 1})
+    last_return = z_number - z_number % 3
+    grand_returns = to_ore(Decimal(20_000) + (z_number // 3) * base + _wobble(register_id, last_return, 9, seed, room)
+                           - _wobble(register_id, 0, 9, seed, room))
     tips = to_ore(Decimal(rng.randint(0, 900)))
     gift_cards = to_ore(Decimal(rng.choice([0, 0, 0, 500, 1000])))
     net_sales = sum(Decimal(s["gross"]) for s in sales) - sum(Decimal(r["gross"]) for r in returns)
@@ -66,9 +90,9 @@ def zreport_document(register_id: str, register_name: str, z_number: int, busine
     ]
     if gift_redeemed:
         payments.append({"method": "gift_card", "amount": str(gift_redeemed), "count": 1})
-    closed = datetime.combine(business_date + timedelta(days=1), time(0, 12), tzinfo=UTC)
-    gt_sales = to_ore(Decimal(9_000_000) + Decimal(z_number) * 25_000)
-    gt_returns = to_ore(Decimal(20_000) + Decimal(z_number) * 40)
+    closed = min(datetime.combine(business_date + timedelta(days=1), time(0, 12), tzinfo=UTC),
+                 datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=1))
+    gt_sales, gt_returns = to_ore(grand_sales), grand_returns
     return {
         "schema": "zreport/v1",
         "register": {"id": register_id, "name": register_name, "serial_number": "CR-DEMO"},
