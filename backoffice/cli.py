@@ -1,4 +1,4 @@
-"""The ``flask db`` commands: schema migrations with Alembic."""
+"""The ``flask db`` commands (schema migrations with Alembic), and what every feature's commands share."""
 
 from __future__ import annotations
 
@@ -9,6 +9,10 @@ from alembic import command
 from alembic.config import Config
 from flask import current_app
 from flask.cli import AppGroup
+from sqlalchemy import select
+
+from backoffice.companies.models import Company
+from backoffice.db import session
 
 #: migrations/ beside the package (the repository's layout).
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
@@ -20,6 +24,14 @@ def alembic_config(database_url: str) -> Config:
     config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
     return config
+
+
+def company_by_name(name: str) -> Company:
+    """The company called ``name``, or a usage error naming it."""
+    company = session.scalar(select(Company).where(Company.name == name))
+    if company is None:
+        raise click.BadParameter(f"no company named {name!r}", param_hint="--company")
+    return company
 
 
 db_cli = AppGroup("db", help="Database schema migrations.")

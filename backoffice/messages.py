@@ -250,3 +250,14 @@ def _differs_sentence(detail: dict) -> str:
     return (f"Fortnox har redan verifikation {found} med vårt export-id för den här Z-rapporten, men den har {what} "
             f"än verifikationen vi skickade ({sent}). Vi skickar den inte igen, så att ingenting bokförs två gånger. "
             f"Be er redovisningskonsult jämföra verifikation {found} i Fortnox med Z-rapporten.")
+
+
+def reason_text(job) -> str | None:
+    """The Swedish reason of a blocked or failed export job (``reason_code``, ``detail``), with the
+    missing accounts spelled out; None for a job without a reason."""
+    if job is None or job.reason_code is None:
+        return None
+    detail = job.detail
+    if job.reason_code == "mapping_incomplete" and detail.get("missing"):
+        return missing_parts_message(detail["missing"])
+    return reason_message(job.reason_code, detail)

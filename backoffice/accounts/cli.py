@@ -10,7 +10,7 @@ from marshmallow import ValidationError
 
 from backoffice.accounts.operations import UnknownRegisterError, load_mapping, save_mapping
 from backoffice.accounts.schemas import dump_mapping, mapping_schema
-from backoffice.companies.cli import company_by_name
+from backoffice.cli import company_by_name
 from backoffice.db import session
 from backoffice.documents import DocumentError, load_json
 from backoffice.export.problems import unblock_jobs

@@ -9,6 +9,7 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy import select
 
+from backoffice.cli import company_by_name
 from backoffice.companies.auth import change_password, change_role, end_sessions
 from backoffice.companies.models import Company, Register, Role, User
 from backoffice.db import session
@@ -16,14 +17,6 @@ from backoffice.db import session
 companies_cli = AppGroup("companies", help="Restaurant companies.")
 users_cli = AppGroup("users", help="Users who log in to the back office.")
 registers_cli = AppGroup("registers", help="Cash registers and their API tokens.")
-
-
-def company_by_name(name: str) -> Company:
-    """The company called ``name``, or a usage error naming it."""
-    company = session.scalar(select(Company).where(Company.name == name))
-    if company is None:
-        raise click.BadParameter(f"no company named {name!r}", param_hint="--company")
-    return company
 
 
 @companies_cli.command("create")

@@ -11,27 +11,17 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from backoffice.companies.cli import company_by_name
+from backoffice.cli import company_by_name
 from backoffice.companies.models import Register
 from backoffice.db import session
 from backoffice.export.attachments import CONSENT_SENTENCE, AttachConsentMissing, backfill_progress, start_backfill
 from backoffice.export.manual import run_progress, start_manual_export
 from backoffice.export.models import ExportJob
 from backoffice.export.tasks import run_due_jobs
-from backoffice.messages import missing_parts_message, reason_message
+from backoffice.messages import reason_text
 from backoffice.zreport.models import ZReportRecord
 
 export_cli = AppGroup("export", help="Exports of Z-reports to Fortnox.")
-
-
-def reason_text(job: ExportJob | None) -> str | None:
-    """The Swedish reason of a blocked or failed job, with the missing accounts spelled out."""
-    if job is None or job.reason_code is None:
-        return None
-    detail = job.detail
-    if job.reason_code == "mapping_incomplete" and detail.get("missing"):
-        return missing_parts_message(detail["missing"])
-    return reason_message(job.reason_code, detail)
 
 
 def status_rows(company) -> list[dict]:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from flask import Blueprint, abort, current_app, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from backoffice.accounts.defaults import ACCOUNT_LABELS
@@ -35,15 +35,15 @@ from backoffice.export.attachments import (
     needs_new_consent,
     start_backfill,
 )
-from backoffice.export.cli import reason_text
 from backoffice.export.jobs import integration_of
 from backoffice.export.manual import run_progress, start_manual_export
 from backoffice.export.models import AttachmentRun, ExportJob, ExportState, ManualExportRun, Problem
 from backoffice.export.problems import heal_connection, job_causes, unblock_jobs
 from backoffice.export.reasons import AUTHORISATION, FORTNOX_SIDE, Reason
 from backoffice.integrations.fortnox.connection import client_for
-from backoffice.integrations.fortnox.models import ConnectionStatus, FortnoxIntegration
-from backoffice.messages import missing_parts_message, reason_message
+from backoffice.integrations.fortnox.lists import FortnoxUnavailable, forget_fortnox_lists, fortnox_accounts
+from backoffice.integrations.fortnox.models import ConnectionStatus
+from backoffice.messages import missing_parts_message, reason_message, reason_text
 from backoffice.scheduler import wake
 from backoffice.security import safe_next
 from backoffice.zreport.models import ZReportRecord
@@ -214,46 +214,6 @@ def _inject_banners() -> dict:
     return {"export_banners": current_banners, "fortnox_url": FORTNOX_URL, "has_attach_scopes": has_attach_scopes}
 
 
-# --- the status light -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class StatusLight:
-    """Ultra's three colours: green (everything works), yellow (delays, minor trouble), red (needs you)."""
-
-    color: str  # green | yellow | red | off
-    label: str
-    detail: str
-
-
-def status_light(company: Company, integration: FortnoxIntegration | None, counts: dict[str, int]) -> StatusLight:
-    """The integration's light: red while anything is blocked, failed or unauthorised, yellow while
-    reports wait for export (or retry), green when everything is exported."""
-    if integration is None or not integration.active:
-        return StatusLight("off", "Inte aktiverad", "")
-    connection = integration.connection
-    problems = session.scalar(
-        select(func.count()).select_from(Problem).where(Problem.company_id == company.id, Problem.closed_at.is_(None))
-    )
-    stuck = counts.get(ExportState.BLOCKED, 0) + counts.get(ExportState.FAILED, 0)
-    if connection is None or connection.status != ConnectionStatus.ACTIVE or problems or stuck:
-        return StatusLight("red", "Röd", "Allvarligt fel som kräver uppmärksamhet.")
-    waiting = counts.get(ExportState.PENDING, 0)
-    if waiting:
-        return StatusLight(
-            "yellow", "Gul", f"Fördröjningar eller mindre problem: {waiting} Z-rapporter väntar på export."
-        )
-    return StatusLight("green", "Grön", "Allt fungerar normalt: allt är exporterat.")
-
-
-def job_counts(company: Company) -> dict[str, int]:
-    """How many of the company's export jobs are in each state (one grouped query)."""
-    rows = session.execute(
-        select(ExportJob.state, func.count()).where(ExportJob.company_id == company.id).group_by(ExportJob.state)
-    ).all()
-    return {str(state): count for state, count in rows}
-
-
 # --- notifications --------------------------------------------------------------------------------
 
 
@@ -328,8 +288,6 @@ class InactiveAccount:
 @login_required
 def inactive_accounts():
     """ "Visa inaktiva konton": every account the settings use that Fortnox has inactive, and where it is used."""
-    from backoffice.integrations.fortnox.lists import FortnoxUnavailable, fortnox_accounts
-
     company = current_user.company
     integration = integration_of(session, company.id)
     connection = integration.connection if integration is not None else None
@@ -374,8 +332,6 @@ def recheck():
     company = current_user.company
     integration = integration_of(session, company.id)
     if integration is not None and integration.connection is not None:
-        from backoffice.integrations.fortnox.lists import forget_fortnox_lists
-
         connection = integration.connection
         forget_fortnox_lists(connection.id)  # the wizard's lists are read again too
         session.commit()  # no transaction (on SQLite: the write lock) stays open while Fortnox is called

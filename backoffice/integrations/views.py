@@ -13,7 +13,7 @@ from backoffice.accounts.operations import load_mapping
 from backoffice.companies.auth import admin_required
 from backoffice.db import session
 from backoffice.export.jobs import integration_of
-from backoffice.export.views import job_counts, status_light
+from backoffice.export.status import job_counts, status_light
 from backoffice.integrations.forms import (
     STEPS,
     NewAccountForm,

@@ -16,7 +16,7 @@ from flask_login import current_user, login_required
 
 from backoffice.db import now_utc, session
 from backoffice.export.jobs import integration_of
-from backoffice.export.views import job_counts, status_light
+from backoffice.export.status import job_counts, status_light
 from backoffice.overview.chart import sales_chart
 from backoffice.overview.operations import company_sales_per_day, register_days
 from backoffice.zreport.views import STATE_CLASSES, STATE_NAMES, STOCKHOLM

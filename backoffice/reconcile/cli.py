@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup
 
-from backoffice.companies.cli import company_by_name
+from backoffice.cli import company_by_name
 from backoffice.db import now_utc, session
 from backoffice.export.tasks import worker_name
 from backoffice.messages import finding_message, reconcile_error_message

@@ -25,11 +25,10 @@ from backoffice.accounts.operations import load_mapping
 from backoffice.companies.models import Register, RegisterUnit
 from backoffice.db import session
 from backoffice.export.attachments import MISSING_SENTENCE, missing_text
-from backoffice.export.cli import reason_text
 from backoffice.export.manual import retry_job
 from backoffice.export.models import AttachmentState, ExportAttempt, ExportJob, ExportState, VoucherAttachment
 from backoffice.export.reasons import Reason
-from backoffice.messages import mapping_incomplete_message
+from backoffice.messages import mapping_incomplete_message, reason_text
 from backoffice.money import ZERO
 from backoffice.scheduler import wake
 from backoffice.security import id_arg, safe_next

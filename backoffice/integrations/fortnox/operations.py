@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from backoffice.companies.models import Company
 from backoffice.db import now_utc
+from backoffice.export.jobs import ensure_jobs
 from backoffice.integrations.fortnox import oauth
 from backoffice.integrations.fortnox.budget import budget_for
 from backoffice.integrations.fortnox.client import FortnoxClient
@@ -102,8 +103,6 @@ def _budget_of(session: Session, fortnox: FortnoxSettings, tokens: oauth.TokenSe
 
 def activate(session: Session, company: Company) -> FortnoxIntegration:
     """Start exporting (the wizard's last step): jobs for the stored reports from the start date on."""
-    from backoffice.export.jobs import ensure_jobs
-
     integration = integration_for(session, company)
     integration.active = True
     integration.activated_at = now_utc()

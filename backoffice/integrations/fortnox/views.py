@@ -11,6 +11,8 @@ from flask_login import current_user, login_required
 
 from backoffice.companies.auth import admin_required
 from backoffice.db import session
+from backoffice.export.attachments import wake_after_consent
+from backoffice.export.problems import unblock_jobs
 from backoffice.integrations.fortnox import oauth
 from backoffice.integrations.fortnox.connection import settings
 from backoffice.integrations.fortnox.errors import FortnoxAuthError, FortnoxError
@@ -97,9 +99,6 @@ def callback():
         flash("Kopplingen till Fortnox misslyckades. Försök igen om en stund.", "error")
         return redirect(next_url)
     session.commit()
-    from backoffice.export.attachments import wake_after_consent
-    from backoffice.export.problems import unblock_jobs
-
     # Reconnecting fixes an ended authorisation for every restaurant on this Fortnox company, and a new
     # consent with the attaching scopes lets the Z-reports that waited for it be attached.
     for integration in list(connection.integrations):
