@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from backoffice.companies.models import Company, Register, Role, User
 from backoffice.db import session
+from backoffice.messages import demo as msg
 from backoffice.money import ORE, to_ore
 from backoffice.zreport.models import ZReportRecord
 from backoffice.zreport.operations import find_zreport, store_zreport
@@ -183,6 +184,6 @@ def seed(days: int) -> None:
     company, password = seed_demo(session, Path(current_app.instance_path), date.today(), days)
     session.commit()
     click.echo("")
-    click.echo("  BackOffice körs på http://127.0.0.1:5000")
-    click.echo(f"  Logga in som {DEMO_ADMIN} med lösenordet {password}")
+    click.echo(msg.RUNS_AT)
+    click.echo(msg.log_in_as(DEMO_ADMIN, password))
     click.echo("")

@@ -7,16 +7,7 @@ import io
 from flask import Flask, abort, g, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
-#: Swedish titles for the error pages people may meet.
-_TITLES = {
-    400: "Felaktig begäran",
-    403: "Åtkomst nekad",
-    404: "Sidan finns inte",
-    405: "Metoden stöds inte",
-    413: "För stor begäran",
-    429: "För många försök",
-    500: "Något gick fel",
-}
+from backoffice.messages.pages import ERROR_TITLE, ERROR_TITLES
 
 
 def init_app(app: Flask) -> None:
@@ -89,5 +80,5 @@ def _http_error(exc: HTTPException):
             405: "Method not allowed.",
         }.get(exc.code, exc.description)
         return jsonify(errors={"_schema": [message]}), exc.code
-    title = _TITLES.get(exc.code or 500, "Något gick fel")
+    title = ERROR_TITLES.get(exc.code or 500, ERROR_TITLE)
     return render_template("error.html", title=title, code=exc.code), exc.code

@@ -28,6 +28,7 @@ from backoffice.integrations.fortnox.connection import client_for
 from backoffice.integrations.fortnox.errors import FortnoxError
 from backoffice.integrations.fortnox.metadata import refresh_snapshot, stored_snapshot
 from backoffice.integrations.fortnox.models import ConnectionStatus
+from backoffice.messages import accounts as msg
 
 bp = Blueprint("accounts", __name__, url_prefix="/ekonomi/redovisning")
 
@@ -118,7 +119,7 @@ def save_cost_centers():
     for register in company.registers:
         code = request.form.get(f"cost_center-{register.pos_id}", "").strip()
         if code and not _COST_CENTER.fullmatch(code):
-            errors[register.pos_id] = "En kod har 1–6 tecken: bokstäver, siffror, - och _."
+            errors[register.pos_id] = msg.BAD_COST_CENTER
         codes[register.pos_id] = code
     integration = integration_of(session, company.id)
     if errors:
@@ -135,7 +136,7 @@ def save_cost_centers():
         save_mapping(session, company, dataclasses.replace(mapping, cost_centres=chosen), actor=current_user.email)
     session.commit()
     unblock_jobs(session, company)
-    flash("Kostnadsställena är sparade.", "info")
+    flash(msg.COST_CENTERS_SAVED, "info")
     return redirect(url_for("accounts.index", _anchor="kostnadsstallen"))
 
 
@@ -146,7 +147,7 @@ def export_settings():
     company = current_user.company
     mapping = load_mapping(session, company)
     if mapping is None or not mapping.voucher_series:
-        flash("Det finns inga inställningar att exportera ännu. Aktivera integrationen med Fortnox först.", "error")
+        flash(msg.NOTHING_TO_EXPORT, "error")
         return redirect(url_for("accounts.index"))
     body = json.dumps(dump_mapping(mapping), indent=2, ensure_ascii=False) + "\n"
     filename = f"kontoplan-{date.today().isoformat()}.json"
@@ -166,7 +167,7 @@ def import_settings():
     upload = request.files.get("file")
     errors: list[str] = []
     if upload is None or not upload.filename:
-        errors.append("Välj en fil att importera.")
+        errors.append(msg.CHOOSE_FILE)
     else:
         try:
             document = load_json(upload.read())
@@ -176,21 +177,19 @@ def import_settings():
         except UnicodeEncodeError:
             errors.append("Filen innehåller tecken som inte är giltig Unicode (ett ensamt surrogattecken).")
         except DocumentError as exc:
-            errors.append(f"Filen är inte en giltig JSON-fil: {exc}")
+            errors.append(msg.not_json(exc))
         except ValidationError as exc:
-            errors.append("Filen är inte en giltig mapping/v1-fil:")
+            errors.append(msg.NOT_MAPPING_V1)
             errors.extend(_flatten(exc.messages))
         except UnknownRegisterError as exc:
-            errors.append(
-                "Filen anger kostnadsställen för kassor som företaget inte har: " + ", ".join(exc.register_ids) + "."
-            )
+            errors.append(msg.unknown_registers(exc.register_ids))
     if errors:
         session.rollback()
         snapshot = _snapshot(integration_of(session, company.id))
         return _page(_rows(company, snapshot), snapshot, 400, import_errors=errors)
     session.commit()
     unblock_jobs(session, company)
-    flash("Inställningarna är importerade.", "info")
+    flash(msg.IMPORTED, "info")
     return redirect(url_for("accounts.index"))
 
 

@@ -18,6 +18,7 @@ from backoffice.export.attachments import CONSENT_SENTENCE, AttachConsentMissing
 from backoffice.export.manual import run_progress, start_manual_export
 from backoffice.export.models import ExportJob
 from backoffice.export.tasks import run_due_jobs
+from backoffice.messages import export as msg
 from backoffice.messages import reason_text
 from backoffice.zreport.models import ZReportRecord
 
@@ -71,7 +72,7 @@ def run(company_name: str, yes: bool, timeout: int) -> None:
     """Manuell export: export now everything pending, failed, or blocked but fixed."""
     company = company_by_name(company_name)
     if not yes:
-        click.confirm(f"Exportera försäljningsdata för {company.name} till Fortnox nu?", abort=True)
+        click.confirm(msg.confirm_manual_export(company.name), abort=True)
     run = start_manual_export(session, company, actor="cli")
     app = current_app._get_current_object()
     deadline = time.monotonic() + timeout
@@ -82,10 +83,7 @@ def run(company_name: str, yes: bool, timeout: int) -> None:
         progress = run_progress(session, run)
         if not progress.done:
             time.sleep(1)
-    click.echo(
-        f"Exporterade: {progress.exported}, fanns redan: {progress.already_there}, "
-        f"blockerade: {progress.blocked}, misslyckade: {progress.failed}, väntar: {progress.pending}"
-    )
+    click.echo(msg.progress_line(progress))
     for row in status_rows(company):
         if row["state"] in ("blocked", "failed"):
             click.echo(f"  {row['business_date']} {row['register_id']} Z{row['z_number']}: {row['reason']}")

@@ -10,6 +10,7 @@ from backoffice.companies.models import Company
 from backoffice.db import session
 from backoffice.export.models import ExportJob, ExportState, Problem
 from backoffice.integrations.fortnox.models import ConnectionStatus, FortnoxIntegration
+from backoffice.messages import export as msg
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,13 +33,11 @@ def status_light(company: Company, integration: FortnoxIntegration | None, count
     )
     stuck = counts.get(ExportState.BLOCKED, 0) + counts.get(ExportState.FAILED, 0)
     if connection is None or connection.status != ConnectionStatus.ACTIVE or problems or stuck:
-        return StatusLight("red", "Röd", "Allvarligt fel som kräver uppmärksamhet.")
+        return StatusLight("red", "Röd", msg.RED)
     waiting = counts.get(ExportState.PENDING, 0)
     if waiting:
-        return StatusLight(
-            "yellow", "Gul", f"Fördröjningar eller mindre problem: {waiting} Z-rapporter väntar på export."
-        )
-    return StatusLight("green", "Grön", "Allt fungerar normalt: allt är exporterat.")
+        return StatusLight("yellow", "Gul", msg.yellow(waiting))
+    return StatusLight("green", "Grön", msg.GREEN)
 
 
 def job_counts(company: Company) -> dict[str, int]:

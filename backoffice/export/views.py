@@ -43,6 +43,7 @@ from backoffice.export.reasons import AUTHORISATION, FORTNOX_SIDE, Reason
 from backoffice.integrations.fortnox.connection import client_for
 from backoffice.integrations.fortnox.lists import FortnoxUnavailable, forget_fortnox_lists, fortnox_accounts
 from backoffice.integrations.fortnox.models import ConnectionStatus
+from backoffice.messages import export as msg
 from backoffice.messages import missing_parts_message, reason_message, reason_text
 from backoffice.scheduler import wake
 from backoffice.security import safe_next
@@ -341,11 +342,11 @@ def recheck():
     session.commit()
     if woken:
         wake(current_app._get_current_object())
-        flash(f"Fortnox är kontrollerat igen. {woken} Z-rapporter exporteras nu.", "info")
+        flash(msg.rechecked_exporting(woken), "info")
     elif open_problems(company):
-        flash("Fortnox är kontrollerat igen, men problemet kvarstår.", "error")
+        flash(msg.RECHECKED_STILL_A_PROBLEM, "error")
     else:
-        flash("Fortnox är kontrollerat igen. Inga problem hittades.", "info")
+        flash(msg.RECHECKED_NO_PROBLEM, "info")
     target = request.args.get("next") or request.form.get("next")
     return redirect(safe_next(target) or url_for("integrations.index"))
 
@@ -357,7 +358,7 @@ def manual_export_start():
     company = current_user.company
     integration = integration_of(session, company.id)
     if integration is None or not integration.active:
-        message = "Integrationen med Fortnox är inte aktiverad."
+        message = msg.NOT_ACTIVE
         if _wants_json():
             return jsonify(error=message), 409
         flash(message, "error")
@@ -368,23 +369,8 @@ def manual_export_start():
     progress_url = url_for("export.manual_export_progress", run_id=run.id)
     if _wants_json():
         return jsonify(run_id=run.id, progress_url=progress_url, total=run.total), 202
-    flash("Manuell export har startats.", "info")
+    flash(msg.MANUAL_EXPORT_STARTED, "info")
     return redirect(url_for("integrations.index", run=run.id))
-
-
-def progress_text(progress) -> str:
-    if progress.total == 0:
-        return "Det fanns inget att exportera: all försäljningsdata är redan i Fortnox."
-    parts = [f"Exporterade: {progress.exported}"]
-    if progress.already_there:
-        parts.append(f"fanns redan i Fortnox: {progress.already_there}")
-    if progress.blocked:
-        parts.append(f"väntar på åtgärd: {progress.blocked}")
-    if progress.failed:
-        parts.append(f"misslyckades: {progress.failed}")
-    if not progress.done:
-        parts.append(f"kvar: {progress.pending}")
-    return ", ".join(parts) + "."
 
 
 @bp.get("/foretag/integrationer/fortnox/manuell-export/<int:run_id>")
@@ -406,7 +392,7 @@ def manual_export_progress(run_id: int):
         pending=progress.pending,
         done=progress.done,
         percent=100 if progress.total == 0 else round(100 * finished / progress.total),
-        text=progress_text(progress),
+        text=msg.progress_text(progress),
     )
 
 

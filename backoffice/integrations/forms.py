@@ -9,6 +9,8 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, IntegerField, RadioField, SelectChoice, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
+from backoffice.messages import integrations as msg
+
 #: The wizard's steps in order (OPEN Two's "Aktivera integrationen", steps 3–10).
 STEPS = (
     "bokforing",
@@ -43,7 +45,7 @@ class ChooseIntegrationForm(FlaskForm):
     kind = RadioField(
         "Vad ska integrationen användas till?",
         choices=[SelectChoice("bokforing", "BOKFÖRING")],
-        validators=[InputRequired("Välj BOKFÖRING för att fortsätta.")],
+        validators=[InputRequired(msg.CHOOSE_BOOKKEEPING)],
     )
 
 
@@ -52,7 +54,7 @@ class _SwedishDateField(DateField):
         try:
             super().process_formdata(valuelist)
         except ValueError as exc:
-            raise ValueError("Ange datumet som ÅÅÅÅ-MM-DD.") from exc
+            raise ValueError(msg.DATE_FORMAT) from exc
 
 
 class _AccountNumberField(IntegerField):
@@ -60,7 +62,7 @@ class _AccountNumberField(IntegerField):
         try:
             super().process_formdata(valuelist)
         except ValueError as exc:
-            raise ValueError("Ett kontonummer har fyra siffror (1000–9999).") from exc
+            raise ValueError(msg.ACCOUNT_HAS_FOUR_DIGITS) from exc
 
 
 class StartDateForm(FlaskForm):
@@ -70,7 +72,7 @@ class StartDateForm(FlaskForm):
 
 class SeriesForm(FlaskForm):
     series = RadioField(
-        "Verifikationsserie", validate_choice=False, validators=[InputRequired("Välj en verifikationsserie.")]
+        "Verifikationsserie", validate_choice=False, validators=[InputRequired(msg.CHOOSE_SERIES)]
     )
 
 
@@ -78,11 +80,11 @@ class NewAccountForm(FlaskForm):
     number = _AccountNumberField(
         "Kontonummer",
         validators=[
-            InputRequired("Ange ett kontonummer."),
-            NumberRange(1000, 9999, "Ett kontonummer har fyra siffror (1000–9999)."),
+            InputRequired(msg.ENTER_ACCOUNT_NUMBER),
+            NumberRange(1000, 9999, msg.ACCOUNT_HAS_FOUR_DIGITS),
         ],
     )
     description = StringField(
         "Benämning",
-        validators=[DataRequired("Ange kontots benämning."), Length(max=200, message="Högst 200 tecken.")],
+        validators=[DataRequired(msg.ENTER_ACCOUNT_NAME), Length(max=200, message=msg.AT_MOST_200)],
     )

@@ -27,6 +27,7 @@ from backoffice.integrations.fortnox.lists import (
 )
 from backoffice.integrations.fortnox.operations import deactivate
 from backoffice.integrations.wizard import CASH_SERIES, connected, empty_mapping_for, step_handler, step_url
+from backoffice.messages import integrations as msg
 from backoffice.security import safe_next
 
 bp = Blueprint("integrations", __name__, url_prefix="/foretag/integrationer")
@@ -62,12 +63,12 @@ def deactivate_fortnox():
     company = current_user.company
     integration = integration_of(session, company.id)
     if integration is None or (not integration.active and integration.connection is None):
-        flash("Integrationen med Fortnox är redan inaktiverad.", "info")
+        flash(msg.ALREADY_INACTIVE, "info")
         return redirect(url_for("integrations.index"))
     deactivate(session, company, settings())
     integration.wizard_step = STEPS[0]
     session.commit()
-    flash("Integrationen med Fortnox är inaktiverad. Inget mer exporteras; historiken finns kvar.", "info")
+    flash(msg.DEACTIVATED, "info")
     return redirect(url_for("integrations.index"))
 
 
@@ -99,7 +100,7 @@ def wizard(step: str):
     integration = integration_of(session, company.id)
     connection = connected(integration)
     if STEPS.index(step) > STEPS.index("behorighet") and connection is None:
-        flash("Ge BackOffice åtkomst till Fortnox först.", "error")
+        flash(msg.CONNECT_FIRST, "error")
         return redirect(step_url("behorighet"))
     mapping = load_mapping(session, company) or empty_mapping_for(company)
     return step_handler(step)(step, company, integration, connection, mapping)
@@ -120,7 +121,7 @@ def create_cash_series():
         flash(exc.message, "error")
     else:
         forget_fortnox_lists(connection.id)
-        flash(f"Verifikationsserien {code} – {description} är skapad i Fortnox.", "info")
+        flash(msg.series_created(code, description), "info")
     return redirect(step_url("serie"))
 
 
@@ -146,7 +147,7 @@ def add_account():
     try:
         existing = fortnox_accounts(connection, fresh=True)
         if number in existing:
-            raise FortnoxUnavailable(f"Konto {number} finns redan i Fortnox.")
+            raise FortnoxUnavailable(msg.account_exists(number))
         call_fortnox(lambda: client_for(connection).create_account(number, description))
     except FortnoxUnavailable as exc:
         if wants_json:
@@ -154,7 +155,7 @@ def add_account():
         flash(exc.message, "error")
         return redirect(back)
     forget_fortnox_lists(connection.id)
-    message = f"Konto {number} {description} är skapat i Fortnox."
+    message = msg.account_created(number, description)
     if wants_json:
         return jsonify(number=number, description=description, message=message), 201
     flash(message, "info")

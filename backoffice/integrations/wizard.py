@@ -64,6 +64,7 @@ from backoffice.integrations.fortnox.lists import (
 from backoffice.integrations.fortnox.models import ConnectionStatus, FortnoxConnection
 from backoffice.integrations.fortnox.operations import activate, integration_for
 from backoffice.messages import describe_missing_account, mapping_incomplete_message
+from backoffice.messages import integrations as msg
 from backoffice.money import ZERO
 from backoffice.scheduler import wake
 from backoffice.zreport.booking import build_voucher
@@ -145,7 +146,7 @@ def _step_choose(step, company, integration, connection, mapping):
 def _step_access(step, company, integration, connection, mapping):
     if request.method == "POST":
         if connection is None:
-            flash("Tryck på OK för att logga in på Fortnox först.", "error")
+            flash(msg.PRESS_OK_FIRST, "error")
             return redirect(step_url(step))
         integration.wizard_step = "startdatum"
         session.commit()
@@ -175,11 +176,9 @@ def _step_series(step, company, integration, connection, mapping):
     if request.method == "POST" and series is not None and form.validate_on_submit():
         chosen = next((s for s in series if s.code == form.series.data), None)
         if chosen is None:
-            form.series.errors = ["Välj en av verifikationsserierna i listan."]
+            form.series.errors = [msg.CHOOSE_LISTED_SERIES]
         elif not chosen.manual:
-            form.series.errors = [
-                "Verifikationsserien är inte manuell. Välj en annan eller slå på Manuell kontering i Fortnox."
-            ]
+            form.series.errors = [msg.SERIES_NOT_MANUAL]
         else:
             return _save(company, dataclasses.replace(mapping, voucher_series=chosen.code), _next_step(step))
     elif request.method == "GET":
@@ -271,7 +270,7 @@ def account_rows(step: str, mapping: Mapping, seen: SeenParts) -> list[AccountRo
                     field_label(sales_key(group, rate)),
                     None,
                     used=used,
-                    hint=f"Bokförs nu på konto {covered} enligt en mer allmän regel." if covered else None,
+                    hint=msg.covered_by_general_rule(covered) if covered else None,
                     suggestion=SALES_ACCOUNTS_BY_VAT_RATE.get(rate),
                 )
             )
@@ -310,9 +309,9 @@ def _check_account(number: int, accounts: dict[int, tuple[str, bool]] | None) ->
         return None
     known = accounts.get(number)
     if known is None:
-        return f"Konto {number} finns inte i Fortnox. Välj ett konto i listan eller lägg till det med Lägg till konto."
+        return msg.account_not_in_fortnox(number)
     if not known[1]:
-        return f"Konto {number} är inaktivt i Fortnox. Aktivera det i Fortnox eller välj ett annat konto."
+        return msg.account_inactive(number)
     return None
 
 
@@ -330,7 +329,7 @@ def _step_accounts(step, company, integration, connection, mapping):
             try:
                 row.value = parse_account(row.raw)
             except AccountInputError:
-                row.error = "Ange ett kontonummer med fyra siffror (1000–9999)."
+                row.error = msg.BAD_ACCOUNT_NUMBER
                 continue
             if row.value is not None:
                 row.error = _check_account(row.value, accounts)
@@ -375,12 +374,12 @@ def _step_preview(step, company, integration, connection, mapping):
         accounts = None
         problems.append((exc.message, None))
     if not mapping.voucher_series:
-        problems.append(("Välj en verifikationsserie.", step_url("serie")))
+        problems.append((msg.CHOOSE_SERIES, step_url("serie")))
     missing = missing_parts(mapping, seen)
     for part in missing:
         field = field_for_missing(part)
         problems.append(
-            (f"Konto saknas för {describe_missing_account(part)}.", step_url(parse_field_key(field).step, field=field))
+            (msg.account_missing_for(describe_missing_account(part)), step_url(parse_field_key(field).step, field=field))
         )
     for key, number in mapped_fields(mapping):
         error = _check_account(number, accounts)
@@ -409,7 +408,7 @@ def _step_preview(step, company, integration, connection, mapping):
         except MappingIncompleteError as exc:
             preview_error = mapping_incomplete_message(exc)
         except NothingToBookError:
-            preview_error = "Den senaste Z-rapporten har inget att bokföra: alla konton blir noll."
+            preview_error = msg.PREVIEW_NOTHING_TO_BOOK
         else:
             description = voucher.description
             names = {n: d for n, (d, _) in (accounts or {}).items()}

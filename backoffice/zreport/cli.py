@@ -15,6 +15,7 @@ from backoffice.db import now_utc
 from backoffice.documents import DocumentError, load_json
 from backoffice.integrations.fortnox.schemas import dumps_body, voucher_body
 from backoffice.messages import mapping_incomplete_message
+from backoffice.messages import zreport as msg
 from backoffice.zreport.booking import build_voucher
 from backoffice.zreport.schemas import check_intake, zreport_schema
 from backoffice.zreport.voucher import NothingToBookError
@@ -42,7 +43,7 @@ def voucher(zreport_file, mapping_file, company_name: str) -> None:
         click.echo(mapping_incomplete_message(exc), err=True)
         sys.exit(2)
     except NothingToBookError:
-        click.echo("Inget att bokföra: alla konton summerar till noll för denna Z-rapport.", err=True)
+        click.echo(msg.NOTHING_TO_BOOK_CLI, err=True)
         sys.exit(3)
     click.echo(dumps_body(voucher_body(built), indent=2))
 

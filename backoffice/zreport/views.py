@@ -29,6 +29,7 @@ from backoffice.export.manual import retry_job
 from backoffice.export.models import AttachmentState, ExportAttempt, ExportJob, ExportState, VoucherAttachment
 from backoffice.export.reasons import Reason
 from backoffice.messages import mapping_incomplete_message, reason_text
+from backoffice.messages import zreport as msg
 from backoffice.money import ZERO
 from backoffice.scheduler import wake
 from backoffice.security import id_arg, safe_next
@@ -43,15 +44,6 @@ PAGE_SIZE = 50
 #: The restaurants' time zone: times are shown in it.
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 
-#: Swedish names of the export states, as the list shows them.
-STATE_NAMES = {
-    ExportState.PENDING: "Väntar på export",
-    ExportState.EXPORTED: "Exporterad",
-    ExportState.BLOCKED: "Väntar på åtgärd",
-    ExportState.FAILED: "Misslyckades",
-    ExportState.SKIPPED: "Före startdatum",
-    None: "Inte exporterad",
-}
 STATE_CLASSES = {
     ExportState.PENDING: "pending",
     ExportState.EXPORTED: "ok",
@@ -85,8 +77,8 @@ def format_when(moment: datetime, seconds: bool = False) -> str:
 def state_name(job: ExportJob | None) -> str:
     """The Swedish name of a report's export state."""
     if job is not None and job.state == ExportState.SKIPPED and job.reason_code == "nothing_to_book":
-        return "Inget att bokföra"
-    return STATE_NAMES[job.state if job else None]
+        return msg.NOTHING_TO_BOOK_STATE
+    return msg.STATE_NAMES[job.state if job else None]
 
 
 def can_retry(job: ExportJob | None) -> bool:
@@ -276,16 +268,14 @@ def show(zreport_id: int):
     if rows is None:
         mapping = load_mapping(session, company)
         if mapping is None:
-            voucher_error = (
-                "Ingen kontoplan är vald ännu. Aktivera integrationen med Fortnox för att se verifikationen."
-            )
+            voucher_error = msg.NO_MAPPING
         else:
             try:
                 voucher = build_voucher(record.to_report(), mapping, company_name=company.name)
             except MappingIncompleteError as exc:
                 voucher_error = mapping_incomplete_message(exc)
             except NothingToBookError:
-                voucher_error = "Z-rapporten har inget att bokföra: alla konton blir noll."
+                voucher_error = msg.NOTHING_TO_BOOK
             else:
                 description = voucher.description
                 rows = [
@@ -345,9 +335,9 @@ def retry(zreport_id: int):
     record = _company_record(zreport_id)
     job = session.scalar(select(ExportJob).where(ExportJob.zreport_id == record.id))
     if not can_retry(job):
-        flash("Den här Z-rapporten kan inte exporteras igen just nu.", "error")
+        flash(msg.CANNOT_RETRY, "error")
         return redirect(url_for("zreport.show", zreport_id=record.id))
     retry_job(session, job)
     wake(current_app._get_current_object())
-    flash(f"Z-rapport {record.z_number} exporteras igen.", "info")
+    flash(msg.exporting_again(record.z_number), "info")
     return redirect(safe_next(request.form.get("back")) or url_for("zreport.show", zreport_id=record.id))

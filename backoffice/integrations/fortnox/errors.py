@@ -2,7 +2,7 @@
 
 One base, :class:`FortnoxError`, and a subclass only where the export engine behaves differently
 (style B7). Every class has a stable, machine-readable :attr:`FortnoxError.reason` (snake_case) that
-the engine stores as the block reason code; ``messages.py`` turns it into Swedish at the edge, and
+the engine stores as the block reason code; ``backoffice.messages`` turns it into Swedish at the edge, and
 ``str(exc)`` stays English, for logs.
 
 :func:`error_for` is the only place that reads a Fortnox error body (``docs/fortnox/api-facts.md``

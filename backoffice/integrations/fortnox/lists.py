@@ -18,6 +18,7 @@ from backoffice.integrations.fortnox.connection import client_for
 from backoffice.integrations.fortnox.errors import FortnoxAuthError, FortnoxError
 from backoffice.integrations.fortnox.metadata import Chart, forget_charts, snapshot_for
 from backoffice.integrations.fortnox.models import FortnoxConnection
+from backoffice.messages import integrations as msg
 
 #: How long the wizard's pages reuse the current year's chart (Fortnox allows 25 calls per 5 s per
 #: company, shared with the exports).
@@ -40,13 +41,10 @@ def call_fortnox(call):
     try:
         return call()
     except FortnoxAuthError as exc:
-        raise FortnoxUnavailable(
-            "Din Fortnox-autentisering har upphört att gälla. Logga in på fortnox för att uppdatera autentiseringen.",
-            reauth=True,
-        ) from exc
+        raise FortnoxUnavailable(msg.AUTH_EXPIRED, reauth=True) from exc
     except FortnoxError as exc:
         current_app.logger.warning("Fortnox could not be read for the wizard: %s", exc)
-        raise FortnoxUnavailable("Fortnox svarar inte just nu. Försök igen om en stund.") from exc
+        raise FortnoxUnavailable(msg.FORTNOX_NOT_ANSWERING) from exc
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,7 @@ from backoffice.integrations.fortnox import oauth
 from backoffice.integrations.fortnox.connection import settings
 from backoffice.integrations.fortnox.errors import FortnoxAuthError, FortnoxError
 from backoffice.integrations.fortnox.operations import connect
+from backoffice.messages import integrations as msg
 from backoffice.security import safe_next
 
 log = logging.getLogger(__name__)
@@ -73,11 +74,10 @@ def callback():
     if not expected or not state or not secrets.compare_digest(expected, state):
         log.warning("Refused a Fortnox callback with a wrong, missing or reused state")
         return render_template(
-            "error.html", title="Ogiltig inloggning", code=400,
-            message="Inloggningen i Fortnox kunde inte kopplas till din session. Försök igen från BackOffice.",
+            "error.html", title=msg.INVALID_LOGIN_TITLE, code=400, message=msg.INVALID_LOGIN,
         ), 400
     if request.args.get("error"):
-        flash("Du avbröt inloggningen i Fortnox. BackOffice har inte fått åtkomst till Fortnox.", "error")
+        flash(msg.LOGIN_CANCELLED, "error")
         return redirect(next_url)
     code = request.args.get("code")
     if not code:
@@ -88,15 +88,14 @@ def callback():
         session.rollback()
         log.warning("Connecting to Fortnox failed: %s", exc)
         if service:
-            flash("Fortnox gav inte BackOffice något tjänstekonto. En systemadministratör i Fortnox behöver "
-                  "godkänna kopplingen; du kan också koppla med din egen inloggning.", "error")
+            flash(msg.NO_SERVICE_ACCOUNT, "error")
         else:
-            flash("Kopplingen till Fortnox misslyckades. Försök igen om en stund.", "error")
+            flash(msg.CONNECT_FAILED, "error")
         return redirect(next_url)
     except FortnoxError as exc:
         session.rollback()
         log.warning("Connecting to Fortnox failed: %s", exc)
-        flash("Kopplingen till Fortnox misslyckades. Försök igen om en stund.", "error")
+        flash(msg.CONNECT_FAILED, "error")
         return redirect(next_url)
     session.commit()
     # Reconnecting fixes an ended authorisation for every restaurant on this Fortnox company, and a new
@@ -104,5 +103,5 @@ def callback():
     for integration in list(connection.integrations):
         unblock_jobs(session, integration.company)
         wake_after_consent(session, integration.company)
-    flash("BackOffice är nu kopplat till Fortnox med tjänstekonto." if service else "BackOffice är nu kopplat till Fortnox.", "info")
+    flash(msg.CONNECTED_SERVICE if service else msg.CONNECTED, "info")
     return redirect(next_url)

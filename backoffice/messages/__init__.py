@@ -1,7 +1,10 @@
-"""Swedish sentences for the product's errors, made at the edge from the errors' data.
+"""Every sentence a user reads, in Swedish: this module makes them from the errors' data, and one
+module per part of the product holds the rest (``pages``, ``zreport``, ``accounts``, ``export``,
+``integrations``, ``demo``).
 
-The core carries codes and fields (style B0.6, B11); this module is the one place their Swedish
-wording lives. ``str(exc)`` stays English, for logs.
+The core carries codes and fields (style B0.6, B11); views, commands and error pages take their
+sentences from here. ``str(exc)`` stays English, for logs. Button labels, field labels and headings
+stay in the templates and forms that show them.
 """
 
 from backoffice.accounts.mapping import MappingIncompleteError, MissingAccount

@@ -1,0 +1,16 @@
+"""Ekonomi → Redovisning: cost centres and the settings file."""
+
+BAD_COST_CENTER = "En kod har 1–6 tecken: bokstäver, siffror, - och _."
+COST_CENTERS_SAVED = "Kostnadsställena är sparade."
+NOTHING_TO_EXPORT = "Det finns inga inställningar att exportera ännu. Aktivera integrationen med Fortnox först."
+CHOOSE_FILE = "Välj en fil att importera."
+NOT_MAPPING_V1 = "Filen är inte en giltig mapping/v1-fil:"
+IMPORTED = "Inställningarna är importerade."
+
+
+def not_json(error: object) -> str:
+    return f"Filen är inte en giltig JSON-fil: {error}"
+
+
+def unknown_registers(register_ids) -> str:
+    return "Filen anger kostnadsställen för kassor som företaget inte har: " + ", ".join(register_ids) + "."

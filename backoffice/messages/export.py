@@ -1,0 +1,44 @@
+"""Exports: the status light, "Kontrollera igen", "Manuell export" and ``flask export run``."""
+
+RED = "Allvarligt fel som kräver uppmärksamhet."
+GREEN = "Allt fungerar normalt: allt är exporterat."
+RECHECKED_STILL_A_PROBLEM = "Fortnox är kontrollerat igen, men problemet kvarstår."
+RECHECKED_NO_PROBLEM = "Fortnox är kontrollerat igen. Inga problem hittades."
+NOT_ACTIVE = "Integrationen med Fortnox är inte aktiverad."
+MANUAL_EXPORT_STARTED = "Manuell export har startats."
+
+
+def yellow(waiting: int) -> str:
+    return f"Fördröjningar eller mindre problem: {waiting} Z-rapporter väntar på export."
+
+
+def rechecked_exporting(woken: int) -> str:
+    return f"Fortnox är kontrollerat igen. {woken} Z-rapporter exporteras nu."
+
+
+def progress_text(progress) -> str:
+    """The progress of a "Manuell export" as the card shows it."""
+    if progress.total == 0:
+        return "Det fanns inget att exportera: all försäljningsdata är redan i Fortnox."
+    parts = [f"Exporterade: {progress.exported}"]
+    if progress.already_there:
+        parts.append(f"fanns redan i Fortnox: {progress.already_there}")
+    if progress.blocked:
+        parts.append(f"väntar på åtgärd: {progress.blocked}")
+    if progress.failed:
+        parts.append(f"misslyckades: {progress.failed}")
+    if not progress.done:
+        parts.append(f"kvar: {progress.pending}")
+    return ", ".join(parts) + "."
+
+
+def confirm_manual_export(company_name: str) -> str:
+    return f"Exportera försäljningsdata för {company_name} till Fortnox nu?"
+
+
+def progress_line(progress) -> str:
+    """The progress of ``flask export run`` when it ends."""
+    return (
+        f"Exporterade: {progress.exported}, fanns redan: {progress.already_there}, "
+        f"blockerade: {progress.blocked}, misslyckade: {progress.failed}, väntar: {progress.pending}"
+    )

@@ -1,0 +1,66 @@
+"""Företag → Integrationer: the Fortnox card, the settings wizard and the connection to Fortnox."""
+
+from backoffice.messages import reason_message
+
+ALREADY_INACTIVE = "Integrationen med Fortnox är redan inaktiverad."
+DEACTIVATED = "Integrationen med Fortnox är inaktiverad. Inget mer exporteras; historiken finns kvar."
+CONNECT_FIRST = "Ge BackOffice åtkomst till Fortnox först."
+PRESS_OK_FIRST = "Tryck på OK för att logga in på Fortnox först."
+CHOOSE_LISTED_SERIES = "Välj en av verifikationsserierna i listan."
+SERIES_NOT_MANUAL = "Verifikationsserien är inte manuell. Välj en annan eller slå på Manuell kontering i Fortnox."
+CHOOSE_SERIES = "Välj en verifikationsserie."
+BAD_ACCOUNT_NUMBER = "Ange ett kontonummer med fyra siffror (1000–9999)."
+PREVIEW_NOTHING_TO_BOOK = "Den senaste Z-rapporten har inget att bokföra: alla konton blir noll."
+#: Fortnox could not be read because the authorisation ended (the banner's sentence).
+AUTH_EXPIRED = reason_message("auth_expired")
+FORTNOX_NOT_ANSWERING = "Fortnox svarar inte just nu. Försök igen om en stund."
+
+# The OAuth callback.
+INVALID_LOGIN_TITLE = "Ogiltig inloggning"
+INVALID_LOGIN = "Inloggningen i Fortnox kunde inte kopplas till din session. Försök igen från BackOffice."
+LOGIN_CANCELLED = "Du avbröt inloggningen i Fortnox. BackOffice har inte fått åtkomst till Fortnox."
+CONNECT_FAILED = "Kopplingen till Fortnox misslyckades. Försök igen om en stund."
+NO_SERVICE_ACCOUNT = (
+    "Fortnox gav inte BackOffice något tjänstekonto. En systemadministratör i Fortnox behöver "
+    "godkänna kopplingen; du kan också koppla med din egen inloggning."
+)
+CONNECTED = "BackOffice är nu kopplat till Fortnox."
+CONNECTED_SERVICE = "BackOffice är nu kopplat till Fortnox med tjänstekonto."
+
+
+def series_created(code: str, description: str) -> str:
+    return f"Verifikationsserien {code} – {description} är skapad i Fortnox."
+
+
+def account_exists(number: int) -> str:
+    return f"Konto {number} finns redan i Fortnox."
+
+
+def account_created(number: int, description: str) -> str:
+    return f"Konto {number} {description} är skapat i Fortnox."
+
+
+def covered_by_general_rule(account: int) -> str:
+    return f"Bokförs nu på konto {account} enligt en mer allmän regel."
+
+
+def account_not_in_fortnox(number: int) -> str:
+    return f"Konto {number} finns inte i Fortnox. Välj ett konto i listan eller lägg till det med Lägg till konto."
+
+
+def account_inactive(number: int) -> str:
+    return f"Konto {number} är inaktivt i Fortnox. Aktivera det i Fortnox eller välj ett annat konto."
+
+
+def account_missing_for(part: str) -> str:
+    """``part`` as ``describe_missing_account`` names it."""
+    return f"Konto saknas för {part}."
+
+
+# The wizard's forms (their validators' sentences).
+CHOOSE_BOOKKEEPING = "Välj BOKFÖRING för att fortsätta."
+DATE_FORMAT = "Ange datumet som ÅÅÅÅ-MM-DD."
+ACCOUNT_HAS_FOUR_DIGITS = "Ett kontonummer har fyra siffror (1000–9999)."
+ENTER_ACCOUNT_NUMBER = "Ange ett kontonummer."
+ENTER_ACCOUNT_NAME = "Ange kontots benämning."
+AT_MOST_200 = "Högst 200 tecken."
