@@ -358,7 +358,7 @@ def make_restaurant(session, control, name: str, registers=("K1",), mapping: dic
                     scope: str | None = None) -> Restaurant:
     """A company with registers, its own emulator tenant, stored tokens, a mapping and an active integration.
 
-    The same steps as ``tests/export/conftest.py``'s ``restaurant`` fixture; call inside an app context.
+    The same steps as the ``restaurant`` fixture of ``tests/fixtures.py``; call inside an app context.
     ``scope``: the consent's scopes (the emulator's default, without attaching, when None). Commits.
     """
     from backoffice.accounts.operations import save_mapping

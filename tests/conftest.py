@@ -38,6 +38,9 @@ from backoffice.db import session as db_session
 settings.register_profile("shared-machine", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("shared-machine")
 
+#: The restaurants, logged-in users and the worker by hand that the tests share.
+pytest_plugins = ["tests.fixtures"]
+
 REPO = Path(__file__).resolve().parent.parent
 CONTRACTS = REPO / "docs" / "contracts"
 PASSWORD = "rätt-lösenord-1"

@@ -19,7 +19,7 @@ from backoffice import create_app
 from backoffice.companies.models import Company, Role
 from backoffice.scheduler import start_embedded
 from tests.conftest import PASSWORD, LiveServer
-from tests.web.conftest import DEMO_MAPPING, connect, fresh, reports  # noqa: F401 (connect, reports: fixtures)
+from tests.fixtures import fresh
 
 #: Debian's Chromium (``BROWSER_CHROMIUM`` names another binary).
 CHROMIUM = Path(os.environ.get("BROWSER_CHROMIUM") or "/usr/bin/chromium")

@@ -13,7 +13,8 @@ from sqlalchemy import select
 from backoffice.demo import zreport_document
 from backoffice.integrations.fortnox.models import FortnoxIntegration
 from backoffice.zreport.models import ZReportRecord
-from tests.browser.conftest import DEMO_MAPPING, log_in, wait_for
+from tests.browser.conftest import log_in, wait_for
+from tests.fixtures import DEMO_MAPPING
 
 pytestmark = pytest.mark.browser
 
@@ -263,7 +264,7 @@ def test_an_export_that_failed_after_its_retries_is_sent_again_with_exportera_ig
     from backoffice.export.problems import sync_problems
     from backoffice.export.reasons import Reason
     from backoffice.export.states import transition
-    from tests.browser.conftest import fresh
+    from tests.fixtures import fresh
 
     # The retries (5, 25 and 125 s) are the engine's to test; here the job has used them up already.
     made = connect(shop(), active=False, mapping=DEMO_MAPPING)

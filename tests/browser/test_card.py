@@ -8,7 +8,8 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from backoffice.integrations.fortnox.models import ConnectionStatus, FortnoxConnection, FortnoxIntegration
-from tests.browser.conftest import DEMO_MAPPING, fresh, log_in, wait_for
+from tests.browser.conftest import log_in, wait_for
+from tests.fixtures import DEMO_MAPPING, fresh
 
 pytestmark = pytest.mark.browser
 

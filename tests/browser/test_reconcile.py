@@ -10,7 +10,8 @@ import pytest
 from playwright.sync_api import expect
 
 from backoffice.demo import deliver, zreport_document
-from tests.browser.conftest import DEMO_MAPPING, fresh, log_in, wait_for
+from tests.browser.conftest import log_in, wait_for
+from tests.fixtures import DEMO_MAPPING, fresh
 from tests.reconcile.conftest import previous_month, z_number_of
 
 pytestmark = pytest.mark.browser

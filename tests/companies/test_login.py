@@ -8,19 +8,7 @@ import requests
 
 from backoffice.companies.auth import MAX_FAILED_LOGINS
 from tests.conftest import PASSWORD
-
-
-def login_form(http: requests.Session, url: str) -> str:
-    page = http.get(f"{url}/login", timeout=10)
-    assert page.status_code == 200
-    return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.text).group(1)
-
-
-def login(http: requests.Session, url: str, email: str, password: str) -> requests.Response:
-    token = login_form(http, url)
-    return http.post(
-        f"{url}/login", data={"email": email, "password": password, "csrf_token": token}, allow_redirects=False, timeout=10
-    )
+from tests.fixtures import login
 
 
 def test_pages_require_login_and_the_login_page_is_swedish(live_server):

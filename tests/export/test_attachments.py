@@ -14,7 +14,7 @@ from backoffice.integrations.fortnox.connection import forget_client, store_toke
 from backoffice.integrations.fortnox.models import FortnoxConnection
 from backoffice.integrations.fortnox.oauth import TokenSet
 from backoffice.zreport.pdf import file_name
-from tests.export.conftest import ATTACH_SCOPE, jobs_of, later, run_attachments, run_jobs
+from tests.fixtures import ATTACH_SCOPE, jobs_of, later, run_attachments, run_jobs
 
 
 def calls(emulator, tenant_id, method: str, path: str) -> list[dict]:

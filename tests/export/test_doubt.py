@@ -15,7 +15,7 @@ from backoffice.export.problems import unblock_jobs
 from backoffice.integrations.fortnox.connection import client_for
 from backoffice.integrations.fortnox.models import FortnoxConnection
 from backoffice.messages import reason_message
-from tests.export.conftest import contract_mapping, jobs_of, later, run_jobs
+from tests.fixtures import contract_mapping, jobs_of, later, run_jobs
 
 
 def voucher_posts(emulator, tenant_id) -> int:

@@ -18,7 +18,7 @@ from backoffice.integrations.fortnox.connection import client_for
 from backoffice.integrations.fortnox.models import FortnoxConnection
 from backoffice.messages import reason_message
 from backoffice.zreport.booking import build_voucher
-from tests.export.conftest import contract_mapping, jobs_of, later, run_jobs
+from tests.fixtures import contract_mapping, jobs_of, later, run_jobs
 
 
 def open_problems(db, company) -> dict[str, str]:

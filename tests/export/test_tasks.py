@@ -28,7 +28,7 @@ from backoffice.integrations.fortnox.connection import TransactionOpenError, cli
 from backoffice.integrations.fortnox.models import FortnoxConnection
 from tests.companies.test_login import login
 from tests.conftest import PASSWORD, REPO
-from tests.export.conftest import jobs_of, run_jobs
+from tests.fixtures import jobs_of, run_jobs
 
 #: Each Fortnox call of the heal takes this long, so that it is surely still calling Fortnox while the
 #: POS posts and the manager logs in.

@@ -21,8 +21,8 @@ from backoffice.export.problems import sync_problems
 from backoffice.integrations.fortnox.connection import decrypt, fresh_access_token
 from backoffice.integrations.fortnox.errors import FortnoxAuthError
 from backoffice.integrations.fortnox.models import ConnectionStatus, FortnoxConnection, FortnoxIntegration
-from tests.companies.test_login import login
 from tests.conftest import PASSWORD, REPO
+from tests.fixtures import login
 
 
 @pytest.fixture()

@@ -17,7 +17,6 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from backoffice import create_app
-from tests.web.conftest import connect, reports, site  # noqa: F401 (fixtures)
 
 PUBLIC_URL = "https://backoffice.example.se"
 

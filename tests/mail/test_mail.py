@@ -19,7 +19,7 @@ from backoffice.overview.views import business_today
 from backoffice.scheduler import JOBS
 from backoffice.zreport.views import STOCKHOLM
 from tests.mail.conftest import PUBLIC_URL
-from tests.web.conftest import DEMO_MAPPING, fresh, open_problem
+from tests.fixtures import DEMO_MAPPING, fresh, open_problem
 
 LATER = GRACE + timedelta(minutes=1)
 
@@ -157,7 +157,7 @@ def test_each_user_opts_in_or_out_on_e_postnotiser(db, site, connect, smtp, mail
 def test_veckosammanfattning_goes_on_monday_to_those_who_opted_in(db, site, connect, reports, smtp, mail_app):
     from backoffice.export.models import ExportState
     from backoffice.export.states import transition
-    from tests.web.conftest import jobs_of
+    from tests.fixtures import jobs_of
 
     made = connect(site(registers=("K1", "K2")), active=True, mapping=DEMO_MAPPING)
     today = business_today()

@@ -14,7 +14,7 @@ from backoffice.companies.models import Register
 from backoffice.demo import deliver, zreport_document
 from backoffice.export.models import ExportAttempt, ExportJob
 from backoffice.export.tasks import drain
-from tests.web.conftest import DEMO_MAPPING, Site, connect, fresh, site  # noqa: F401 (fixtures)
+from tests.fixtures import DEMO_MAPPING, Site, fresh
 
 
 def previous_month(today: date | None = None) -> date:

@@ -167,7 +167,7 @@ def test_vouchers_of_another_restaurant_booking_into_the_same_fortnox_company_ar
     from backoffice.accounts.operations import save_mapping
     from backoffice.accounts.schemas import mapping_schema
     from backoffice.integrations.fortnox.models import FortnoxIntegration
-    from tests.web.conftest import DEMO_MAPPING
+    from tests.fixtures import DEMO_MAPPING
 
     shop = exported_month(days=2, registers=("K1",))
     neighbour = site(("K1",))

@@ -11,9 +11,9 @@ from backoffice.accounts.operations import load_mapping, save_mapping
 from backoffice.accounts.schemas import mapping_schema
 from backoffice.zreport.booking import build_voucher
 from tests.conftest import REPO
+from tests.fixtures import DEMO_MAPPING
 from tests.reconcile.conftest import previous_month
 from tests.reconcile.sie_reader import SieSyntaxError, read_sie4i
-from tests.web.conftest import DEMO_MAPPING
 
 SPEC_EXAMPLE = (REPO / "docs" / "sie4.md").read_text(encoding="utf-8").split("```\n#FLAGGA", 1)[1].split("```", 1)[0]
 
@@ -66,7 +66,7 @@ def shop(db, make_company, make_register, deliver_day):
 
 def test_a_month_becomes_one_balanced_ver_per_z_report_with_its_accounts_and_cost_centres(app, db, shop, tmp_path,
                                                                                          site, deliver_day):
-    from tests.web.conftest import Site
+    from tests.fixtures import Site
 
     month = previous_month()
     made = Site(shop, None, None, registers={r.pos_id: r for r in shop.registers})

@@ -12,7 +12,7 @@ import os
 
 import pytest
 
-from tests.export.conftest import contract_mapping
+from tests.fixtures import contract_mapping
 from tests.reliability.chaos import OVER_THE_WINDOW, ChaosRun, ChaosSettings, Shop
 
 pytestmark = pytest.mark.timeout(280)

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from backoffice.export.models import ExportAttempt, ExportJob
-from tests.export.conftest import jobs_of, later, run_jobs
+from tests.fixtures import jobs_of, later, run_jobs
 from tests.reliability.chaos import ChaosSettings, Shop, Worker, reconnect
 
 pytestmark = pytest.mark.timeout(120)

@@ -20,8 +20,8 @@ from sqlalchemy import select
 from backoffice.companies.models import Register, Role
 from backoffice.demo import deliver, zreport_document
 from backoffice.security import safe_next
-from tests.companies.test_login import login, login_form
 from tests.conftest import PASSWORD, LiveServer
+from tests.fixtures import login, login_form
 from tests.reliability.test_security import Browser
 
 pytestmark = pytest.mark.timeout(240)
@@ -529,7 +529,7 @@ def test_a_lone_surrogate_in_an_imported_settings_file_is_a_400_and_changes_noth
 ):
     import json
 
-    from tests.export.conftest import contract_mapping
+    from tests.fixtures import contract_mapping
 
     company = make_company()
     make_register(company, pos_id="K1")

@@ -1,7 +1,7 @@
 """Security sweeps over real HTTP: every route's access checks, the OAuth state, secrets at rest and in logs,
 register tokens as hashes, login throttling.
 
-The per-page tests live in tests/web. The sweep here walks ``app.url_map`` itself, so a route added
+The per-page tests live beside each feature (tests/<feature>/test_views.py). The sweep here walks ``app.url_map`` itself, so a route added
 tomorrow is tried too: it fails when a route answers an anonymous visitor, shows or changes another
 company's object, lets a manager do an admin's action, or has a URL parameter this file does not know
 how to fill (then say here which object it names).
@@ -28,9 +28,8 @@ from backoffice.integrations.fortnox.connection import decrypt
 from backoffice.integrations.fortnox.models import FortnoxConnection, FortnoxIntegration
 from backoffice.reconcile.models import ReconcileRun
 from backoffice.zreport.models import ZReportRecord
-from tests.companies.test_login import login, login_form
 from tests.conftest import PASSWORD
-from tests.export.conftest import run_jobs
+from tests.fixtures import login, login_form, run_jobs
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -300,7 +299,7 @@ def test_secrets_are_absent_from_the_database_and_the_logs_of_a_run_that_connect
     connection = integration.connection
     from backoffice.accounts.operations import save_mapping
     from backoffice.accounts.schemas import mapping_schema
-    from tests.export.conftest import contract_mapping
+    from tests.fixtures import contract_mapping
 
     save_mapping(db, company, mapping_schema.load({**contract_mapping(), "cost_centres": {}}), actor="test")
     integration.active = True

@@ -13,7 +13,7 @@ from backoffice.export.models import ExportAttempt, ExportState
 from backoffice.export.reasons import Reason
 from backoffice.export.states import transition
 from backoffice.zreport.pdf import file_name
-from tests.web.conftest import DEMO_MAPPING, jobs_of
+from tests.fixtures import DEMO_MAPPING, jobs_of
 
 
 def test_the_list_is_swedish_paginated_and_shows_each_reports_export_state(db, site, connect, reports):

@@ -9,8 +9,7 @@ from sqlalchemy import select
 
 from backoffice.export.models import AttachmentState, VoucherAttachment
 from backoffice.integrations.fortnox.models import FortnoxConnection
-from tests.export.conftest import ATTACH_SCOPE, OLD_SCOPE, run_attachments, run_jobs
-from tests.web.conftest import DEMO_MAPPING
+from tests.fixtures import ATTACH_SCOPE, DEMO_MAPPING, OLD_SCOPE, run_attachments, run_jobs
 
 BANNER = "Logga in på Fortnox igen för att bifoga Z-rapporterna som underlag"
 MISSING = "Verifikation skapad, underlag saknas"
@@ -108,6 +107,6 @@ def test_bifoga_underlag_needs_the_new_consent(db, site, connect):
 
 
 def _later(seconds: float):
-    from tests.export.conftest import later
+    from tests.fixtures import later
 
     return later(seconds)

@@ -15,7 +15,7 @@ from backoffice.export.reasons import Reason
 from backoffice.export.states import transition
 from backoffice.integrations.fortnox.models import FortnoxIntegration
 from backoffice.overview.views import business_today
-from tests.web.conftest import DEMO_MAPPING, jobs_of, open_problem
+from tests.fixtures import DEMO_MAPPING, jobs_of, open_problem
 
 
 def cell(page: str, pos_id: str, day: date) -> str:

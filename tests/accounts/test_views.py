@@ -10,7 +10,7 @@ from decimal import Decimal
 import requests
 
 from backoffice.accounts.operations import load_mapping
-from tests.web.conftest import DEMO_MAPPING, fresh
+from tests.fixtures import DEMO_MAPPING, fresh
 
 PAGE = "/ekonomi/redovisning/"
 

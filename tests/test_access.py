@@ -9,7 +9,7 @@ import requests
 
 from backoffice.export.reasons import Reason
 from backoffice.integrations.forms import STEPS
-from tests.web.conftest import DEMO_MAPPING, jobs_of, open_problem
+from tests.fixtures import DEMO_MAPPING, jobs_of, open_problem
 
 WIZARD = "/foretag/integrationer/fortnox/installningar"
 

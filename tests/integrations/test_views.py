@@ -16,7 +16,7 @@ from backoffice.accounts.operations import load_mapping
 from backoffice.demo import zreport_document
 from backoffice.export.models import ExportState
 from backoffice.integrations.fortnox.models import ConnectionStatus, FortnoxConnection, FortnoxIntegration
-from tests.web.conftest import DEMO_MAPPING, fresh, jobs_of
+from tests.fixtures import DEMO_MAPPING, fresh, jobs_of
 
 WIZARD = "/foretag/integrationer/fortnox/installningar"
 

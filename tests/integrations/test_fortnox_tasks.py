@@ -13,7 +13,7 @@ from backoffice.integrations.fortnox.connection import client_for
 from backoffice.integrations.fortnox.models import ConnectionStatus, FortnoxConnection
 from backoffice.integrations.fortnox.tasks import KEEP_ALIVE_AFTER, keep_alive
 from backoffice.scheduler import JOBS
-from tests.web.conftest import DEMO_MAPPING, fresh, jobs_of
+from tests.fixtures import DEMO_MAPPING, fresh, jobs_of
 
 DAY = 86400
 

@@ -15,7 +15,7 @@ from backoffice.integrations.fortnox import oauth
 from backoffice.integrations.fortnox.connection import client_for
 from backoffice.integrations.fortnox.errors import FortnoxAuthError
 from backoffice.integrations.fortnox.models import ConnectionKind, ConnectionStatus, FortnoxConnection
-from tests.web.conftest import DEMO_MAPPING, fresh, jobs_of
+from tests.fixtures import DEMO_MAPPING, fresh, jobs_of
 
 WIZARD = "/foretag/integrationer/fortnox/installningar"
 

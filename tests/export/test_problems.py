@@ -10,7 +10,7 @@ from backoffice.companies.models import Register
 from backoffice.demo import deliver, zreport_document
 from backoffice.export.problems import missing_zreports, sync_problems
 from backoffice.export.views import open_problems
-from tests.web.conftest import DEMO_MAPPING, fresh
+from tests.fixtures import DEMO_MAPPING, fresh
 
 SENTENCE = 'Z-rapport nr 12 från "Kassa 1" har inte kommit fram till BackOffice.'
 

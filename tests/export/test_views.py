@@ -16,7 +16,7 @@ from backoffice.export.models import ExportState
 from backoffice.export.reasons import Reason
 from backoffice.export.states import transition
 from backoffice.integrations.fortnox.connection import client_for
-from tests.web.conftest import DEMO_MAPPING, jobs_of, open_problem
+from tests.fixtures import DEMO_MAPPING, jobs_of, open_problem
 
 FORTNOX = (
     '<a class="button" href="https://apps.fortnox.se" target="_blank" rel="noopener noreferrer">Gå till Fortnox</a>'
