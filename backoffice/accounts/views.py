@@ -175,7 +175,7 @@ def import_settings():
             mapping = mapping_schema.load(document)
             save_mapping(session, company, mapping, actor=current_user.email)
         except UnicodeEncodeError:
-            errors.append("Filen innehåller tecken som inte är giltig Unicode (ett ensamt surrogattecken).")
+            errors.append(msg.LONE_SURROGATE)
         except DocumentError as exc:
             errors.append(msg.not_json(exc))
         except ValidationError as exc:

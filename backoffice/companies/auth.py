@@ -34,6 +34,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from backoffice.companies.models import LoginThrottle, Role, User, UserSession, hash_token
 from backoffice.db import now_utc, session
+from backoffice.messages import companies as msg
 
 #: Failed logins of one e-mail address within ``WINDOW`` before it is locked for ``LOCKOUT``.
 MAX_FAILED_LOGINS = 5
@@ -48,7 +49,7 @@ _DUMMY_HASH = generate_password_hash(secrets.token_urlsafe(16))
 
 login_manager = LoginManager()
 login_manager.login_view = "companies.login"
-login_manager.login_message = "Logga in för att se sidan."
+login_manager.login_message = msg.LOG_IN_TO_SEE
 login_manager.login_message_category = "info"
 csrf = CSRFProtect()
 

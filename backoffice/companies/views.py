@@ -20,6 +20,7 @@ from backoffice.companies.auth import (
 from backoffice.companies.forms import LoginForm, PasswordForm
 from backoffice.companies.models import User
 from backoffice.db import session
+from backoffice.messages import companies as msg
 from backoffice.security import safe_next
 
 bp = Blueprint("companies", __name__)
@@ -36,7 +37,7 @@ def login():
             user = authenticate(form.email.data, form.password.data, request.remote_addr)
         except LoginThrottledError:
             session.commit()
-            flash("För många misslyckade inloggningar. Försök igen om en stund.", "error")
+            flash(msg.TOO_MANY_LOGINS, "error")
             return render_template("companies/login.html", form=form), 429
         if user is not None:
             target = safe_next(request.args.get("next")) or url_for("overview.index")
@@ -46,7 +47,7 @@ def login():
             login_user(user)
             return redirect(target)
         session.commit()
-        flash("Fel e-postadress eller lösenord.", "error")
+        flash(msg.WRONG_LOGIN, "error")
         status = 401
     elif request.method == "POST":
         status = 400
@@ -59,7 +60,7 @@ def logout():
     end_session()
     session.commit()
     logout_user()
-    flash("Du är utloggad.", "info")
+    flash(msg.LOGGED_OUT, "info")
     return redirect(url_for("companies.login"))
 
 
@@ -82,7 +83,7 @@ def end_user_sessions(user_id: int):
     admin_required()
     ended = end_sessions(user)
     session.commit()
-    flash(f"{user.email} är utloggad överallt ({ended} sessioner avslutade).", "info")
+    flash(msg.logged_out_everywhere(user.email, ended), "info")
     if user.id == current_user.id:
         logout_user()
         return redirect(url_for("companies.login"))

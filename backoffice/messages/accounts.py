@@ -14,3 +14,6 @@ def not_json(error: object) -> str:
 
 def unknown_registers(register_ids) -> str:
     return "Filen anger kostnadsställen för kassor som företaget inte har: " + ", ".join(register_ids) + "."
+
+
+LONE_SURROGATE = "Filen innehåller tecken som inte är giltig Unicode (ett ensamt surrogattecken)."
