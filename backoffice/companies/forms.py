@@ -17,9 +17,9 @@ class LoginForm(FlaskForm):
 
 
 class PasswordForm(FlaskForm):
-    current = PasswordField("Nuvarande lösenord", validators=[DataRequired("Ange ditt nuvarande lösenord.")])
+    current = PasswordField("Nuvarande lösenord", validators=[DataRequired(msg.ENTER_CURRENT_PASSWORD)])
     new = PasswordField("Nytt lösenord", validators=[
-        DataRequired("Ange ett nytt lösenord."),
-        Length(min=8, max=1024, message="Lösenordet måste ha minst 8 tecken."),
+        DataRequired(msg.ENTER_NEW_PASSWORD),
+        Length(min=8, max=1024, message=msg.PASSWORD_TOO_SHORT),
     ])
-    repeat = PasswordField("Upprepa det nya lösenordet", validators=[EqualTo("new", "Lösenorden är inte lika.")])
+    repeat = PasswordField("Upprepa det nya lösenordet", validators=[EqualTo("new", msg.PASSWORDS_DIFFER)])

@@ -100,9 +100,9 @@ def password():
         if current_user.check_password(form.current.data):
             change_password(current_user, form.new.data)
             session.commit()
-            flash("Lösenordet är bytt. Du är utloggad i alla andra webbläsare.", "info")
+            flash(msg.PASSWORD_CHANGED, "info")
             return redirect(url_for("overview.index"))
-        form.current.errors.append("Fel lösenord.")
+        form.current.errors.append(msg.WRONG_PASSWORD)
         status = 400
     elif request.method == "POST":
         status = 400

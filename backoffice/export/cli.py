@@ -108,10 +108,7 @@ def attach(company_name: str, timeout: int) -> None:
         progress = backfill_progress(session, run)
         if not progress.done:
             time.sleep(1)
-    click.echo(
-        f"Bifogade: {progress.attached}, hade redan underlag: {progress.already_there}, "
-        f"misslyckades: {progress.failed}, väntar: {progress.pending}"
-    )
+    click.echo(msg.attach_summary(progress))
     for failure in progress.failures:
         click.echo(f"  {failure.business_date} Z{failure.z_number} verifikation {failure.voucher}: {failure.message}")
     if progress.failed or progress.pending:

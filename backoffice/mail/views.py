@@ -9,6 +9,7 @@ from backoffice.db import session
 from backoffice.mail.forms import MailPreferenceForm
 from backoffice.mail.operations import mail_status, preference_of, set_preference, wants_problem_mail
 from backoffice.mail.smtp import SmtpSettings
+from backoffice.messages import mail as msg
 
 bp = Blueprint("mail", __name__, url_prefix="/konto")
 
@@ -27,7 +28,7 @@ def preferences():
     if form.validate_on_submit():
         set_preference(session, user, problems=form.problems.data, weekly=form.weekly.data)
         session.commit()
-        flash("Dina val för e-post är sparade.", "info")
+        flash(msg.PREFERENCES_SAVED, "info")
         return redirect(url_for("mail.preferences"))
     configured = SmtpSettings.from_config(current_app.config) is not None
     return render_template(

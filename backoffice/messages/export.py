@@ -42,3 +42,11 @@ def progress_line(progress) -> str:
         f"Exporterade: {progress.exported}, fanns redan: {progress.already_there}, "
         f"blockerade: {progress.blocked}, misslyckade: {progress.failed}, väntar: {progress.pending}"
     )
+
+
+def attach_summary(progress) -> str:
+    """What ``flask export attach`` prints when it is done."""
+    return (
+        f"Bifogade: {progress.attached}, hade redan underlag: {progress.already_there}, "
+        f"misslyckades: {progress.failed}, väntar: {progress.pending}"
+    )

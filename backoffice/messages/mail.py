@@ -1,0 +1,32 @@
+"""E-post: the problem mails, the weekly summary and E-postnotiser."""
+
+from backoffice.export.reasons import Reason
+
+PREFERENCES_SAVED = "Dina val för e-post är sparade."
+
+
+def problem_mail_subject(company_name: str, kind: str, detail: dict) -> str:
+    return f"Åtgärd krävs: {company_name} – {_what_is_wrong(kind, detail)}"
+
+
+def weekly_subject(company_name: str, week: int) -> str:
+    return f"Veckosammanfattning för {company_name}, vecka {week}"
+
+
+def _what_is_wrong(kind: str, detail: dict) -> str:
+    """A short subject line naming what is wrong (the account or series where there is one)."""
+    if kind in (Reason.ACCOUNT_INACTIVE, Reason.ACCOUNT_MISSING) and detail.get("account"):
+        return f"konto {detail['account']} i Fortnox"
+    if kind in (Reason.SERIES_NOT_MANUAL, Reason.SERIES_MISSING) and detail.get("series"):
+        return f"verifikationsserie {detail['series']} i Fortnox"
+    if kind in (Reason.COST_CENTER_MISSING, Reason.COST_CENTER_INACTIVE) and detail.get("cost_center"):
+        return f"kostnadsställe {detail['cost_center']} i Fortnox"
+    if kind in (Reason.AUTH_EXPIRED, Reason.CONNECTION_INVALIDATED, Reason.ACCESS_DENIED):
+        return "kopplingen till Fortnox"
+    if kind in (Reason.MAPPING_INCOMPLETE, Reason.MAPPING_MISSING):
+        return "konto saknas i inställningarna"
+    if kind == Reason.ZREPORT_MISSING:
+        return f"Z-rapport {detail.get('first_missing', '')} saknas från {detail.get('register_name', 'kassan')}"
+    if kind == Reason.PERIOD_LOCKED:
+        return "låst period i Fortnox"
+    return "exporten till Fortnox"

@@ -1,0 +1,5 @@
+"""Översikt: the names of a register's day."""
+
+DAY_MISSING = "Saknas"
+DAY_NOT_CLOSED = "Inte avslutad"
+DAY_WITHOUT_REPORT = "Ingen Z-rapport"
