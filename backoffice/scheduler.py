@@ -13,7 +13,10 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
+from typing import Protocol
 
 import click
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -25,8 +28,6 @@ from flask import Flask, current_app
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
-
-from backoffice.export.tasks import work_arrived
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,37 @@ _DEFAULTS = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 30}
 CHANNEL = "backoffice_export"
 #: How long the listener waits before it connects again after losing its connection.
 RELISTEN_DELAY = 5.0
+
+
+class _Round(Protocol):
+    def work_found(self) -> None: ...
+
+
+#: The export rounds running in this process (at most one: ``max_instances=1``), for :func:`work_arrived`.
+_rounds: set[_Round] = set()
+_rounds_lock = threading.Lock()
+
+
+@contextmanager
+def round_running(round_: _Round) -> Iterator[None]:
+    """Tell ``round_`` of work that arrives (:func:`work_arrived`) while the block runs (export/tasks.py)."""
+    with _rounds_lock:
+        _rounds.add(round_)
+    try:
+        yield
+    finally:
+        with _rounds_lock:
+            _rounds.discard(round_)
+
+
+def work_arrived() -> bool:
+    """New work was announced (:func:`wake`): the idle threads of a running round look at once,
+    instead of at the scout's next look. False when no round runs (then the scheduler starts one)."""
+    with _rounds_lock:
+        rounds = list(_rounds)
+    for round_ in rounds:
+        round_.work_found()
+    return bool(rounds)
 
 
 def make_scheduler(app: Flask, *, blocking: bool = False) -> BaseScheduler:

@@ -12,6 +12,16 @@ from backoffice.export.models import ExportJob, ExportState, Problem
 from backoffice.integrations.fortnox.models import ConnectionStatus, FortnoxIntegration
 from backoffice.messages import export as msg
 
+#: The CSS class of a job's state in the Z-report lists and Översikt (None: no job).
+STATE_CLASSES = {
+    ExportState.PENDING: "pending",
+    ExportState.EXPORTED: "ok",
+    ExportState.BLOCKED: "bad",
+    ExportState.FAILED: "bad",
+    ExportState.SKIPPED: "muted",
+    None: "muted",
+}
+
 
 @dataclass(frozen=True, slots=True)
 class StatusLight:

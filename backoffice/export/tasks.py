@@ -27,6 +27,7 @@ from backoffice.export.models import ExportJob, ExportState
 from backoffice.export.problems import heal_connection
 from backoffice.integrations.fortnox.connection import client_for
 from backoffice.integrations.fortnox.models import ConnectionStatus, FortnoxConnection, FortnoxIntegration
+from backoffice.scheduler import round_running
 
 log = logging.getLogger(__name__)
 
@@ -159,33 +160,12 @@ def attach_next(db, worker: str, lease: timedelta) -> AttachmentClaim | None:
     return claim
 
 
-#: The rounds running in this process (at most one: ``max_instances=1``), for :func:`work_arrived`.
-_rounds: set[_Round] = set()
-_rounds_lock = threading.Lock()
-
-
 def run_due_jobs(app: Flask) -> int:
     """Export every due job, ``EXPORT_CONCURRENCY`` connections at a time."""
     concurrency = int(app.config.get("EXPORT_CONCURRENCY", 8))
     round_ = _Round()
-    with _rounds_lock:
-        _rounds.add(round_)
-    try:
-        with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="export") as pool:
-            return sum(pool.map(lambda _: drain(app, round_), range(concurrency)))
-    finally:
-        with _rounds_lock:
-            _rounds.discard(round_)
-
-
-def work_arrived() -> bool:
-    """New work was announced (``scheduler.wake``): the idle threads of a running round look at once,
-    instead of at the scout's next look. False when no round runs (then the scheduler starts one)."""
-    with _rounds_lock:
-        rounds = list(_rounds)
-    for round_ in rounds:
-        round_.work_found()
-    return bool(rounds)
+    with round_running(round_), ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="export") as pool:
+        return sum(pool.map(lambda _: drain(app, round_), range(concurrency)))
 
 
 def heal_blocked(app: Flask) -> None:

@@ -25,13 +25,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from backoffice.companies.models import Company, Role, User
+from backoffice.export.banners import make_banner, open_problems, problem_sentence
 from backoffice.export.models import ExportJob, ExportState, Problem
 from backoffice.export.reasons import Reason
 from backoffice.integrations.fortnox.models import FortnoxIntegration
 from backoffice.mail.models import MailKind, MailPreference, OutgoingMail
 from backoffice.mail.smtp import MailRefused, MailServerUnavailable, SmtpConnection, SmtpSettings, make_message
+from backoffice.messages import mail as msg
 from backoffice.money import ZERO
-from backoffice.zreport.views import STOCKHOLM
+from backoffice.zreport.report import BUSINESS_TIMEZONE
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +71,7 @@ BATCH = 100
 
 
 def business_day(now: datetime) -> date:
-    return now.astimezone(STOCKHOLM).date()
+    return now.astimezone(BUSINESS_TIMEZONE).date()
 
 
 # --- recipients -----------------------------------------------------------------------------------
@@ -149,8 +151,6 @@ def queue_problem_mails(session: Session, config, *, now: datetime) -> int:
 
     Needs a request context (the fix links are made by ``url_for``). Commits; returns how many.
     """
-    from backoffice.export.views import make_banner
-
     day = business_day(now).isoformat()
     queued = 0
     for problem in mailable_problems(session, now):
@@ -195,7 +195,7 @@ def queue_problem_mails(session: Session, config, *, now: datetime) -> int:
                     user_id=user.id,
                     problem_id=problem.id,
                     recipient=user.email,
-                    subject=f"Åtgärd krävs: {company.name} – {subject_of(problem)}",
+                    subject=msg.problem_mail_subject(company.name, problem.kind, problem.details),
                     body=body,
                     next_attempt_at=now,
                 ),
@@ -203,25 +203,6 @@ def queue_problem_mails(session: Session, config, *, now: datetime) -> int:
     session.commit()
     return queued
 
-
-def subject_of(problem: Problem) -> str:
-    """A short subject line naming what is wrong (the account or series where there is one)."""
-    detail = problem.details
-    if problem.kind in (Reason.ACCOUNT_INACTIVE, Reason.ACCOUNT_MISSING) and detail.get("account"):
-        return f"konto {detail['account']} i Fortnox"
-    if problem.kind in (Reason.SERIES_NOT_MANUAL, Reason.SERIES_MISSING) and detail.get("series"):
-        return f"verifikationsserie {detail['series']} i Fortnox"
-    if problem.kind in (Reason.COST_CENTER_MISSING, Reason.COST_CENTER_INACTIVE) and detail.get("cost_center"):
-        return f"kostnadsställe {detail['cost_center']} i Fortnox"
-    if problem.kind in (Reason.AUTH_EXPIRED, Reason.CONNECTION_INVALIDATED, Reason.ACCESS_DENIED):
-        return "kopplingen till Fortnox"
-    if problem.kind in (Reason.MAPPING_INCOMPLETE, Reason.MAPPING_MISSING):
-        return "konto saknas i inställningarna"
-    if problem.kind == Reason.ZREPORT_MISSING:
-        return f"Z-rapport {detail.get('first_missing', '')} saknas från {detail.get('register_name', 'kassan')}"
-    if problem.kind == Reason.PERIOD_LOCKED:
-        return "låst period i Fortnox"
-    return "exporten till Fortnox"
 
 
 # --- the weekly summary ---------------------------------------------------------------------------
@@ -262,8 +243,6 @@ def queue_weekly_summaries(session: Session, config, *, now: datetime) -> int:
     if today.weekday() != 0:
         return 0
     monday = today - timedelta(days=7)
-    from backoffice.export.views import open_problems, problem_sentence
-
     queued = 0
     companies = session.scalars(
         select(Company)
@@ -296,7 +275,7 @@ def queue_weekly_summaries(session: Session, config, *, now: datetime) -> int:
                     company_id=company.id,
                     user_id=user.id,
                     recipient=user.email,
-                    subject=f"Veckosammanfattning för {company.name}, vecka {monday.isocalendar().week}",
+                    subject=msg.weekly_subject(company.name, monday.isocalendar().week),
                     body=body,
                     next_attempt_at=now,
                 ),

@@ -16,17 +16,19 @@ from flask_login import current_user, login_required
 
 from backoffice.db import now_utc, session
 from backoffice.export.jobs import integration_of
-from backoffice.export.status import job_counts, status_light
+from backoffice.export.status import STATE_CLASSES, job_counts, status_light
+from backoffice.messages import overview as msg
+from backoffice.messages.zreport import NOTHING_TO_BOOK_STATE, STATE_NAMES
 from backoffice.overview.chart import sales_chart
 from backoffice.overview.operations import company_sales_per_day, register_days
-from backoffice.zreport.views import STATE_CLASSES, STATE_NAMES, STOCKHOLM
+from backoffice.zreport.report import BUSINESS_TIMEZONE
 
 bp = Blueprint("overview", __name__)
 
 
 def business_today(now: datetime | None = None):
     """Today's date where the restaurants are (a business day is a Swedish date)."""
-    return (now or now_utc()).astimezone(STOCKHOLM).date()
+    return (now or now_utc()).astimezone(BUSINESS_TIMEZONE).date()
 
 
 @bp.get("/")
@@ -62,9 +64,9 @@ def format_kronor(amount) -> str:
 def day_state_name(day) -> str:
     """The Swedish name of a register day's export state."""
     if day.missing:
-        return "Saknas"
+        return msg.DAY_MISSING
     if not day.reports:
-        return "Inte avslutad" if day.is_today else "Ingen Z-rapport"
+        return msg.DAY_NOT_CLOSED if day.is_today else msg.DAY_WITHOUT_REPORT
     if day.state == "skipped" and day.reason_code == "nothing_to_book":
-        return "Inget att bokföra"
+        return NOTHING_TO_BOOK_STATE
     return STATE_NAMES[day.state]

@@ -28,6 +28,7 @@ from backoffice.export.attachments import MISSING_SENTENCE, missing_text
 from backoffice.export.manual import retry_job
 from backoffice.export.models import AttachmentState, ExportAttempt, ExportJob, ExportState, VoucherAttachment
 from backoffice.export.reasons import Reason
+from backoffice.export.status import STATE_CLASSES
 from backoffice.messages import mapping_incomplete_message, reason_text
 from backoffice.messages import zreport as msg
 from backoffice.money import ZERO
@@ -43,15 +44,6 @@ bp = Blueprint("zreport", __name__, url_prefix="/zrapporter")
 PAGE_SIZE = 50
 #: The restaurants' time zone: times are shown in it.
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
-
-STATE_CLASSES = {
-    ExportState.PENDING: "pending",
-    ExportState.EXPORTED: "ok",
-    ExportState.BLOCKED: "bad",
-    ExportState.FAILED: "bad",
-    ExportState.SKIPPED: "muted",
-    None: "muted",
-}
 
 
 @bp.app_template_filter("sek")

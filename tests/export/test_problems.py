@@ -8,8 +8,8 @@ from html import unescape
 
 from backoffice.companies.models import Register
 from backoffice.demo import deliver, zreport_document
+from backoffice.export.banners import open_problems
 from backoffice.export.problems import missing_zreports, sync_problems
-from backoffice.export.views import open_problems
 from tests.fixtures import DEMO_MAPPING, fresh
 
 SENTENCE = 'Z-rapport nr 12 från "Kassa 1" har inte kommit fram till BackOffice.'

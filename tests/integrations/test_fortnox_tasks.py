@@ -80,7 +80,7 @@ def test_keep_alive_leaves_recently_checked_connections_and_service_accounts_alo
 
 
 def test_a_refused_keep_alive_marks_the_connection_and_opens_its_problem(db, app, site, connect, emulator):
-    from backoffice.export.views import open_problems
+    from backoffice.export.banners import open_problems
 
     made = connect(site(registers=("K1",)), active=True, mapping=DEMO_MAPPING)
     emulator.control.revoke_tokens(made.tenant_id)

@@ -18,8 +18,8 @@ from backoffice.messages import reason_message
 from backoffice.overview.views import business_today
 from backoffice.scheduler import JOBS
 from backoffice.zreport.views import STOCKHOLM
-from tests.mail.conftest import PUBLIC_URL
 from tests.fixtures import DEMO_MAPPING, fresh, open_problem
+from tests.mail.conftest import PUBLIC_URL
 
 LATER = GRACE + timedelta(minutes=1)
 
