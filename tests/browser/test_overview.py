@@ -10,7 +10,8 @@ import pytest
 from playwright.sync_api import expect
 
 from backoffice.overview.views import business_today
-from tests.browser.conftest import DEMO_MAPPING, log_in, wait_for
+from tests.browser.conftest import log_in, wait_for
+from tests.fixtures import DEMO_MAPPING
 
 pytestmark = pytest.mark.browser
 

@@ -7,7 +7,8 @@ import pytest
 from playwright.sync_api import expect
 
 from backoffice.integrations.fortnox.models import ConnectionKind, FortnoxConnection
-from tests.browser.conftest import fresh, log_in
+from tests.browser.conftest import log_in
+from tests.fixtures import fresh
 
 pytestmark = pytest.mark.browser
 
