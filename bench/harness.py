@@ -354,20 +354,47 @@ class Restaurant:
     registers: dict = field(default_factory=dict)  # pos_id → (register id, API token)
 
 
-def make_restaurant(session, control, name: str, registers=("K1",), mapping: dict | None = None,
-                    scope: str | None = None) -> Restaurant:
-    """A company with registers, its own emulator tenant, stored tokens, a mapping and an active integration.
+def connect_to_emulator(session, control, company, *, active: bool = True, scope: str | None = None,
+                        wizard_step: str | None = None, end_read: bool = False):
+    """Give ``company`` its own emulator tenant, the tokens Fortnox's consent would give (stored as the
+    product stores them) and its integration (``active`` or not); returns ``(tenant_id, connection)``.
 
-    The same steps as the ``restaurant`` fixture of ``tests/fixtures.py``; call inside an app context.
-    ``scope``: the consent's scopes (the emulator's default, without attaching, when None). Commits.
+    The one way a restaurant is connected in the benchmarks and in the tests (``tests/fixtures.py``).
+    ``scope``: the consent's scopes (the emulator's default, without attaching, when None).
+    ``end_read``: roll back between reading the company and writing (on SQLite a write after a read
+    fails at once when a live server's worker has committed since; a write first waits its turn).
+    Flushes; the caller saves a mapping and commits.
     """
-    from backoffice.accounts.operations import save_mapping
-    from backoffice.accounts.schemas import mapping_schema
-    from backoffice.companies.models import Company, Register
     from backoffice.db import now_utc
     from backoffice.integrations.fortnox.connection import store_tokens
     from backoffice.integrations.fortnox.models import FortnoxConnection, FortnoxIntegration
     from backoffice.integrations.fortnox.oauth import TokenSet
+
+    name = company.name
+    tenant_id = control.create_tenant(name, "556677-8899")
+    answer = control.issue_tokens(tenant_id, *([scope] if scope else []))
+    if end_read:
+        session.rollback()
+    connection = FortnoxConnection(tenant_id=tenant_id, fortnox_company_name=name)
+    store_tokens(connection, TokenSet(access_token=answer["access_token"], refresh_token=answer["refresh_token"],
+                                      expires_at=now_utc() + timedelta(seconds=answer["expires_in"]),
+                                      scope=answer.get("scope", "")))
+    session.add(connection)
+    session.add(FortnoxIntegration(company=company, connection=connection, active=active, wizard_step=wizard_step))
+    session.flush()
+    return tenant_id, connection
+
+
+def make_restaurant(session, control, name: str, registers=("K1",), mapping: dict | None = None,
+                    scope: str | None = None) -> Restaurant:
+    """A company with registers, its own emulator tenant, stored tokens, a mapping and an active integration.
+
+    Call inside an app context. ``scope``: the consent's scopes (the emulator's default, without
+    attaching, when None). Commits.
+    """
+    from backoffice.accounts.operations import save_mapping
+    from backoffice.accounts.schemas import mapping_schema
+    from backoffice.companies.models import Company, Register
 
     company = Company(name=name, org_number="556677-8899")
     session.add(company)
@@ -376,15 +403,7 @@ def make_restaurant(session, control, name: str, registers=("K1",), mapping: dic
         register = Register(company=company, pos_id=pos_id, name=f"Kassa {pos_id}")
         tokens[pos_id] = register.issue_token()
         session.add(register)
-    tenant_id = control.create_tenant(name, "556677-8899")
-    answer = control.issue_tokens(tenant_id, *([scope] if scope else []))
-    connection = FortnoxConnection(tenant_id=tenant_id, fortnox_company_name=name)
-    store_tokens(connection, TokenSet(access_token=answer["access_token"], refresh_token=answer["refresh_token"],
-                                      expires_at=now_utc() + timedelta(seconds=answer["expires_in"]),
-                                      scope=answer.get("scope", "")))
-    session.add(connection)
-    session.add(FortnoxIntegration(company=company, connection=connection, active=True))
-    session.flush()
+    tenant_id, connection = connect_to_emulator(session, control, company, scope=scope)
     save_mapping(session, company, mapping_schema.load(mapping or contract_mapping()), actor="bench")
     session.commit()
     ids = {r.pos_id: (r.id, tokens[r.pos_id]) for r in company.registers}

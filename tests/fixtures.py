@@ -27,10 +27,10 @@ from backoffice.export.claims import DEFAULT_LEASE, claim_next_job, release
 from backoffice.export.engine import export_one
 from backoffice.export.models import ExportJob, ExportState, Problem
 from backoffice.export.states import transition
-from backoffice.integrations.fortnox.connection import client_for, store_tokens
-from backoffice.integrations.fortnox.models import FortnoxConnection, FortnoxIntegration
-from backoffice.integrations.fortnox.oauth import TokenSet
+from backoffice.integrations.fortnox.connection import client_for
+from backoffice.integrations.fortnox.models import FortnoxConnection
 from backoffice.integrations.fortnox.views import SCOPES
+from bench.harness import connect_to_emulator
 from tests.conftest import CONTRACTS, PASSWORD
 
 # --- mappings -------------------------------------------------------------------------------------
@@ -109,26 +109,11 @@ def connect_company(
     db, emulator, company: Company, *, active: bool, scope: str | None = None, wizard_step: str | None = None
 ) -> tuple[int, FortnoxConnection]:
     """Give ``company`` its own emulator tenant and a stored connection, as after Fortnox's consent,
-    and its integration (``active`` or not). ``scope``: the consent's scopes (the emulator's default,
-    without attaching, when None). Flushes; the caller saves a mapping and commits."""
-    tenant_id = emulator.control.create_tenant(company.name, "556677-8899")
-    answer = emulator.control.issue_tokens(tenant_id, *([scope] if scope else []))
-    connection = FortnoxConnection(tenant_id=tenant_id, fortnox_company_name=company.name)
-    # End the read the lines above began: on SQLite a write after a read fails at once when the live
-    # server's worker has committed since (its snapshot is old); a write first waits its turn.
-    db.rollback()
-    store_tokens(
-        connection,
-        TokenSet(
-            access_token=answer["access_token"],
-            refresh_token=answer["refresh_token"],
-            expires_at=now_utc() + timedelta(seconds=answer["expires_in"]),
-            scope=answer.get("scope", ""),
-        ),
+    and its integration (``active`` or not): ``bench.harness.connect_to_emulator``, ending the test's
+    read before it writes. Flushes; the caller saves a mapping and commits."""
+    tenant_id, connection = connect_to_emulator(
+        db, emulator.control, company, active=active, scope=scope, wizard_step=wizard_step, end_read=True
     )
-    db.add(connection)
-    db.add(FortnoxIntegration(company=company, connection=connection, active=active, wizard_step=wizard_step))
-    db.flush()
     db.refresh(company)
     return tenant_id, connection
 

@@ -215,22 +215,34 @@ def manual_export_start():
 @login_required
 def manual_export_progress(run_id: int):
     """The counts the progress bar polls, as JSON."""
-    run = session.get(ManualExportRun, run_id)
+    run = _own_run(ManualExportRun, run_id)
+    progress = run_progress(session, run)
+    return _progress_answer(
+        run, progress, msg.progress_text(progress),
+        exported=progress.exported, already_there=progress.already_there, blocked=progress.blocked,
+        failed=progress.failed,
+    )
+
+
+def _own_run(model, run_id: int):
+    """The run ``run_id`` of the logged-in user's company (a manual export or attaching), or 404."""
+    run = session.get(model, run_id)
     if run is None or run.company_id != current_user.company_id:
         abort(404)
-    progress = run_progress(session, run)
+    return run
+
+
+def _progress_answer(run, progress, text: str, **counts):
+    """What a progress bar polls: the run's ``counts``, the total, what is left, and how far it is."""
     finished = progress.total - progress.pending
     return jsonify(
         run_id=run.id,
         total=progress.total,
-        exported=progress.exported,
-        already_there=progress.already_there,
-        blocked=progress.blocked,
-        failed=progress.failed,
         pending=progress.pending,
         done=progress.done,
         percent=100 if progress.total == 0 else round(100 * finished / progress.total),
-        text=msg.progress_text(progress),
+        text=text,
+        **counts,
     )
 
 
@@ -259,44 +271,19 @@ def attach_start():
     progress_url = url_for("export.attach_progress", attach_run_id=run.id)
     if _wants_json():
         return jsonify(run_id=run.id, progress_url=progress_url, total=run.total), 202
-    flash("Z-rapporterna bifogas nu som underlag.", "info")
+    flash(msg.ATTACHING_STARTED, "info")
     return redirect(url_for("integrations.index"))
-
-
-def attach_progress_text(progress) -> str:
-    """What a run of "Bifoga underlag för tidigare dagar" has done, in Swedish."""
-    if progress.total == 0:
-        return "Det finns inga exporterade verifikationer att bifoga underlag till."
-    parts = [f"Bifogade: {progress.attached}", f"hade redan underlag: {progress.already_there}"]
-    if progress.failed:
-        parts.append(f"misslyckades: {progress.failed}")
-    if not progress.done:
-        parts.append(f"kvar: {progress.pending}")
-    text = ", ".join(parts) + "."
-    for failure in progress.failures[:10]:
-        text += f" Z-rapport {failure.z_number} ({failure.business_date}), verifikation {failure.voucher}: {failure.message}"
-    return text
 
 
 @bp.get("/foretag/integrationer/fortnox/bifoga-underlag/<int:attach_run_id>")
 @login_required
 def attach_progress(attach_run_id: int):
     """The counts the progress bar of "Bifoga underlag för tidigare dagar" polls, as JSON."""
-    run = session.get(AttachmentRun, attach_run_id)
-    if run is None or run.company_id != current_user.company_id:
-        abort(404)
+    run = _own_run(AttachmentRun, attach_run_id)
     progress = backfill_progress(session, run)
-    finished = progress.total - progress.pending
-    return jsonify(
-        run_id=run.id,
-        total=progress.total,
-        attached=progress.attached,
-        already_there=progress.already_there,
-        failed=progress.failed,
-        pending=progress.pending,
+    return _progress_answer(
+        run, progress, msg.attach_progress_text(progress),
+        attached=progress.attached, already_there=progress.already_there, failed=progress.failed,
         failures=[{"zreport_id": f.zreport_id, "z_number": f.z_number, "business_date": f.business_date,
                    "voucher": f.voucher, "reason": f.message} for f in progress.failures],
-        done=progress.done,
-        percent=100 if progress.total == 0 else round(100 * finished / progress.total),
-        text=attach_progress_text(progress),
     )

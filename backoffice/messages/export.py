@@ -6,6 +6,7 @@ RECHECKED_STILL_A_PROBLEM = "Fortnox är kontrollerat igen, men problemet kvarst
 RECHECKED_NO_PROBLEM = "Fortnox är kontrollerat igen. Inga problem hittades."
 NOT_ACTIVE = "Integrationen med Fortnox är inte aktiverad."
 MANUAL_EXPORT_STARTED = "Manuell export har startats."
+ATTACHING_STARTED = "Z-rapporterna bifogas nu som underlag."
 
 
 def yellow(waiting: int) -> str:
@@ -50,3 +51,18 @@ def attach_summary(progress) -> str:
         f"Bifogade: {progress.attached}, hade redan underlag: {progress.already_there}, "
         f"misslyckades: {progress.failed}, väntar: {progress.pending}"
     )
+
+
+def attach_progress_text(progress) -> str:
+    """What a run of "Bifoga underlag för tidigare dagar" has done."""
+    if progress.total == 0:
+        return "Det finns inga exporterade verifikationer att bifoga underlag till."
+    parts = [f"Bifogade: {progress.attached}", f"hade redan underlag: {progress.already_there}"]
+    if progress.failed:
+        parts.append(f"misslyckades: {progress.failed}")
+    if not progress.done:
+        parts.append(f"kvar: {progress.pending}")
+    text = ", ".join(parts) + "."
+    for failure in progress.failures[:10]:
+        text += f" Z-rapport {failure.z_number} ({failure.business_date}), verifikation {failure.voucher}: {failure.message}"
+    return text
