@@ -117,6 +117,7 @@ def _register_commands(app: Flask) -> None:
     from backoffice.accounts.cli import mapping_cli
     from backoffice.cli import db_cli
     from backoffice.companies.cli import companies_cli, registers_cli, users_cli
+    from backoffice.correction import cli as correction_cli  # noqa: F401  (adds `export correct`)
     from backoffice.demo import demo_cli
     from backoffice.export.cli import export_cli
     from backoffice.reconcile.cli import reconcile_command, sie_cli

@@ -208,6 +208,8 @@ def attach_one(session: Session, attachment_id: int, *, clients: Clients, now: d
     content = render_pdf(report, company_name=company.name, org_number=company.org_number)
     attachment.file_name = name = file_name(report)
     series, number, year = job.voucher_series, job.voucher_number, job.voucher_year
+    if attachment.correction_id is not None:  # a correction's new voucher ("Rätta dag")
+        series, number, year = _corrected_voucher(session, attachment.correction_id)
     client = clients(connection)
     step = "look"
     session.commit()  # no transaction stays open while Fortnox is called
@@ -236,6 +238,14 @@ def attach_one(session: Session, attachment_id: int, *, clients: Clients, now: d
     except FortnoxError as exc:
         return _handle_error(session, attachment, exc, step, now)
     return _attached(session, attachment, now)
+
+
+def _corrected_voucher(session: Session, correction_id: int) -> tuple[str, int, int]:
+    """The new voucher of a correction: (series, number, financial year id)."""
+    table = VoucherAttachment.metadata.tables["correction"]
+    row = session.execute(select(table.c.new_series, table.c.new_number, table.c.new_year)
+                          .where(table.c.id == correction_id)).one()
+    return row[0], row[1], row[2]
 
 
 def _in_inbox(client: FortnoxClient, name: str, size: int) -> str | None:
@@ -331,7 +341,8 @@ def start_backfill(session: Session, company: Company, *, actor: str, now: datet
         raise AttachConsentMissing(company.name)
     without = session.scalars(
         select(ExportJob.id)
-        .outerjoin(VoucherAttachment, VoucherAttachment.job_id == ExportJob.id)
+        .outerjoin(VoucherAttachment, (VoucherAttachment.job_id == ExportJob.id)
+                   & VoucherAttachment.correction_id.is_(None))
         .where(ExportJob.company_id == company.id, ExportJob.state == ExportState.EXPORTED,
                VoucherAttachment.id.is_(None))
     ).all()

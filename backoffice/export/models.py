@@ -166,7 +166,10 @@ class VoucherAttachment(Base):
     __table_args__ = (Index("ix_voucher_attachment_due", "state", "retry_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    job_id: Mapped[int] = mapped_column(ForeignKey("export_job.id", ondelete="CASCADE"), unique=True)
+    #: the report's export job; one attachment per job for its voucher, plus one per correction ("Rätta dag")
+    job_id: Mapped[int] = mapped_column(ForeignKey("export_job.id", ondelete="CASCADE"), index=True)
+    #: the correction whose new voucher this file goes to; None for the export's voucher
+    correction_id: Mapped[int | None] = mapped_column(ForeignKey("correction.id"), unique=True)
     company_id: Mapped[int] = mapped_column(ForeignKey("company.id"), index=True)
     state: Mapped[AttachmentState] = mapped_column(String(20), default=AttachmentState.PENDING)
     #: ``Z-<register id>-<Z-number>-<business date>.pdf``

@@ -296,7 +296,8 @@ def show(zreport_id: int):
                 ]
     attachment = None
     if job is not None and job.state == ExportState.EXPORTED:
-        attachment = session.scalar(select(VoucherAttachment).where(VoucherAttachment.job_id == job.id))
+        attachment = session.scalar(select(VoucherAttachment).where(VoucherAttachment.job_id == job.id,
+                                                                    VoucherAttachment.correction_id.is_(None)))
     attempts = []
     if job is not None:
         attempts = session.scalars(
