@@ -162,6 +162,15 @@ class EmulatorControl:
         """DELETE /_emulator/tenants/{id}/financialyears/{year_id}."""
         return self._call("DELETE", f"/tenants/{tenant_id}/financialyears/{year_id}")
 
+    def create_financial_year(self, tenant_id: int, from_date: date | str, to_date: date | str) -> int:
+        """POST /_emulator/tenants/{id}/financialyears: a new year with the chart of the one before; its id."""
+        body = {"from_date": str(from_date), "to_date": str(to_date)}
+        return self._call("POST", f"/tenants/{tenant_id}/financialyears", body)["financial_year"]
+
+    def set_permission(self, tenant_id: int, name: str, granted: bool) -> dict[str, Any]:
+        """PUT /_emulator/tenants/{id}/permissions/{name}: give or take a user right (``vouchers``)."""
+        return self._call("PUT", f"/tenants/{tenant_id}/permissions/{name}", {"granted": granted})
+
     def vouchers(self, tenant_id: int) -> list[dict[str, Any]]:
         """GET /_emulator/tenants/{id}/vouchers: every stored voucher with rows (amounts as strings)."""
         return self._call("GET", f"/tenants/{tenant_id}/vouchers")["vouchers"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
@@ -22,7 +23,7 @@ from fortnox_emulator import seed
 from fortnox_emulator.jsonio import json_response, parse_json
 from fortnox_emulator.ratelimit import make_limiter
 from fortnox_emulator.settings import READINGS, check_readings
-from fortnox_emulator.state import FinancialYear, Tenant, Voucher, VoucherRow
+from fortnox_emulator.state import PERMISSION_NAMES, FinancialYear, Tenant, Voucher, VoucherRow
 from fortnox_emulator.tokens import parse_scopes
 
 if TYPE_CHECKING:
@@ -225,6 +226,47 @@ def delete_financial_year(app: EmulatorApp, request: Request, tenant_id: int, ye
         raise ControlError(404, f"no financial year {year_id}")
     app.store.mark_dirty()
     return {"financial_year": year_id, "deleted": True}
+
+
+def create_financial_year(app: EmulatorApp, request: Request, tenant_id: int) -> Response:
+    """POST /_emulator/tenants/{id}/financialyears {"from_date", "to_date"} → 201 {"financial_year": id}.
+
+    The new year takes the accounts and voucher series (numbering from 1) of the latest year that
+    starts before it, as a person creating the next year in Fortnox's UI would keep them.
+    """
+    data = _body(request)
+    tenant = _tenant(app, tenant_id)
+    try:
+        from_date, to_date = date.fromisoformat(data["from_date"]), date.fromisoformat(data["to_date"])
+    except (KeyError, TypeError, ValueError):
+        raise ControlError(400, "from_date and to_date must be YYYY-MM-DD") from None
+    if to_date < from_date:
+        raise ControlError(400, "to_date must not be before from_date")
+    if any(y.from_date <= to_date and from_date <= y.to_date for y in tenant.financial_years.values()):
+        raise ControlError(409, "the dates overlap an existing financial year")
+    earlier = [y for y in tenant.financial_years.values() if y.from_date < from_date]
+    model = max(earlier, key=lambda y: y.from_date) if earlier else None
+    year_id = max(tenant.financial_years, default=0) + 1
+    tenant.financial_years[year_id] = FinancialYear(
+        id=year_id, from_date=from_date, to_date=to_date,
+        accounts={n: replace(a) for n, a in model.accounts.items()} if model else {},
+        series={c: replace(s, next_number=1) for c, s in model.series.items()} if model else {},
+    )
+    app.store.mark_dirty()
+    return json_response({"financial_year": year_id}, 201)
+
+
+def set_permission(app: EmulatorApp, request: Request, tenant_id: int, name: str) -> dict[str, Any]:
+    """PUT /_emulator/tenants/{id}/permissions/{name} {"granted": bool}: give or take a user right
+    (``vouchers``: creating vouchers) from the user the tenant's tokens act for."""
+    if name not in PERMISSION_NAMES:
+        raise ControlError(404, f"no permission {name}; known: {', '.join(sorted(PERMISSION_NAMES))}")
+    granted = _flag(_body(request), "granted")
+    tenant = _tenant(app, tenant_id)
+    refused = [p for p in tenant.refused_permissions if p != name]
+    tenant.refused_permissions = refused if granted else [*refused, name]
+    app.store.mark_dirty()
+    return {"permission": name, "granted": granted}
 
 
 def stored_vouchers(app: EmulatorApp, request: Request, tenant_id: int) -> dict[str, Any]:
@@ -458,6 +500,8 @@ ROUTES: dict[str, tuple[str, tuple[str, ...], Handler]] = {
     "costcenters.delete": (f"{T}/costcenters/<code>", ("DELETE",), delete_cost_center),
     "lockedperiod.set": (f"{T}/lockedperiod", ("PUT",), set_locked_period),
     "financialyears.delete": (f"{T}/financialyears/<int:year_id>", ("DELETE",), delete_financial_year),
+    "financialyears.create": (f"{T}/financialyears", ("POST",), create_financial_year),
+    "permissions.set": (f"{T}/permissions/<name>", ("PUT",), set_permission),
     "vouchers.list": (f"{T}/vouchers", ("GET",), stored_vouchers),
     "vouchers.type_over": (f"{T}/vouchers/<int:year_id>/<series>/<int:number>", ("PUT",), type_over_voucher),
     "readings.get": ("/_emulator/readings", ("GET",), readings),

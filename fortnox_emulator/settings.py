@@ -50,6 +50,8 @@ class EmulatorSettings:
         this many seconds per (client id, tenant) (Fortnox: 25 per 5 s).
     scope_error_status: HTTP status for a missing scope (code 2000663); Fortnox has been seen
         answering both 400 and 403, we default to the 400 seen live.
+    permission_error_status: HTTP status of a refused user right ("Saknar rättighet …", set through
+        the control API); no source gives it, so 403 by default and 400 as the other reading.
     retry_after: a `Retry-After` header (seconds) on 429 answers; None sends none, as no source
         has ever seen Fortnox send one.
     date_filter: how `fromdate`/`todate` act on the voucher lists, a fact no source settles
@@ -93,6 +95,7 @@ class EmulatorSettings:
     rate_limit_requests: int = 25
     rate_limit_window: float = 5.0
     scope_error_status: int = 400
+    permission_error_status: int = 403
     retry_after: float | None = None
     date_filter: str = "inclusive"
     descriptions: str = "verbatim"
@@ -116,6 +119,8 @@ class EmulatorSettings:
             raise ValueError("file_connection_filters must be 'honoured' or 'ignored'")
         if self.scope_error_status not in (400, 403):
             raise ValueError("scope_error_status must be 400 or 403")
+        if self.permission_error_status not in (400, 403):
+            raise ValueError("permission_error_status must be 400 or 403")
         check_readings(self.date_filter, self.descriptions, self.rate_window)
         if self.state_file is not None:
             self.state_file = Path(self.state_file)
