@@ -126,6 +126,14 @@ class Problem(Base):
     def details(self) -> dict:
         return json.loads(self.detail) if self.detail else {}
 
+    @property
+    def closed_as(self) -> str | None:
+        """How a closed problem ended: ``fixed`` (its cause is gone and no report waits on it) or
+        ``deactivated`` (the integration was deactivated; nothing was fixed). None while open."""
+        if self.closed_at is None:
+            return None
+        return self.details.get("closed_as", "fixed")
+
 
 class ManualExportRun(Base):
     """A "Manuell export": the counts its progress bar polls."""

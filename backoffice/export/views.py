@@ -9,10 +9,11 @@ The sentences come from ``messages.reason_message``; the buttons are chosen here
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from flask import Blueprint, abort, current_app, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from backoffice.accounts.defaults import ACCOUNT_LABELS
@@ -25,8 +26,8 @@ from backoffice.accounts.fields import (
     missing_from_detail,
 )
 from backoffice.accounts.operations import load_mapping
-from backoffice.companies.models import Company, Register
-from backoffice.db import session
+from backoffice.companies.models import Company, Register, Role, User
+from backoffice.db import now_utc, session
 from backoffice.export.attachments import (
     CONSENT_SENTENCE,
     AttachConsentMissing,
@@ -42,8 +43,16 @@ from backoffice.export.models import AttachmentRun, ExportJob, ExportState, Manu
 from backoffice.export.problems import heal_connection, job_causes, unblock_jobs
 from backoffice.export.reasons import AUTHORISATION, FORTNOX_SIDE, Reason
 from backoffice.integrations.fortnox.connection import client_for
+from backoffice.integrations.fortnox.errors import FortnoxError
 from backoffice.integrations.fortnox.models import ConnectionStatus, FortnoxIntegration
-from backoffice.messages import missing_parts_message, reason_message
+from backoffice.messages import (
+    ask_admin_message,
+    missing_parts_message,
+    problem_clause,
+    read_ago,
+    reason_message,
+    zreports,
+)
 from backoffice.scheduler import wake
 from backoffice.security import safe_next
 from backoffice.zreport.models import ZReportRecord
@@ -78,6 +87,8 @@ class Banner:
     fortnox_code: str | None = None
     #: "warning" for a yellow banner: exports go on, something less is missing
     level: str = ""
+    #: for a manager, whose banner lacks a button an admin gets: whom to ask (``messages.ask_admin_message``)
+    ask_admin: str | None = None
 
 
 def consent_banner() -> Banner:
@@ -172,13 +183,32 @@ def problem_actions(
 
 def make_banner(problem: Problem, company: Company, *, admin: bool | None = None, back: str | None = None) -> Banner:
     detail = problem.details
+    admin = current_user.is_admin if admin is None else admin
+    actions = problem_actions(problem, company, admin=admin, back=back)
+    ask_admin = None
+    if not admin:
+        theirs = {a.label for a in problem_actions(problem, company, admin=True, back=back)}
+        if theirs - {a.label for a in actions}:
+            ask_admin = ask_admin_message(_admin_emails(company), company.name)
     return Banner(
         problem=problem,
         sentence=problem_sentence(problem, company),
-        actions=problem_actions(problem, company, admin=admin, back=back),
+        actions=actions,
         fortnox_message=detail.get("fortnox_message"),
         fortnox_code=None if detail.get("fortnox_code") is None else str(detail["fortnox_code"]),
+        ask_admin=ask_admin,
     )
+
+
+def _admin_emails(company: Company) -> list[str]:
+    """The company's admins, whom a manager asks (once per request)."""
+    cached = g.get("admin_emails")
+    if cached is None or cached[0] != company.id:
+        emails = session.scalars(
+            select(User.email).where(User.company_id == company.id, User.role == Role.ADMIN).order_by(User.email)
+        ).all()
+        cached = g.admin_emails = (company.id, list(emails))
+    return cached[1]
 
 
 def open_problems(company: Company) -> list[Problem]:
@@ -211,7 +241,8 @@ def current_banners() -> list[Banner]:
 @bp.app_context_processor
 def _inject_banners() -> dict:
     # A function, not a list: pages that never show banners (login, the JSON endpoints) query nothing.
-    return {"export_banners": current_banners, "fortnox_url": FORTNOX_URL, "has_attach_scopes": has_attach_scopes}
+    return {"export_banners": current_banners, "fortnox_url": FORTNOX_URL, "has_attach_scopes": has_attach_scopes,
+            "ago": lambda moment: read_ago(moment, now_utc())}
 
 
 # --- the status light -----------------------------------------------------------------------------
@@ -219,30 +250,67 @@ def _inject_banners() -> dict:
 
 @dataclass(frozen=True, slots=True)
 class StatusLight:
-    """Ultra's three colours: green (everything works), yellow (delays, minor trouble), red (needs you)."""
+    """Ultra's three colours: green (everything works), yellow (delays, minor trouble), red (needs you).
+
+    ``detail`` says why in one line: "2 Z-rapporter väntar på åtgärd — konto 1580 är inaktivt i Fortnox".
+    """
 
     color: str  # green | yellow | red | off
     label: str
     detail: str
 
+    @property
+    def line(self) -> str:
+        """``Röd: 2 Z-rapporter väntar på åtgärd — konto 1580 är inaktivt i Fortnox``."""
+        return f"{self.label}: {self.detail}" if self.detail else self.label
+
+
+#: A pending report due this long ago and still not sent is a delay (the worker is behind or down).
+DELAYED_AFTER = timedelta(minutes=10)
+
 
 def status_light(company: Company, integration: FortnoxIntegration | None, counts: dict[str, int]) -> StatusLight:
     """The integration's light: red while anything is blocked, failed or unauthorised, yellow while
-    reports wait for export (or retry), green when everything is exported."""
+    reports wait for a retry, green when everything is exported or on its way. The first backlog after
+    activation, reports simply not sent yet, is green with "exporteras nu": nothing is delayed."""
     if integration is None or not integration.active:
         return StatusLight("off", "Inte aktiverad", "")
     connection = integration.connection
-    problems = session.scalar(
-        select(func.count()).select_from(Problem).where(Problem.company_id == company.id, Problem.closed_at.is_(None))
-    )
+    first = session.scalars(
+        select(Problem)
+        .where(Problem.company_id == company.id, Problem.closed_at.is_(None))
+        .order_by(Problem.opened_at, Problem.id)
+        .limit(2)
+    ).all()
     stuck = counts.get(ExportState.BLOCKED, 0) + counts.get(ExportState.FAILED, 0)
-    if connection is None or connection.status != ConnectionStatus.ACTIVE or problems or stuck:
-        return StatusLight("red", "Röd", "Allvarligt fel som kräver uppmärksamhet.")
+    if connection is None or connection.status != ConnectionStatus.ACTIVE or first or stuck:
+        if first:
+            why = problem_clause(first[0].kind, _detail_with_names(first[0], company))
+            if len(first) > 1:
+                why += " (och fler problem, se Notifikationer)"
+        elif connection is None or connection.status != ConnectionStatus.ACTIVE:
+            why = problem_clause(Reason.NOT_CONNECTED)
+        else:
+            why = "se Z-rapporterna som väntar"
+        waiting = f"{zreports(stuck)} väntar på åtgärd" if stuck else "nästa dagsavslut kan inte exporteras"
+        return StatusLight("red", "Röd", f"{waiting} — {why}")
     waiting = counts.get(ExportState.PENDING, 0)
     if waiting:
-        return StatusLight(
-            "yellow", "Gul", f"Fördröjningar eller mindre problem: {waiting} Z-rapporter väntar på export."
+        overdue = now_utc() - DELAYED_AFTER
+        retrying = session.scalar(
+            select(func.count()).select_from(ExportJob).where(
+                ExportJob.company_id == company.id, ExportJob.state == ExportState.PENDING,
+                or_(ExportJob.retries > 0, ExportJob.retry_at < overdue),
+            )
         )
+        if retrying:
+            return StatusLight(
+                "yellow", "Gul",
+                f"Fördröjningar: {zreports(retrying)} väntar på ett nytt försök eller har väntat i mer än "
+                f"{DELAYED_AFTER.seconds // 60} minuter"
+                + (f"; {zreports(waiting - retrying)} till exporteras nu" if waiting > retrying else ""),
+            )
+        return StatusLight("green", "Grön", f"{zreports(waiting)} exporteras nu till Fortnox.")
     return StatusLight("green", "Grön", "Allt fungerar normalt: allt är exporterat.")
 
 
@@ -328,7 +396,7 @@ class InactiveAccount:
 @login_required
 def inactive_accounts():
     """ "Visa inaktiva konton": every account the settings use that Fortnox has inactive, and where it is used."""
-    from backoffice.integrations.fortnox.lists import FortnoxUnavailable, fortnox_accounts
+    from backoffice.integrations.fortnox.lists import FortnoxUnavailable, chart_read_at, fortnox_accounts
 
     company = current_user.company
     integration = integration_of(session, company.id)
@@ -341,11 +409,14 @@ def inactive_accounts():
         if p.kind == Reason.ACCOUNT_INACTIVE and p.details.get("account")
     }
     accounts = None
+    read_at = None
     if connection is not None and connection.status == ConnectionStatus.ACTIVE:
         try:
-            accounts = fortnox_accounts(connection)
+            # This page leads to the fix: Fortnox is read afresh (two calls, from the tenant's budget).
+            accounts = fortnox_accounts(connection, fresh=True)
         except FortnoxUnavailable:
             accounts = None
+        read_at = chart_read_at(connection)
     if accounts is not None:
         inactive |= {number for _, number in mapped if number in accounts and not accounts[number][1]}
     rows = [
@@ -357,7 +428,7 @@ def inactive_accounts():
         )
         for number in sorted(inactive)
     ]
-    return render_template("export/inactive_accounts.html", rows=rows, checked=accounts is not None)
+    return render_template("export/inactive_accounts.html", rows=rows, checked=accounts is not None, read_at=read_at)
 
 
 # --- actions --------------------------------------------------------------------------------------
@@ -373,25 +444,32 @@ def recheck():
     """ "Kontrollera igen": read Fortnox's accounts, series and cost centres again and unblock what is fixed."""
     company = current_user.company
     integration = integration_of(session, company.id)
+    target = safe_next(request.args.get("next") or request.form.get("next")) or url_for("integrations.index")
     if integration is not None and integration.connection is not None:
         from backoffice.integrations.fortnox.lists import forget_fortnox_lists
 
         connection = integration.connection
         forget_fortnox_lists(connection.id)  # the wizard's lists are read again too
         session.commit()  # no transaction (on SQLite: the write lock) stays open while Fortnox is called
-        woken = heal_connection(session, connection, client_for(connection))
+        try:
+            woken = heal_connection(session, connection, client_for(connection), strict=True)
+        except FortnoxError:
+            session.rollback()
+            flash("Fortnox kunde inte läsas just nu, så ingenting är kontrollerat. Försök igen om en stund.", "error")
+            return redirect(target)
     else:
         woken = unblock_jobs(session, company)
     session.commit()
+    remaining = [p for p in open_problems(company) if p.kind in FORTNOX_SIDE]
     if woken:
         wake(current_app._get_current_object())
-        flash(f"Fortnox är kontrollerat igen. {woken} Z-rapporter exporteras nu.", "info")
-    elif open_problems(company):
-        flash("Fortnox är kontrollerat igen, men problemet kvarstår.", "error")
+        flash(f"Fortnox är kontrollerat igen. {zreports(woken)} exporteras nu.", "info")
+    elif remaining:
+        said = " ".join(problem_sentence(p, company) for p in remaining[:3])
+        flash(f"Fortnox är kontrollerat igen just nu, och det här gäller fortfarande: {said}", "error")
     else:
-        flash("Fortnox är kontrollerat igen. Inga problem hittades.", "info")
-    target = request.args.get("next") or request.form.get("next")
-    return redirect(safe_next(target) or url_for("integrations.index"))
+        flash("Fortnox är kontrollerat igen. Inga problem hittades i Fortnox.", "info")
+    return redirect(target)
 
 
 @bp.post("/foretag/integrationer/fortnox/manuell-export")

@@ -13,6 +13,7 @@ from backoffice.accounts.operations import load_mapping
 from backoffice.companies.auth import admin_required
 from backoffice.db import session
 from backoffice.export.jobs import integration_of
+from backoffice.export.problems import sync_problems
 from backoffice.export.views import job_counts, status_light
 from backoffice.integrations.forms import (
     STEPS,
@@ -67,6 +68,7 @@ def deactivate_fortnox():
     deactivate(session, company, settings())
     integration.wizard_step = STEPS[0]
     session.commit()
+    sync_problems(session, company)  # closes what was open as "Avslutad (integrationen inaktiverad)"
     flash("Integrationen med Fortnox är inaktiverad. Inget mer exporteras; historiken finns kvar.", "info")
     return redirect(url_for("integrations.index"))
 

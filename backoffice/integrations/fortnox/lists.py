@@ -9,14 +9,14 @@ om" read it from Fortnox again (two calls), and the rest of the snapshot when it
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import current_app
 
 from backoffice.db import now_utc, session
 from backoffice.integrations.fortnox.connection import client_for
 from backoffice.integrations.fortnox.errors import FortnoxAuthError, FortnoxError
-from backoffice.integrations.fortnox.metadata import Chart, forget_charts, snapshot_for
+from backoffice.integrations.fortnox.metadata import Chart, forget_charts, snapshot_for, stored_snapshot
 from backoffice.integrations.fortnox.models import FortnoxConnection
 
 #: How long the wizard's pages reuse the current year's chart (Fortnox allows 25 calls per 5 s per
@@ -78,6 +78,13 @@ def fortnox_series(connection: FortnoxConnection, *, fresh: bool = False) -> lis
     """The voucher series of today's financial year."""
     chart = _current_chart(connection, fresh=fresh)
     return [] if chart is None else [SeriesChoice(code, s.description, s.manual) for code, s in chart.series.items()]
+
+
+def chart_read_at(connection: FortnoxConnection) -> datetime | None:
+    """When the chart of today's financial year the lists show was read from Fortnox (None: never)."""
+    snapshot = stored_snapshot(connection)
+    chart = snapshot.chart_for(now_utc().date()) if snapshot is not None else None
+    return chart.fetched_at if chart is not None else None
 
 
 def forget_fortnox_lists(connection_id: int) -> None:
