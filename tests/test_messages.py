@@ -104,7 +104,7 @@ def _real_details() -> dict[str, list[dict]]:
     return found
 
 
-_EMPTY = ('""', "“”", "”", "()", " .", "t.o.m. .", "None", "  ", " ,", "för .")
+_EMPTY = ('""', "“”", "””", "()", " .", "t.o.m. .", "None", "  ", " ,", "för .")
 
 
 @pytest.mark.parametrize("reason", sorted(_real_details()))
