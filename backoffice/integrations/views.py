@@ -6,14 +6,14 @@ create an account or the series "F – Kassa" in Fortnox from the wizard's pages
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from backoffice.accounts.operations import load_mapping
 from backoffice.companies.auth import admin_required
 from backoffice.db import session
 from backoffice.export.jobs import integration_of
-from backoffice.export.problems import sync_problems
+from backoffice.export.problems import heal_connection, sync_problems
 from backoffice.export.views import job_counts, status_light
 from backoffice.integrations.forms import (
     STEPS,
@@ -28,6 +28,8 @@ from backoffice.integrations.fortnox.lists import (
 )
 from backoffice.integrations.fortnox.operations import deactivate
 from backoffice.integrations.wizard import CASH_SERIES, connected, empty_mapping_for, step_handler, step_url
+from backoffice.messages import zreports
+from backoffice.scheduler import wake
 from backoffice.security import safe_next
 
 bp = Blueprint("integrations", __name__, url_prefix="/foretag/integrationer")
@@ -122,7 +124,14 @@ def create_cash_series():
         flash(exc.message, "error")
     else:
         forget_fortnox_lists(connection.id)
-        flash(f"Verifikationsserien {code} – {description} är skapad i Fortnox.", "info")
+        # Read Fortnox again and re-judge at once, so the page that says the series is created shows
+        # no banner saying it is missing (and what waited on it goes).
+        woken = heal_connection(session, connection, client_for(connection))
+        session.commit()
+        if woken:
+            wake(current_app._get_current_object())
+        flash(f"Verifikationsserien {code} – {description} är skapad i Fortnox."
+              + (f" {zreports(woken)} exporteras nu." if woken else ""), "info")
     return redirect(step_url("serie"))
 
 
