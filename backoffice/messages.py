@@ -116,6 +116,16 @@ def read_ago(read_at, now) -> str:
     return f"för {seconds // 86400} dagar sedan"
 
 
+def connection_warning(warning: dict) -> str:
+    """Why connecting a restaurant to a Fortnox company needs confirming (``operations.connection_warnings``)."""
+    if warning["kind"] == "shared":
+        return (f"Fortnox-företaget {warning['fortnox_company']} används redan av {warning['others']} i BackOffice. "
+                "Kopplar du hit bokförs båda restaurangernas försäljning i samma Fortnox-företag.")
+    return (f"Fortnox-företaget {warning['fortnox_company']} har organisationsnummer {warning['fortnox_org_number']}, "
+            f"men {warning['company']} har organisationsnummer {warning['org_number']}. Kontrollera att du loggade "
+            "in i rätt Fortnox-företag.")
+
+
 def zreports(count: int) -> str:
     """``1 Z-rapport``, ``2 Z-rapporter``."""
     return f"{count} Z-rapport" if count == 1 else f"{count} Z-rapporter"

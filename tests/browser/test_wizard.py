@@ -24,7 +24,7 @@ def test_an_admin_walks_the_whole_wizard_and_the_reports_reach_fortnox(
 ):
     made = shop(registers=("K1", "K2"))
     reports(made, days=3)
-    tenant = emulator.control.create_tenant(made.company.name, "556000-0101")
+    tenant = emulator.control.create_tenant(made.company.name, "556677-8899")
     auto_approve = emulator.control.get_auto_approve()
     emulator.control.set_auto_approve(False)  # a person approves on Fortnox's consent page
     page = new_page()

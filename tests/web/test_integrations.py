@@ -64,7 +64,7 @@ def test_the_whole_wizard_over_http_connects_saves_every_step_and_activates(db, 
     made = site(registers=("K1",))
     reports(made, days=3)
     web = made.admin
-    tenant = emulator.control.create_tenant(made.company.name, "556000-0007")
+    tenant = emulator.control.create_tenant(made.company.name, "556677-8899")
     emulator.control.set_auto_approve(True, tenant_id=tenant)
 
     entry = web.get(f"{WIZARD}/", allow_redirects=False)

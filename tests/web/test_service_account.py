@@ -44,7 +44,7 @@ def test_a_service_account_connects_and_exports_with_client_credentials_and_no_r
     db, site, reports, emulator
 ):
     made = site(registers=("K1",))
-    tenant = emulator.control.create_tenant(made.company.name, "556000-0008")
+    tenant = emulator.control.create_tenant(made.company.name, "556677-8899")
     emulator.control.set_auto_approve(True, tenant_id=tenant)
 
     back = connect_with_service_account(made.admin, f"{WIZARD}/behorighet")

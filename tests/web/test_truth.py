@@ -8,10 +8,12 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
+from sqlalchemy import select
+
 from backoffice.export.problems import heal_connection, sync_problems
 from backoffice.export.reasons import Reason
 from backoffice.integrations.fortnox.connection import client_for
-from backoffice.integrations.fortnox.models import ConnectionStatus, FortnoxConnection
+from backoffice.integrations.fortnox.models import ConnectionStatus, FortnoxConnection, FortnoxIntegration
 from tests.web.conftest import DEMO_MAPPING, fresh, jobs_of, open_problem
 from tests.web.test_export import banners, export_pending
 
@@ -194,3 +196,50 @@ def test_visa_inaktiva_konton_reads_fortnox_afresh_and_says_when(db, site, conne
     assert re.search(r'<tr data-account="1910">.*?Aktivt igen', again, re.S)
     assert re.search(r'<tr data-account="1580">.*?Inaktivt', again, re.S)
     assert "Läst från Fortnox" in again and "(just nu)" in again
+
+
+def _consent(emulator, web, tenant_id: int):
+    """Log in to Fortnox (auto-approved for the tenant) from the wizard's access step; the answer."""
+    before = emulator.control.get_auto_approve()
+    emulator.control.set_auto_approve(True, tenant_id=tenant_id)
+    try:
+        return web.http.get(f"{web.url}/integrations/fortnox/connect",
+                            params={"next": "/foretag/integrationer/fortnox/installningar/behorighet"}, timeout=30)
+    finally:
+        emulator.control.set_auto_approve(before["enabled"], tenant_id=before["tenant_id"], decision=before["decision"])
+
+
+def test_connecting_to_a_fortnox_company_another_restaurant_uses_warns_first_and_avbryt_keeps_it_unlinked(
+    db, site, connect, emulator
+):
+    first = connect(site(registers=("K1",)), active=True, mapping=DEMO_MAPPING)
+    second = site(registers=("K1",))
+
+    asked = _consent(emulator, second.admin, first.tenant_id)
+    cancelled = second.admin.post("/integrations/fortnox/bekrafta", {"decision": "cancel"})
+    fresh(db)
+    unlinked = db.scalar(select_integration(second.company))
+
+    assert asked.url.endswith("/integrations/fortnox/bekrafta")
+    assert f"används redan av {first.company.name} i BackOffice" in asked.text
+    assert cancelled.status_code == 302
+    assert unlinked is None or unlinked.connection_id is None
+    assert db.get(FortnoxConnection, first.connection_id).status == ConnectionStatus.ACTIVE  # the first goes on
+
+
+def test_a_fortnox_company_with_another_organisation_number_warns_and_koppla_andå_connects(db, site, emulator):
+    made = site(registers=("K1",))
+    tenant = emulator.control.create_tenant("Fel AB", "559999-0001")
+
+    asked = _consent(emulator, made.admin, tenant)
+    chosen = made.admin.post("/integrations/fortnox/bekrafta", {"decision": "connect"})
+    fresh(db)
+    linked = db.scalar(select_integration(made.company))
+
+    assert "har organisationsnummer 559999-0001, men" in asked.text and "556677-8899" in asked.text
+    assert chosen.headers["Location"].endswith("/installningar/behorighet")
+    assert linked.connection is not None and linked.connection.tenant_id == tenant
+
+
+def select_integration(company):
+    return select(FortnoxIntegration).where(FortnoxIntegration.company_id == company.id)
