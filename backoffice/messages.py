@@ -126,6 +126,16 @@ def connection_warning(warning: dict) -> str:
             "in i rätt Fortnox-företag.")
 
 
+def activation_message(count: int, first, last, series: str, start_date) -> str:
+    """What "Aktivera och exportera" will do: ``60 Z-rapporter 2026-11-01 – 2026-11-30 bokförs nu i serie F.``"""
+    where = f" i serie {series}" if series else ""
+    if count == 0:
+        since = f" från {start_date}" if start_date else ""
+        return f"Det finns inga Z-rapporter{since} ännu. Varje dagsavslut bokförs sedan{where} i Fortnox."
+    days = str(first) if first == last else f"{first} – {last}"
+    return f"{zreports(count)} {days} bokförs nu{where}. Därefter bokförs varje dagsavslut av sig själv."
+
+
 def zreports(count: int) -> str:
     """``1 Z-rapport``, ``2 Z-rapporter``."""
     return f"{count} Z-rapport" if count == 1 else f"{count} Z-rapporter"

@@ -47,6 +47,7 @@ from backoffice.accounts.mapping import Mapping, MappingIncompleteError, Missing
 from backoffice.accounts.operations import save_mapping
 from backoffice.companies.models import Company
 from backoffice.db import session
+from backoffice.export.models import ExportJob, ExportState
 from backoffice.export.problems import unblock_jobs
 from backoffice.integrations.forms import (
     STEP_TITLES,
@@ -58,12 +59,13 @@ from backoffice.integrations.forms import (
 )
 from backoffice.integrations.fortnox.lists import (
     FortnoxUnavailable,
+    chart_read_at,
     fortnox_accounts,
     fortnox_series,
 )
 from backoffice.integrations.fortnox.models import ConnectionStatus, FortnoxConnection
 from backoffice.integrations.fortnox.operations import activate, integration_for
-from backoffice.messages import describe_missing_account, mapping_incomplete_message
+from backoffice.messages import activation_message, describe_missing_account, mapping_incomplete_message
 from backoffice.money import ZERO
 from backoffice.scheduler import wake
 from backoffice.zreport.booking import build_voucher
@@ -168,7 +170,9 @@ def _step_series(step, company, integration, connection, mapping):
     form = SeriesForm()
     error = None
     try:
-        series = fortnox_series(connection, fresh=request.method == "POST" or "las-om" in request.args)
+        # The step that fixes a missing or non-manual series: what it lists is read from Fortnox now
+        # (two calls from the tenant's budget), never a deleted series from a minute ago.
+        series = fortnox_series(connection, fresh=True)
     except FortnoxUnavailable as exc:
         series, error = None, exc
     form.series.choices = [SelectChoice(s.code) for s in series or []]
@@ -195,6 +199,7 @@ def _step_series(step, company, integration, connection, mapping):
         fortnox_error=error,
         offer_cash_series=series is not None and not has_cash_series,
         cash_series=CASH_SERIES,
+        read_at=chart_read_at(connection),
     )
 
 
@@ -321,7 +326,9 @@ def _step_accounts(step, company, integration, connection, mapping):
     rows = account_rows(step, mapping, seen)
     fortnox_error = None
     try:
-        accounts = fortnox_accounts(connection, fresh=request.method == "POST" or "las-om" in request.args)
+        # A deep link (``field``) comes from a problem's fix: judge its accounts as Fortnox has them now.
+        accounts = fortnox_accounts(connection, fresh=request.method == "POST" or "las-om" in request.args
+                                    or "field" in request.args)
     except FortnoxUnavailable as exc:
         accounts, fortnox_error = None, exc
     if request.method == "POST":
@@ -354,6 +361,7 @@ def _step_accounts(step, company, integration, connection, mapping):
         kind=ACCOUNT_STEPS[step],
         start_date=mapping.start_date,
         new_account_form=NewAccountForm(formdata=None),
+        read_at=chart_read_at(connection),
     )
 
 
@@ -386,6 +394,7 @@ def _step_preview(step, company, integration, connection, mapping):
         error = _check_account(number, accounts)
         if error:
             problems.append((error, step_url(parse_field_key(key).step, field=key)))
+    summary = None if integration is not None and integration.active else activation_summary(company, mapping)
     if request.method == "POST" and not problems:
         integration = integration_for(session, company)
         was_active = integration.active
@@ -436,7 +445,25 @@ def _step_preview(step, company, integration, connection, mapping):
         total_debit=sum((r.debit for r in preview_rows), ZERO),
         total_credit=sum((r.credit for r in preview_rows), ZERO),
         mapping=mapping,
+        summary=summary,
+        next_label="NÄSTA" if summary is None else "Aktivera och exportera",
     )
+
+
+def activation_summary(company: Company, mapping: Mapping) -> str:
+    """What activating is about to do, said before it is done: the stored reports from the start date
+    on that are not in Fortnox yet, and the series they are booked in."""
+    conditions = [ZReportRecord.company_id == company.id]
+    if mapping.start_date is not None:
+        conditions.append(ZReportRecord.business_date >= mapping.start_date)
+    exported = select(ExportJob.zreport_id).where(
+        ExportJob.company_id == company.id, ExportJob.state == ExportState.EXPORTED
+    )
+    count, first, last = session.execute(
+        select(func.count(), func.min(ZReportRecord.business_date), func.max(ZReportRecord.business_date))
+        .where(*conditions, ZReportRecord.id.not_in(exported))
+    ).one()
+    return activation_message(count, first, last, mapping.voucher_series, mapping.start_date)
 
 
 def _step_done(step, company, integration, connection, mapping):

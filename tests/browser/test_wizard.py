@@ -84,7 +84,8 @@ def test_an_admin_walks_the_whole_wizard_and_the_reports_reach_fortnox(
     expect(preview).to_contain_text("1689")
     expect(preview.locator("thead")).to_contain_text("Kostnadsställe")
     page.screenshot(path=screenshots / "wizard-preview.png", full_page=True)
-    page.get_by_role("button", name="NÄSTA").click()
+    expect(page.locator("[data-activation-summary]")).to_contain_text("bokförs nu i serie F")
+    page.get_by_role("button", name="Aktivera och exportera").click()
 
     expect(page.get_by_text("Fortnox-integrationen är aktiverad")).to_be_visible()
     page.get_by_role("button", name="OK").click()

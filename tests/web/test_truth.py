@@ -243,3 +243,27 @@ def test_a_fortnox_company_with_another_organisation_number_warns_and_koppla_and
 
 def select_integration(company):
     return select(FortnoxIntegration).where(FortnoxIntegration.company_id == company.id)
+
+
+def test_the_series_step_never_lists_a_series_deleted_a_moment_ago_and_says_when_it_read(db, site, connect, emulator):
+    made = connect(site(registers=("K1",)), mapping=DEMO_MAPPING)
+    wizard = "/foretag/integrationer/fortnox/installningar"
+    first = made.admin.get(f"{wizard}/serie").text
+    emulator.control.delete_series(made.tenant_id, "A")
+
+    again = made.admin.get(f"{wizard}/serie").text
+
+    assert 'value="A"' in first
+    assert 'value="A"' not in again and "Läst från Fortnox" in again and "(just nu)" in again
+
+
+def test_a_fix_link_to_an_account_field_tags_an_account_made_inactive_a_moment_ago(db, site, connect, reports, emulator):
+    made = connect(site(registers=("K1",)), mapping=DEMO_MAPPING)
+    reports(made, days=1)
+    wizard = "/foretag/integrationer/fortnox/installningar"
+    made.admin.get(f"{wizard}/betalningsmetoder")  # the chart is read and kept for a minute
+    emulator.control.set_account_active(made.tenant_id, 1910, False)
+
+    linked = made.admin.get(f"{wizard}/betalningsmetoder?field=payment_method:cash").text
+
+    assert "Konto 1910 är inaktivt i Fortnox" in linked
