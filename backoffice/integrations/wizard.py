@@ -226,71 +226,39 @@ class AccountRow:
         return ACCOUNT_LABELS.get(self.suggestion, "") if self.suggestion else ""
 
 
+def _row(key: str, value: int | None, used: bool, suggestion: int | None, hint: str | None = None,
+         label: str | None = None) -> AccountRow:
+    """One account field, named by its key (``accounts.fields.field_label``) unless ``label`` is given."""
+    return AccountRow(key, label or field_label(key), value, used=used, hint=hint, suggestion=suggestion)
+
+
 def account_rows(step: str, mapping: Mapping, seen: SeenParts) -> list[AccountRow]:
     """The fields of an account step: what the reports hold plus what is mapped already."""
     kind = ACCOUNT_STEPS[step]
     if kind == "payment_method":
         methods = sorted(set(seen.payment_methods) | set(mapping.payment_methods))
-        return [
-            AccountRow(
-                payment_key(method),
-                field_label(payment_key(method)),
-                mapping.payment_methods.get(method),
-                used=seen.payment_methods.get(method, False),
-                suggestion=PAYMENT_METHOD_ACCOUNTS.get(method),
-            )
-            for method in methods
-        ]
+        return [_row(payment_key(m), mapping.payment_methods.get(m), seen.payment_methods.get(m, False),
+                     PAYMENT_METHOD_ACCOUNTS.get(m)) for m in methods]
     if kind == "vat_rate":
         rates = sorted({r for r, used in seen.vat_rates.items() if used} | set(mapping.vat_rates), reverse=True)
-        return [
-            AccountRow(
-                vat_key(rate),
-                field_label(vat_key(rate)),
-                mapping.vat_rates.get(rate),
-                used=seen.vat_rates.get(rate, False),
-                suggestion=VAT_RATE_ACCOUNTS.get(rate),
-            )
-            for rate in rates
-        ]
+        return [_row(vat_key(r), mapping.vat_rates.get(r), seen.vat_rates.get(r, False), VAT_RATE_ACCOUNTS.get(r))
+                for r in rates]
     if kind == "sales":
-        rows = []
         exact = {(rule.product_group, rule.vat_rate) for rule in mapping.sales}
-        for rule in mapping.sales:
-            rows.append(
-                AccountRow(
-                    sales_key(rule.product_group, rule.vat_rate),
-                    field_label(sales_key(rule.product_group, rule.vat_rate)),
-                    rule.account,
-                    used=seen.sales.get((rule.product_group, rule.vat_rate), False),
-                    suggestion=SALES_ACCOUNTS_BY_VAT_RATE.get(rule.vat_rate) if rule.vat_rate is not None else None,
-                )
-            )
+        rows = [
+            _row(sales_key(rule.product_group, rule.vat_rate), rule.account,
+                 seen.sales.get((rule.product_group, rule.vat_rate), False),
+                 SALES_ACCOUNTS_BY_VAT_RATE.get(rule.vat_rate) if rule.vat_rate is not None else None)
+            for rule in mapping.sales
+        ]
         for (group, rate), used in sorted(seen.sales.items(), key=lambda item: (item[0][0], -item[0][1])):
-            if (group, rate) in exact:
-                continue
-            covered = mapping.sales_account(group, rate)
-            rows.append(
-                AccountRow(
-                    sales_key(group, rate),
-                    field_label(sales_key(group, rate)),
-                    None,
-                    used=used,
-                    hint=f"Bokförs nu på konto {covered} enligt en mer allmän regel." if covered else None,
-                    suggestion=SALES_ACCOUNTS_BY_VAT_RATE.get(rate),
-                )
-            )
+            if (group, rate) not in exact:
+                covered = mapping.sales_account(group, rate)
+                rows.append(_row(sales_key(group, rate), None, used, SALES_ACCOUNTS_BY_VAT_RATE.get(rate),
+                                 f"Bokförs nu på konto {covered} enligt en mer allmän regel." if covered else None))
         return rows
-    return [
-        AccountRow(
-            other_key(part),
-            name,
-            getattr(mapping, part),
-            used=seen.other.get(part, False),
-            suggestion=OTHER_ACCOUNTS.get(part),
-        )
-        for part, name in OTHER_PARTS.items()
-    ]
+    return [_row(other_key(part), getattr(mapping, part), seen.other.get(part, False), OTHER_ACCOUNTS.get(part),
+                 label=name) for part, name in OTHER_PARTS.items()]
 
 
 def _apply_rows(step: str, mapping: Mapping, rows: list[AccountRow]) -> Mapping:
