@@ -47,8 +47,9 @@ from backoffice.accounts.mapping import Mapping, MappingIncompleteError, Missing
 from backoffice.accounts.operations import save_mapping
 from backoffice.companies.models import Company
 from backoffice.db import session
-from backoffice.export.models import ExportJob, ExportState
+from backoffice.export.models import ExportJob, ExportState, Problem
 from backoffice.export.problems import unblock_jobs
+from backoffice.export.reasons import Reason
 from backoffice.integrations.forms import (
     STEP_TITLES,
     STEPS,
@@ -289,6 +290,22 @@ def _check_account(number: int, accounts: dict[int, tuple[str, bool]] | None) ->
     return None
 
 
+def _accounts_refused_in_other_years(company: Company) -> dict[int, str]:
+    """Accounts an open problem calls inactive or missing in another financial year's chart than
+    today's (what the banner says, so the field says it too): number → the field's sentence."""
+    found = {}
+    for problem in session.scalars(select(Problem).where(
+            Problem.company_id == company.id, Problem.closed_at.is_(None),
+            Problem.kind.in_([Reason.ACCOUNT_INACTIVE, Reason.ACCOUNT_MISSING]))):
+        detail = problem.details
+        if detail.get("account") and detail.get("financial_year"):
+            state = "är inaktivt" if problem.kind == Reason.ACCOUNT_INACTIVE else "saknas"
+            found[int(detail["account"])] = (f"Konto {detail['account']} {state} i Fortnox för räkenskapsåret "
+                                             f"{detail['financial_year']}. Rätta det där i Fortnox eller välj ett "
+                                             "annat konto.")
+    return found
+
+
 def _step_accounts(step, company, integration, connection, mapping):
     seen = seen_parts(company, mapping.start_date)
     rows = account_rows(step, mapping, seen)
@@ -312,10 +329,11 @@ def _step_accounts(step, company, integration, connection, mapping):
         if not any(row.error for row in rows):
             return _save(company, _apply_rows(step, mapping, rows), _next_step(step))
     else:
+        other_years = _accounts_refused_in_other_years(company)
         for row in rows:
             row.raw = "" if row.value is None else str(row.value)
             if row.value is not None:
-                row.error = _check_account(row.value, accounts)
+                row.error = _check_account(row.value, accounts) or other_years.get(row.value)
     focus = request.args.get("field")
     status = 400 if request.method == "POST" else 200
     return _render(

@@ -267,3 +267,12 @@ def test_a_fix_link_to_an_account_field_tags_an_account_made_inactive_a_moment_a
     linked = made.admin.get(f"{wizard}/betalningsmetoder?field=payment_method:cash").text
 
     assert "Konto 1910 är inaktivt i Fortnox" in linked
+
+
+def test_an_account_the_banner_calls_inactive_in_last_years_chart_is_tagged_in_the_wizard_too(db, site, connect):
+    made = connect(site(registers=("K1",)), active=True, mapping=DEMO_MAPPING)
+    open_problem(db, made.company, Reason.ACCOUNT_INACTIVE, "1910 2025", {"account": 1910, "financial_year": "2025"})
+
+    page = made.admin.get("/foretag/integrationer/fortnox/installningar/betalningsmetoder").text
+
+    assert "Konto 1910 är inaktivt i Fortnox för räkenskapsåret 2025." in page
