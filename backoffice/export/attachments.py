@@ -208,8 +208,8 @@ def attach_one(session: Session, attachment_id: int, *, clients: Clients, now: d
     content = render_pdf(report, company_name=company.name, org_number=company.org_number)
     attachment.file_name = name = file_name(report)
     series, number, year = job.voucher_series, job.voucher_number, job.voucher_year
-    if attachment.correction_id is not None:  # a correction's new voucher ("Rätta dag")
-        series, number, year = _corrected_voucher(session, attachment.correction_id)
+    if attachment.voucher_number is not None:  # a correction's new voucher ("Rätta dag")
+        series, number, year = attachment.voucher_series, attachment.voucher_number, attachment.voucher_year
     client = clients(connection)
     step = "look"
     session.commit()  # no transaction stays open while Fortnox is called
@@ -238,14 +238,6 @@ def attach_one(session: Session, attachment_id: int, *, clients: Clients, now: d
     except FortnoxError as exc:
         return _handle_error(session, attachment, exc, step, now)
     return _attached(session, attachment, now)
-
-
-def _corrected_voucher(session: Session, correction_id: int) -> tuple[str, int, int]:
-    """The new voucher of a correction: (series, number, financial year id)."""
-    table = VoucherAttachment.metadata.tables["correction"]
-    row = session.execute(select(table.c.new_series, table.c.new_number, table.c.new_year)
-                          .where(table.c.id == correction_id)).one()
-    return row[0], row[1], row[2]
 
 
 def _in_inbox(client: FortnoxClient, name: str, size: int) -> str | None:

@@ -46,6 +46,7 @@ from backoffice.accounts.fields import (
 from backoffice.accounts.mapping import Mapping, MappingIncompleteError, MissingAccount, SalesRule
 from backoffice.accounts.operations import save_mapping
 from backoffice.companies.models import Company
+from backoffice.correction.views import flash_changed_days
 from backoffice.db import session
 from backoffice.export.models import ExportJob, ExportState, Problem
 from backoffice.export.problems import unblock_jobs
@@ -110,6 +111,7 @@ def _save(company: Company, mapping: Mapping, next_step: str):
     integration.wizard_step = next_step
     session.commit()
     unblock_jobs(session, company)
+    flash_changed_days(company)  # "12 exporterade dagar bokförs annorlunda …" (Rätta dag)
     return redirect(step_url(next_step))
 
 

@@ -39,6 +39,7 @@ def run_corrections(db, *, now=None, limit: int = 100) -> list[str]:
     """Claim and correct due corrections one by one at ``now``, as the worker does."""
     now = now or now_utc()
     states = []
+    db.rollback()  # on SQLite an open read transaction would not see what the live server wrote
     for _ in range(limit):
         claim = claim_next_correction(db, "test-worker", now=now)
         if claim is None:

@@ -28,6 +28,13 @@ def test_the_cli_previews_asks_and_corrects_only_with_yes(app, db, emulator, boo
     assert "Rättade: 1, väntar på en person: 0, misslyckade: 0, pågår: 0" in done.output
     assert again.exit_code == 0 and "0 dagar rättas, 3 bokförs redan rätt." in again.output
     assert len(emulator.control.vouchers(shop.tenant_id)) == 5
+    status = json.loads(runner.invoke(args=["export", "status", "--company", shop.company.name, "--json"]).output)
+    new = emulator.control.vouchers(shop.tenant_id)[-1]
+    current = {row["business_date"]: row["current_voucher"] for row in status}
+    assert current["2026-11-21"] == f"F {new['number']}"
+    assert current["2026-11-20"] == f"F {status[0]['voucher_number']}"
+    text = runner.invoke(args=["export", "status", "--company", shop.company.name]).output
+    assert f"F {new['number']} (rättad, först F {status[1]['voucher_number']})" in text
 
 
 def test_the_cli_refuses_a_reversed_range_and_a_bad_date_in_swedish(app, restaurant):

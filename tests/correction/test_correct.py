@@ -6,13 +6,14 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from backoffice.correction.messages import attention_message, input_message, locked_message
 from backoffice.correction.models import Correction, CorrectionState
 from backoffice.correction.operations import CorrectionError, preview, start_correction
 from backoffice.correction.steps import RETRY_DELAYS
 from backoffice.db import now_utc
+from backoffice.export.models import AttachmentState, VoucherAttachment
 from backoffice.integrations.fortnox.connection import client_for
 from backoffice.integrations.fortnox.metadata import refresh_snapshot
 from backoffice.integrations.fortnox.models import FortnoxConnection
@@ -61,14 +62,16 @@ def test_a_mapping_change_corrects_the_days_it_changes_and_leaves_the_others(db,
         (3002, D("0.00"), D("-16473.21"), D("-16473.21")), (3052, D("-16473.21"), D("0.00"), D("16473.21"))]
     assert voucher_posts(emulator, shop) == 3  # the preview posts nothing
 
+    db.execute(update(VoucherAttachment).where(VoucherAttachment.company_id == shop.company.id)
+               .values(state=AttachmentState.ATTACHED))  # the exports' own PDFs are not this test's
     start_correction(db, shop.company, NOV_20, NOV_22, actor="chef@krogen.se", why="Dryck 12 % på fel konto", today=TODAY)
     db.commit()
     assert run_corrections(db) == ["done"]
-    assert run_attachments(db, shop.company) == ["attached"] * 4  # the three exports and the new voucher
+    assert run_attachments(db, shop.company) == ["attached"]  # the new voucher's Z-report PDF
 
     original = before[job_21.voucher_number]
     [_, reversal, new] = vouchers_of(emulator, shop, NOV_21)
-    assert {**vouchers_of(emulator, shop, NOV_21)[0], "files": []} == original  # untouched (its PDF aside)
+    assert vouchers_of(emulator, shop, NOV_21)[0] == original  # untouched
     assert reversal["series"] == new["series"] == "F"
     assert reversal["description"] == f"Rättelse av F {job_21.voucher_number}: {original['description']}"
     assert "chef@krogen.se" in reversal["comments"] and "Dryck 12 % på fel konto" in reversal["comments"]
