@@ -58,13 +58,14 @@ class EmulatorControl:
         self._call("PUT", "/delay", {"seconds": seconds})
 
     def readings(self) -> dict[str, Any]:
-        """GET /_emulator/readings: date_filter, descriptions, rate_window, retry_after, the choices and
-        which are unsourced."""
+        """GET /_emulator/readings: date_filter, descriptions, rate_window, file_connection_filters,
+        voucher_year_reading, file_connection_pages, retry_after, the choices and which are unsourced."""
         return self._call("GET", "/readings")
 
     def set_readings(self, **readings: Any) -> dict[str, Any]:
         """PUT /_emulator/readings: play other readings of the unsettled facts (``date_filter="refused"``,
-        ``descriptions="normalised"``, ``rate_window="weighted"``, ``retry_after=2`` or None)."""
+        ``descriptions="normalised"``, ``rate_window="weighted"``, ``file_connection_filters="ignored"``,
+        ``voucher_year_reading="calendar"``, ``file_connection_pages="paged"``, ``retry_after=2`` or None)."""
         return self._call("PUT", "/readings", readings)
 
     def add_fault(self, kind: str, *, count: int = 1, method: str | None = None, path_prefix: str = "/",

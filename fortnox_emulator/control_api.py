@@ -362,6 +362,9 @@ UNSOURCED = {
     "date_filter": list(READINGS["date_filter"]),
     "descriptions": list(READINGS["descriptions"]),
     "rate_window": ["weighted"],
+    "file_connection_filters": list(READINGS["file_connection_filters"]),
+    "voucher_year_reading": list(READINGS["voucher_year_reading"]),
+    "file_connection_pages": list(READINGS["file_connection_pages"]),
     "retry_after": ["every value: no source has seen Fortnox send Retry-After"],
 }
 
@@ -370,13 +373,13 @@ def readings(app: EmulatorApp, request: Request) -> dict[str, Any]:
     """GET /_emulator/readings: how the emulator plays each fact no source settles, the choices, and
     which of them are unsourced."""
     settings = app.settings
-    return {"date_filter": settings.date_filter, "descriptions": settings.descriptions,
-            "rate_window": settings.rate_window, "retry_after": settings.retry_after,
+    return {**{name: getattr(settings, name) for name in READINGS}, "retry_after": settings.retry_after,
             "choices": {name: list(values) for name, values in READINGS.items()}, "unsourced": UNSOURCED}
 
 
 def set_readings(app: EmulatorApp, request: Request) -> dict[str, Any]:
-    """PUT /_emulator/readings {"date_filter"?, "descriptions"?, "rate_window"?, "retry_after"?: seconds|null}."""
+    """PUT /_emulator/readings {"date_filter"?, "descriptions"?, "rate_window"?, "file_connection_filters"?,
+    "voucher_year_reading"?, "file_connection_pages"?, "retry_after"?: seconds|null}."""
     data = _body(request)
     unknown = set(data) - {*READINGS, "retry_after"}
     if unknown:
@@ -384,7 +387,7 @@ def set_readings(app: EmulatorApp, request: Request) -> dict[str, Any]:
     settings = app.settings
     chosen = {name: str(data.get(name, getattr(settings, name))) for name in READINGS}
     try:
-        check_readings(chosen["date_filter"], chosen["descriptions"], chosen["rate_window"])
+        check_readings(**chosen)
     except ValueError as exc:
         raise ControlError(400, str(exc)) from None
     retry_after = data.get("retry_after", settings.retry_after)
@@ -393,8 +396,8 @@ def set_readings(app: EmulatorApp, request: Request) -> dict[str, Any]:
         raise ControlError(400, "retry_after must be a number of seconds or null")
     if chosen["rate_window"] != settings.rate_window:
         app.limiter = make_limiter(chosen["rate_window"], app.limiter.limit, app.limiter.window)
-    settings.date_filter, settings.descriptions = chosen["date_filter"], chosen["descriptions"]
-    settings.rate_window = chosen["rate_window"]
+    for name, value in chosen.items():
+        setattr(settings, name, value)
     settings.retry_after = float(retry_after) if retry_after is not None else None
     return readings(app, request)
 
