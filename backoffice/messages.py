@@ -321,8 +321,17 @@ def finding_message(kind: str, finding: dict) -> str:
                 "inte i Fortnox. Kontrollera att rätt Fortnox-företag är kopplat och kontakta supporten om "
                 "verifikationen har försvunnit.")
     if kind == "attachment_missing":
-        return (f"Verifikation {voucher} för {report} saknar Z-rapporten som bifogad fil "
-                "(PDF). Bifoga den i Fortnox: underlaget ska sparas med verifikationen.")
+        return (f"Verifikation {voucher} för {report} saknar Z-rapporten som bifogad fil (PDF), och "
+                "underlaget ska sparas med verifikationen. Tryck på Bifoga underlag för tidigare dagar under "
+                "Företag → Integrationer, så bifogar BackOffice den, och läs sedan månaden från Fortnox igen.")
+    if kind == "attachment_unknown":
+        if data.get("reason") == "scope":
+            return ("Om verifikationerna har Z-rapporten bifogad kunde inte kontrolleras: kopplingen till Fortnox "
+                    "saknar behörighet att läsa bifogade filer. Logga in på Fortnox igen under Företag → "
+                    "Integrationer och läs sedan månaden från Fortnox igen.")
+        return ("Om verifikationerna har Z-rapporten bifogad kunde inte kontrolleras: Fortnox nekade BackOffice "
+                "att läsa bifogade filer. Kontrollera att Fortnox-användaren som kopplade BackOffice har behörighet "
+                "till arkivet och att licensen omfattar det, och läs sedan månaden från Fortnox igen.")
     return f"Avvikelse vid avstämningen ({kind})."
 
 
