@@ -5,7 +5,7 @@ wording lives. ``str(exc)`` stays English, for logs.
 """
 
 from backoffice.accounts.mapping import MappingIncompleteError, MissingAccount
-from backoffice.money import format_vat_rate
+from backoffice.money import format_vat_rate, sek_text
 
 # Wording of the parts of a report that need an account and have no key (mapping-v1.md, ``other``).
 _OTHER_PARTS = {
@@ -267,12 +267,10 @@ def reason_message(reason: str, detail: dict | None = None) -> str:
 
 
 def _kronor(amount) -> str:
-    """An amount in a sentence: ``1 234,50 kr``."""
+    """An amount in a sentence (stored as text in a finding): ``1 234,50 kr``, by ``money.sek_text``."""
     from decimal import Decimal
 
-    value = Decimal(str(amount)).quantize(Decimal("0.01"))
-    whole, _, ore = f"{abs(value):.2f}".partition(".")
-    return f"{'-' if value < 0 else ''}{int(whole):,}".replace(",", "\u00a0") + f",{ore}\u00a0kr"
+    return sek_text(Decimal(str(amount)))
 
 
 def _side(amount) -> str:
