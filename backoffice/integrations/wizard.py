@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 
 from flask import current_app, flash, redirect, render_template, request, url_for
@@ -43,7 +44,13 @@ from backoffice.accounts.fields import (
     sales_key,
     vat_key,
 )
-from backoffice.accounts.mapping import Mapping, MappingIncompleteError, MissingAccount, SalesRule
+from backoffice.accounts.mapping import (
+    Mapping,
+    MappingIncompleteError,
+    MissingAccount,
+    SalesRule,
+    is_output_vat_account,
+)
 from backoffice.accounts.operations import save_mapping
 from backoffice.companies.models import Company
 from backoffice.correction.views import flash_changed_days
@@ -63,17 +70,23 @@ from backoffice.integrations.fortnox.lists import (
     FortnoxUnavailable,
     chart_read_at,
     fortnox_accounts,
+    fortnox_last_booked_day,
     fortnox_series,
 )
 from backoffice.integrations.fortnox.models import ConnectionStatus, FortnoxConnection
 from backoffice.integrations.fortnox.operations import activate, integration_for
-from backoffice.messages import activation_message, describe_missing_account, mapping_incomplete_message
+from backoffice.messages import (
+    activation_message,
+    describe_missing_account,
+    mapping_incomplete_message,
+    vat_account_message,
+)
 from backoffice.money import ZERO
 from backoffice.scheduler import wake
 from backoffice.zreport.booking import build_voucher
 from backoffice.zreport.models import ZReportRecord
 from backoffice.zreport.seen import SeenParts, seen_parts
-from backoffice.zreport.voucher import NothingToBookError
+from backoffice.zreport.voucher import NothingToBookError, is_result_account
 
 #: The series offered when the company has none for the cash register (Loco: "F - Kassa").
 CASH_SERIES = ("F", "Kassa")
@@ -160,13 +173,24 @@ def _step_access(step, company, integration, connection, mapping):
 
 
 def _step_start_date(step, company, integration, connection, mapping):
+    """Startdatum, required. Without one the wizard proposes the day after the last day already
+    booked in Fortnox (the latest voucher of its current financial year), when it can see one, so
+    that days booked by hand or by another integration are not booked twice."""
     form = StartDateForm()
     if form.validate_on_submit():
         return _save(company, dataclasses.replace(mapping, start_date=form.start_date.data), _next_step(step))
+    last_booked = None
+    if connection is not None:
+        try:
+            last_booked = fortnox_last_booked_day(connection)
+        except FortnoxUnavailable:
+            last_booked = None
+    proposal = last_booked + timedelta(days=1) if last_booked is not None else None
     if request.method == "GET":
-        form.start_date.data = mapping.start_date
+        form.start_date.data = mapping.start_date or proposal
     first = session.scalar(select(func.min(ZReportRecord.business_date)).where(ZReportRecord.company_id == company.id))
-    return _render(step, integration, 400 if request.method == "POST" else 200, form=form, first_report=first)
+    return _render(step, integration, 400 if request.method == "POST" else 200, form=form, first_report=first,
+                   last_booked=last_booked, proposal=proposal)
 
 
 def _step_series(step, company, integration, connection, mapping):
@@ -218,6 +242,9 @@ class AccountRow:
     hint: str | None = None
     suggestion: int | None = None
     error: str | None = None
+    #: an explanation where accountants disagree (``account_advice``), and whether it is a warning
+    advice: str | None = None
+    warning: bool = False
 
     @property
     def html_id(self) -> str:
@@ -264,6 +291,75 @@ def account_rows(step: str, mapping: Mapping, seen: SeenParts) -> list[AccountRo
                  label=name) for part, name in OTHER_PARTS.items()]
 
 
+#: Product groups a register names gift cards by: sold as a 0 % article, they are not sales.
+_GIFT_CARD_WORDS = ("presentkort", "gåvokort", "giftcard", "gift card", "gift_card", "voucher")
+
+
+def _is_gift_card_group(group: str | None) -> bool:
+    name = (group or "").casefold()
+    return any(word in name for word in _GIFT_CARD_WORDS)
+
+
+def account_advice(key: str, account: int | None) -> tuple[str | None, bool, int | None]:
+    """What the wizard explains about a field where accountants disagree: (text, is a warning,
+    account to suggest instead). docs/domain.md is the ground; docs/ARCHITECTURE.md says what was
+    chosen where it is silent.
+    """
+    field = parse_field_key(key)
+    if field is None:
+        return None, False, None
+    if field.kind == "sales" and field.vat_rate == 0 and _is_gift_card_group(field.product_group):
+        # domain.md, gift cards (flerfunktionsvoucher): "a sale credits 2421 with no VAT … VAT arises
+        # when the gift card is spent".
+        return (
+            "Presentkort som säljs som en vara med 0 % moms är ingen försäljning: kunden har betalat i förskott. "
+            "Bokför dem på 2421 Ej inlösta presentkort (en skuld) – momsen och intäkten uppstår först när "
+            "presentkortet löses in som betalning. På ett försäljningskonto redovisas intäkten för tidigt.",
+            account is not None and account != 2421,
+            2421,
+        )
+    if field.kind == "payment_method" and (field.key or "").casefold() in ("invoice", "faktura"):
+        # domain.md: Trivec via Omniboost needs a balance account for payments on invoice.
+        return (
+            "Faktura: 1510 Kundfordringar är rätt när kassan bara registrerar köpet och fakturan inte skapas i "
+            "Fortnox. Skapar ni även fakturan i Fortnox (fakturering) bokförs försäljningen där en gång till – "
+            "välj då ett avräkningskonto (t.ex. 1689) som fakturans betalning nollställer.",
+            False,
+            1510,
+        )
+    if field.kind == "payment_method" and account is not None:
+        if 7000 <= account <= 7999:
+            return (
+                f"Konto {account} är ett kostnadskonto. Det går bra för t.ex. personalmåltider, som är en kostnad "
+                "för företaget och inte en betalning som kommer in.",
+                False,
+                None,
+            )
+        if 3000 <= account <= 3999:
+            return (
+                f"Konto {account} är ett försäljningskonto. En betalningsmetod bokförs som en tillgång eller fordran "
+                "(t.ex. 1580 för kort, 1910 för kontanter, 1930 för Swish): på ett försäljningskonto tar betalningen "
+                "ut försäljningen i stället för att visa vad ni har att få.",
+                True,
+                None,
+            )
+        if is_result_account(account):
+            return (
+                f"Konto {account} är ett resultatkonto. En betalningsmetod bokförs normalt på ett balanskonto "
+                "(1000–2999); kontrollera med din redovisningskonsult.",
+                True,
+                None,
+            )
+    return None, False, None
+
+
+def _advise(rows: list[AccountRow]) -> None:
+    for row in rows:
+        row.advice, row.warning, better = account_advice(row.key, row.value)
+        if better is not None:
+            row.suggestion = better
+
+
 def _apply_rows(step: str, mapping: Mapping, rows: list[AccountRow]) -> Mapping:
     """The mapping with this step's part replaced by what the fields say."""
     chosen = [(row, row.value) for row in rows if row.value is not None]
@@ -308,6 +404,14 @@ def _accounts_refused_in_other_years(company: Company) -> dict[int, str]:
     return found
 
 
+def _vat_account_error(row: AccountRow) -> str | None:
+    """A VAT rate must be booked on output VAT, BAS 2610–2639 (mapping-v1.md ``vat_rates``)."""
+    field = parse_field_key(row.key)
+    if field is None or field.kind != "vat_rate" or row.value is None or is_output_vat_account(row.value):
+        return None
+    return vat_account_message(field.vat_rate, row.value)
+
+
 def _step_accounts(step, company, integration, connection, mapping):
     seen = seen_parts(company, mapping.start_date)
     rows = account_rows(step, mapping, seen)
@@ -327,7 +431,7 @@ def _step_accounts(step, company, integration, connection, mapping):
                 row.error = "Ange ett kontonummer med fyra siffror (1000–9999)."
                 continue
             if row.value is not None:
-                row.error = _check_account(row.value, accounts)
+                row.error = _vat_account_error(row) or _check_account(row.value, accounts)
         if not any(row.error for row in rows):
             return _save(company, _apply_rows(step, mapping, rows), _next_step(step))
     else:
@@ -335,7 +439,9 @@ def _step_accounts(step, company, integration, connection, mapping):
         for row in rows:
             row.raw = "" if row.value is None else str(row.value)
             if row.value is not None:
-                row.error = _check_account(row.value, accounts) or other_years.get(row.value)
+                row.error = (_vat_account_error(row) or _check_account(row.value, accounts)
+                             or other_years.get(row.value))
+    _advise(rows)
     focus = request.args.get("field")
     status = 400 if request.method == "POST" else 200
     return _render(
@@ -370,6 +476,11 @@ def _step_preview(step, company, integration, connection, mapping):
     except FortnoxUnavailable as exc:
         accounts = None
         problems.append((exc.message, None))
+    if mapping.start_date is None:
+        problems.append((
+            "Välj ett startdatum: utan startdatum skulle alla sparade Z-rapporter exporteras, hur gamla de än är.",
+            step_url("startdatum"),
+        ))
     if not mapping.voucher_series:
         problems.append(("Välj en verifikationsserie.", step_url("serie")))
     missing = missing_parts(mapping, seen)

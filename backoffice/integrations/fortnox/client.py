@@ -145,6 +145,11 @@ class FortnoxClient:
         """
         return self._list(f"/vouchers/sublist/{_segment(series)}", "Vouchers", {"financialyear": financial_year})
 
+    def list_all_vouchers(self, *, financial_year: int | None = None) -> list[dict]:
+        """Every voucher list item (all series, every page) of the preselected or given financial year."""
+        params = {"financialyear": financial_year} if financial_year is not None else None
+        return self._list("/vouchers", "Vouchers", params)
+
     def get_voucher(self, series: str, number: int, financial_year: int | None = None) -> dict:
         """Return one voucher with its rows (raises ``NotFoundError`` when there is none)."""
         params = {"financialyear": financial_year} if financial_year is not None else None

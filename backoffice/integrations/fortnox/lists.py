@@ -9,7 +9,7 @@ om" read it from Fortnox again (two calls), and the rest of the snapshot when it
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from flask import current_app
 
@@ -85,6 +85,24 @@ def chart_read_at(connection: FortnoxConnection) -> datetime | None:
     snapshot = stored_snapshot(connection)
     chart = snapshot.chart_for(now_utc().date()) if snapshot is not None else None
     return chart.fetched_at if chart is not None else None
+
+
+def fortnox_last_booked_day(connection: FortnoxConnection) -> date | None:
+    """The latest ``TransactionDate`` among Fortnox's vouchers (any series) up to today, or None when
+    there is none: the vouchers of today's financial year, or of the year before when today's holds
+    none yet (a start in January). Reads every page of that year's voucher list, so only the
+    Startdatum step asks."""
+    now = now_utc()
+    client = client_for(connection)
+    snapshot = call_fortnox(lambda: snapshot_for(session, connection, client, now.date(), now=now))
+    earlier = [year for year in snapshot.financial_years if year.from_date <= now.date()]
+    for year in reversed(earlier[-2:]):
+        items = call_fortnox(lambda year=year: client.list_all_vouchers(financial_year=year.id))
+        days = [date.fromisoformat(item["TransactionDate"][:10]) for item in items if item.get("TransactionDate")]
+        booked = [day for day in days if day <= now.date()]
+        if booked:
+            return max(booked)
+    return None
 
 
 def forget_fortnox_lists(connection_id: int) -> None:

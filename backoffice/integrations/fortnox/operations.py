@@ -153,10 +153,22 @@ def _budget_of(session: Session, fortnox: FortnoxSettings, tokens: oauth.TokenSe
     return budget_for(session.get_bind().engine, fortnox.client_id, tenant_id)
 
 
+class StartDateMissingError(ValueError):
+    """An integration is activated only with a start date (mapping-v1.md ``start_date``): without
+    one, every stored report would be exported, however old."""
+
+
 def activate(session: Session, company: Company) -> FortnoxIntegration:
-    """Start exporting (the wizard's last step): jobs for the stored reports from the start date on."""
+    """Start exporting (the wizard's last step): jobs for the stored reports from the start date on.
+
+    Raises ``StartDateMissingError`` when the company's mapping has no start date.
+    """
+    from backoffice.accounts.operations import load_mapping
     from backoffice.export.jobs import ensure_jobs
 
+    mapping = load_mapping(session, company)
+    if mapping is None or mapping.start_date is None:
+        raise StartDateMissingError(f"{company.name} has no start date: activating would export every report")
     integration = integration_for(session, company)
     integration.active = True
     integration.activated_at = now_utc()
