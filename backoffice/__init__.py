@@ -82,6 +82,7 @@ def _register_blueprints(app: Flask) -> None:
     from backoffice.accounts.views import bp as accounts_bp
     from backoffice.companies.auth import csrf
     from backoffice.companies.views import bp as companies_bp
+    from backoffice.correction.views import bp as correction_bp
     from backoffice.export.views import bp as export_bp
     from backoffice.integrations.fortnox.views import bp as fortnox_bp
     from backoffice.integrations.views import bp as integrations_bp
@@ -101,6 +102,7 @@ def _register_blueprints(app: Flask) -> None:
     # The export blueprint also puts the problem banners into every page (a context processor).
     app.register_blueprint(export_bp)
     app.register_blueprint(zreport_bp)
+    app.register_blueprint(correction_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(reconcile_bp)
     app.register_blueprint(overview_bp)
@@ -117,6 +119,7 @@ def _register_commands(app: Flask) -> None:
     from backoffice.accounts.cli import mapping_cli
     from backoffice.cli import db_cli
     from backoffice.companies.cli import companies_cli, registers_cli, users_cli
+    from backoffice.correction import cli as correction_cli  # noqa: F401  (adds `export correct`)
     from backoffice.demo import demo_cli
     from backoffice.export.cli import export_cli
     from backoffice.reconcile.cli import reconcile_command, sie_cli

@@ -72,6 +72,7 @@ def import_models() -> None:
     """Import every feature's models so that ``Base.metadata`` knows all tables (Alembic, tests)."""
     import backoffice.accounts.models  # noqa: F401
     import backoffice.companies.models  # noqa: F401
+    import backoffice.correction.models  # noqa: F401
     import backoffice.export.models  # noqa: F401
     import backoffice.integrations.fortnox.models  # noqa: F401
     import backoffice.mail.models  # noqa: F401

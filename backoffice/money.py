@@ -104,3 +104,11 @@ def format_vat_rate(rate: Decimal) -> str:
     The text is the key of ``vat_rates`` in mapping/v1 and the rate shown in messages.
     """
     return format(canonical_vat_rate(rate), "f")
+
+
+def sek_text(amount: Decimal) -> str:
+    """An amount the Swedish way, the one formatter of kronor in text and PDFs: ``12 345,67 kr``,
+    ``-0,21 kr`` (rounded to the öre by :func:`to_ore`)."""
+    value = to_ore(amount)
+    whole, _, ore = f"{abs(value):.2f}".partition(".")
+    return f"{'-' if value < 0 else ''}{int(whole):,}".replace(",", " ") + f",{ore} kr"

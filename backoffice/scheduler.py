@@ -36,6 +36,8 @@ JOBS = (
     {"id": "export-due-jobs", "func": "backoffice.export.tasks:run_due_jobs", "trigger": "interval", "seconds": 1},
     {"id": "heal-blocked", "func": "backoffice.export.tasks:heal_blocked", "trigger": "interval", "seconds": 30},
     {"id": "fortnox-health-check", "func": "backoffice.export.tasks:health_check", "trigger": "interval", "hours": 1},
+    {"id": "correction-runs", "func": "backoffice.correction.tasks:run_due_corrections", "trigger": "interval",
+     "seconds": 2},
     {"id": "reconcile-runs", "func": "backoffice.reconcile.tasks:run_pending", "trigger": "interval", "seconds": 2},
     {"id": "fortnox-keep-alive", "func": "backoffice.integrations.fortnox.tasks:keep_alive", "trigger": "interval", "hours": 1},
     {"id": "send-mail", "func": "backoffice.mail.tasks:send_mail", "trigger": "interval", "seconds": 60},

@@ -36,8 +36,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                             help=f"reading of an unsettled fact (docs/EMULATOR.md; default {choices[0]})")
     parser.add_argument("--max-upload-bytes", type=int, default=5 * 1024 * 1024,
                         help="largest file /3/inbox and /3/archive take (default 5 MB; Fortnox's is unknown)")
-    parser.add_argument("--file-connection-filters", choices=("honoured", "ignored"), default="honoured",
-                        help="whether GET /3/voucherfileconnections honours its filters (default honoured)")
     return parser.parse_args(argv)
 
 
@@ -50,8 +48,7 @@ def main(argv: list[str] | None = None) -> None:
         control=args.control, control_token=args.control_token, state_file=args.state_file, access_token_lifetime=args.access_token_lifetime,
         rate_limit_requests=args.rate_limit, rate_limit_window=args.rate_limit_window, retry_after=args.retry_after,
         redirect_uris=tuple(args.redirect_uris) if args.redirect_uris else None,
-        date_filter=args.date_filter, descriptions=args.descriptions, rate_window=args.rate_window,
-        max_upload_bytes=args.max_upload_bytes, file_connection_filters=args.file_connection_filters)
+        max_upload_bytes=args.max_upload_bytes, **{name: getattr(args, name) for name in READINGS})
     serve_forever(settings, host=args.host, port=args.port)
 
 

@@ -370,18 +370,20 @@ class Route:
     """One API route: path pattern, methods, handler, and the scopes of which one is needed.
 
     `scopes` None means any valid token will do (`/3/me`, whose scope no source names).
+    `permission`: the user right it needs beside the scope (refused through the control API).
     """
 
     rule: str
     methods: tuple[str, ...]
     handler: Callable[..., Response]
     scopes: frozenset[str] | None
+    permission: str | None = None
 
 
 BOOKKEEPING = frozenset({"bookkeeping"})
 ROUTES: dict[str, Route] = {
     "vouchers.list": Route("/3/vouchers", ("GET",), list_vouchers, BOOKKEEPING),
-    "vouchers.post": Route("/3/vouchers", ("POST",), post_voucher, BOOKKEEPING),
+    "vouchers.post": Route("/3/vouchers", ("POST",), post_voucher, BOOKKEEPING, permission="vouchers"),
     "vouchers.sublist": Route("/3/vouchers/sublist", ("GET",), list_vouchers, BOOKKEEPING),
     "vouchers.sublist_series": Route("/3/vouchers/sublist/<series>", ("GET",), list_vouchers, BOOKKEEPING),
     "vouchers.get": Route("/3/vouchers/<series>/<number>", ("GET",), get_voucher, BOOKKEEPING),

@@ -24,12 +24,18 @@ from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.wrappers import Request, Response
 
 from fortnox_emulator import api, control_api, oauth, seed
-from fortnox_emulator.errors import MISSING_SCOPE, NO_SUCH_ROUTE, SYSTEM_EXCEPTION, FortnoxApiError
+from fortnox_emulator.errors import (
+    MISSING_SCOPE,
+    NO_SUCH_ROUTE,
+    PERMISSION_DENIED,
+    SYSTEM_EXCEPTION,
+    FortnoxApiError,
+)
 from fortnox_emulator.faults import Fault, FaultInjector, LoggedRequest, RequestLog
 from fortnox_emulator.jsonio import json_response
 from fortnox_emulator.ratelimit import make_limiter
 from fortnox_emulator.settings import EmulatorSettings
-from fortnox_emulator.state import now_utc
+from fortnox_emulator.state import PERMISSION_NAMES, now_utc
 from fortnox_emulator.store import Store
 from fortnox_emulator.tokens import Identity, TokenService
 
@@ -142,6 +148,9 @@ class EmulatorApp:
                 tenant = self.store.state.tenants.get(identity.tenant_id)
                 if tenant is None:
                     return json_response(UNAUTHORIZED, 401)
+                if route.permission is not None and route.permission in tenant.refused_permissions:
+                    raise FortnoxApiError(PERMISSION_DENIED, status=self.settings.permission_error_status,
+                                          permission=PERMISSION_NAMES[route.permission])
                 context = api.ApiContext(request=request, args=request.args, tenant=tenant,
                                          base=request.host_url.rstrip("/"), today=self.today(),
                                          changed=self.store.mark_dirty, settings=self.settings)

@@ -58,13 +58,14 @@ class EmulatorControl:
         self._call("PUT", "/delay", {"seconds": seconds})
 
     def readings(self) -> dict[str, Any]:
-        """GET /_emulator/readings: date_filter, descriptions, rate_window, retry_after, the choices and
-        which are unsourced."""
+        """GET /_emulator/readings: date_filter, descriptions, rate_window, file_connection_filters,
+        voucher_year_reading, file_connection_pages, retry_after, the choices and which are unsourced."""
         return self._call("GET", "/readings")
 
     def set_readings(self, **readings: Any) -> dict[str, Any]:
         """PUT /_emulator/readings: play other readings of the unsettled facts (``date_filter="refused"``,
-        ``descriptions="normalised"``, ``rate_window="weighted"``, ``retry_after=2`` or None)."""
+        ``descriptions="normalised"``, ``rate_window="weighted"``, ``file_connection_filters="ignored"``,
+        ``voucher_year_reading="calendar"``, ``file_connection_pages="paged"``, ``retry_after=2`` or None)."""
         return self._call("PUT", "/readings", readings)
 
     def add_fault(self, kind: str, *, count: int = 1, method: str | None = None, path_prefix: str = "/",
@@ -161,6 +162,15 @@ class EmulatorControl:
     def delete_financial_year(self, tenant_id: int, year_id: int) -> dict[str, Any]:
         """DELETE /_emulator/tenants/{id}/financialyears/{year_id}."""
         return self._call("DELETE", f"/tenants/{tenant_id}/financialyears/{year_id}")
+
+    def create_financial_year(self, tenant_id: int, from_date: date | str, to_date: date | str) -> int:
+        """POST /_emulator/tenants/{id}/financialyears: a new year with the chart of the one before; its id."""
+        body = {"from_date": str(from_date), "to_date": str(to_date)}
+        return self._call("POST", f"/tenants/{tenant_id}/financialyears", body)["financial_year"]
+
+    def set_permission(self, tenant_id: int, name: str, granted: bool) -> dict[str, Any]:
+        """PUT /_emulator/tenants/{id}/permissions/{name}: give or take a user right (``vouchers``)."""
+        return self._call("PUT", f"/tenants/{tenant_id}/permissions/{name}", {"granted": granted})
 
     def vouchers(self, tenant_id: int) -> list[dict[str, Any]]:
         """GET /_emulator/tenants/{id}/vouchers: every stored voucher with rows (amounts as strings)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
@@ -22,7 +23,7 @@ from fortnox_emulator import seed
 from fortnox_emulator.jsonio import json_response, parse_json
 from fortnox_emulator.ratelimit import make_limiter
 from fortnox_emulator.settings import READINGS, check_readings
-from fortnox_emulator.state import FinancialYear, Tenant, Voucher, VoucherRow
+from fortnox_emulator.state import PERMISSION_NAMES, FinancialYear, Tenant, Voucher, VoucherRow
 from fortnox_emulator.tokens import parse_scopes
 
 if TYPE_CHECKING:
@@ -227,6 +228,47 @@ def delete_financial_year(app: EmulatorApp, request: Request, tenant_id: int, ye
     return {"financial_year": year_id, "deleted": True}
 
 
+def create_financial_year(app: EmulatorApp, request: Request, tenant_id: int) -> Response:
+    """POST /_emulator/tenants/{id}/financialyears {"from_date", "to_date"} → 201 {"financial_year": id}.
+
+    The new year takes the accounts and voucher series (numbering from 1) of the latest year that
+    starts before it, as a person creating the next year in Fortnox's UI would keep them.
+    """
+    data = _body(request)
+    tenant = _tenant(app, tenant_id)
+    try:
+        from_date, to_date = date.fromisoformat(data["from_date"]), date.fromisoformat(data["to_date"])
+    except (KeyError, TypeError, ValueError):
+        raise ControlError(400, "from_date and to_date must be YYYY-MM-DD") from None
+    if to_date < from_date:
+        raise ControlError(400, "to_date must not be before from_date")
+    if any(y.from_date <= to_date and from_date <= y.to_date for y in tenant.financial_years.values()):
+        raise ControlError(409, "the dates overlap an existing financial year")
+    earlier = [y for y in tenant.financial_years.values() if y.from_date < from_date]
+    model = max(earlier, key=lambda y: y.from_date) if earlier else None
+    year_id = max(tenant.financial_years, default=0) + 1
+    tenant.financial_years[year_id] = FinancialYear(
+        id=year_id, from_date=from_date, to_date=to_date,
+        accounts={n: replace(a) for n, a in model.accounts.items()} if model else {},
+        series={c: replace(s, next_number=1) for c, s in model.series.items()} if model else {},
+    )
+    app.store.mark_dirty()
+    return json_response({"financial_year": year_id}, 201)
+
+
+def set_permission(app: EmulatorApp, request: Request, tenant_id: int, name: str) -> dict[str, Any]:
+    """PUT /_emulator/tenants/{id}/permissions/{name} {"granted": bool}: give or take a user right
+    (``vouchers``: creating vouchers) from the user the tenant's tokens act for."""
+    if name not in PERMISSION_NAMES:
+        raise ControlError(404, f"no permission {name}; known: {', '.join(sorted(PERMISSION_NAMES))}")
+    granted = _flag(_body(request), "granted")
+    tenant = _tenant(app, tenant_id)
+    refused = [p for p in tenant.refused_permissions if p != name]
+    tenant.refused_permissions = refused if granted else [*refused, name]
+    app.store.mark_dirty()
+    return {"permission": name, "granted": granted}
+
+
 def stored_vouchers(app: EmulatorApp, request: Request, tenant_id: int) -> dict[str, Any]:
     """GET /_emulator/tenants/{id}/vouchers: every stored voucher with rows and the ids of the files
     connected to it; amounts as exact strings."""
@@ -320,6 +362,9 @@ UNSOURCED = {
     "date_filter": list(READINGS["date_filter"]),
     "descriptions": list(READINGS["descriptions"]),
     "rate_window": ["weighted"],
+    "file_connection_filters": list(READINGS["file_connection_filters"]),
+    "voucher_year_reading": list(READINGS["voucher_year_reading"]),
+    "file_connection_pages": list(READINGS["file_connection_pages"]),
     "retry_after": ["every value: no source has seen Fortnox send Retry-After"],
 }
 
@@ -328,13 +373,13 @@ def readings(app: EmulatorApp, request: Request) -> dict[str, Any]:
     """GET /_emulator/readings: how the emulator plays each fact no source settles, the choices, and
     which of them are unsourced."""
     settings = app.settings
-    return {"date_filter": settings.date_filter, "descriptions": settings.descriptions,
-            "rate_window": settings.rate_window, "retry_after": settings.retry_after,
+    return {**{name: getattr(settings, name) for name in READINGS}, "retry_after": settings.retry_after,
             "choices": {name: list(values) for name, values in READINGS.items()}, "unsourced": UNSOURCED}
 
 
 def set_readings(app: EmulatorApp, request: Request) -> dict[str, Any]:
-    """PUT /_emulator/readings {"date_filter"?, "descriptions"?, "rate_window"?, "retry_after"?: seconds|null}."""
+    """PUT /_emulator/readings {"date_filter"?, "descriptions"?, "rate_window"?, "file_connection_filters"?,
+    "voucher_year_reading"?, "file_connection_pages"?, "retry_after"?: seconds|null}."""
     data = _body(request)
     unknown = set(data) - {*READINGS, "retry_after"}
     if unknown:
@@ -342,7 +387,7 @@ def set_readings(app: EmulatorApp, request: Request) -> dict[str, Any]:
     settings = app.settings
     chosen = {name: str(data.get(name, getattr(settings, name))) for name in READINGS}
     try:
-        check_readings(chosen["date_filter"], chosen["descriptions"], chosen["rate_window"])
+        check_readings(**chosen)
     except ValueError as exc:
         raise ControlError(400, str(exc)) from None
     retry_after = data.get("retry_after", settings.retry_after)
@@ -351,8 +396,8 @@ def set_readings(app: EmulatorApp, request: Request) -> dict[str, Any]:
         raise ControlError(400, "retry_after must be a number of seconds or null")
     if chosen["rate_window"] != settings.rate_window:
         app.limiter = make_limiter(chosen["rate_window"], app.limiter.limit, app.limiter.window)
-    settings.date_filter, settings.descriptions = chosen["date_filter"], chosen["descriptions"]
-    settings.rate_window = chosen["rate_window"]
+    for name, value in chosen.items():
+        setattr(settings, name, value)
     settings.retry_after = float(retry_after) if retry_after is not None else None
     return readings(app, request)
 
@@ -458,6 +503,8 @@ ROUTES: dict[str, tuple[str, tuple[str, ...], Handler]] = {
     "costcenters.delete": (f"{T}/costcenters/<code>", ("DELETE",), delete_cost_center),
     "lockedperiod.set": (f"{T}/lockedperiod", ("PUT",), set_locked_period),
     "financialyears.delete": (f"{T}/financialyears/<int:year_id>", ("DELETE",), delete_financial_year),
+    "financialyears.create": (f"{T}/financialyears", ("POST",), create_financial_year),
+    "permissions.set": (f"{T}/permissions/<name>", ("PUT",), set_permission),
     "vouchers.list": (f"{T}/vouchers", ("GET",), stored_vouchers),
     "vouchers.type_over": (f"{T}/vouchers/<int:year_id>/<series>/<int:number>", ("PUT",), type_over_voucher),
     "readings.get": ("/_emulator/readings", ("GET",), readings),

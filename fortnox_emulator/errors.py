@@ -182,6 +182,10 @@ CONNECTION_VOUCHER_NOT_FOUND = _kind(
 MISSING_SCOPE = _kind(
     "missing_scope", 400, 2000663, "Har inte behörighet för scope", S,
     "official errors page [V]; status 400 as seen live (403 via the scope_error_status setting)")
+PERMISSION_DENIED = _kind(
+    "permission_denied", 403, 2999021, "Saknar rättighet för {permission}.", L,
+    "message: Saknar rättighet … (facts-2026-12) [B, Pleo]; code ours; status 403 "
+    "(400 via the permission_error_status setting)")
 
 # --- not found (HTTP 404) -------------------------------------------------------------------------
 VOUCHER_NOT_FOUND = _kind(

@@ -11,6 +11,8 @@ Fortnox facts followed (docs/fortnox/facts-2026-12.md, "Attaching a file to a vo
   `VoucherYear` in the body is refused (2000321 [B]);
 - look up: `GET /3/voucherfileconnections` with the filters `voucherseries`, `vouchernumber`,
   `voucheryear` [B] (the `file_connection_filters` setting plays the reading where they are ignored).
+  The spec's list has no `MetaInformation`, as many of its lists that are paged; the
+  `file_connection_pages` setting plays both: the whole list at once, or pages like other lists.
 
 What no source gives, and what the emulator does then (docs/EMULATOR.md): the size limit
 (`max_upload_bytes`), that `GET /3/inbox?path=<folder>` lists one folder, that a connected file leaves
@@ -40,6 +42,7 @@ from fortnox_emulator.errors import (
     FortnoxApiError,
 )
 from fortnox_emulator.jsonio import json_response
+from fortnox_emulator.resources import paginate
 from fortnox_emulator.state import FileConnection, StoredFile, Tenant, now_utc
 
 if TYPE_CHECKING:
@@ -171,7 +174,8 @@ def connect_file(ctx: ApiContext) -> Response:
 
 
 def list_connections(ctx: ApiContext) -> Response:
-    """GET /3/voucherfileconnections[?voucherseries=&vouchernumber=&voucheryear=]."""
+    """GET /3/voucherfileconnections[?voucherseries=&vouchernumber=&voucheryear=]: the whole list, or one
+    page of it (`limit`, `page`, `MetaInformation`) with `file_connection_pages="paged"`."""
     connections = sorted(ctx.tenant.file_connections.values(), key=lambda c: c.created_at)
     if ctx.settings.file_connection_filters == "honoured":
         series, number, year = (ctx.args.get(name) for name in ("voucherseries", "vouchernumber", "voucheryear"))
@@ -181,6 +185,9 @@ def list_connections(ctx: ApiContext) -> Response:
         connections = [c for c in connections
                        if (not series or c.series == series) and (not number or c.number == int(number))
                        and (not year or _voucher_year(ctx, c) == int(year))]
+    if ctx.settings.file_connection_pages == "paged":
+        return json_response(paginate(ctx.args, "VoucherFileConnections", connections,
+                                      lambda c: _connection_json(ctx, c)))
     return json_response({"VoucherFileConnections": [_connection_json(ctx, c) for c in connections]})
 
 

@@ -16,12 +16,15 @@ READINGS: dict[str, tuple[str, ...]] = {
     "date_filter": ("inclusive", "todate_exclusive", "ignored", "refused"),
     "descriptions": ("verbatim", "normalised"),
     "rate_window": ("sliding", "weighted"),
+    "file_connection_filters": ("honoured", "ignored"),
+    "voucher_year_reading": ("id", "calendar"),
+    "file_connection_pages": ("whole", "paged"),
 }
 
 
-def check_readings(date_filter: str, descriptions: str, rate_window: str) -> None:
+def check_readings(**chosen: str) -> None:
     """Refuse a reading the emulator cannot play (ValueError names the choices)."""
-    for name, value in (("date_filter", date_filter), ("descriptions", descriptions), ("rate_window", rate_window)):
+    for name, value in chosen.items():
         if value not in READINGS[name]:
             raise ValueError(f"{name} must be one of {', '.join(READINGS[name])}")
 
@@ -50,6 +53,8 @@ class EmulatorSettings:
         this many seconds per (client id, tenant) (Fortnox: 25 per 5 s).
     scope_error_status: HTTP status for a missing scope (code 2000663); Fortnox has been seen
         answering both 400 and 403, we default to the 400 seen live.
+    permission_error_status: HTTP status of a refused user right ("Saknar rättighet …", set through
+        the control API); no source gives it, so 403 by default and 400 as the other reading.
     retry_after: a `Retry-After` header (seconds) on 429 answers; None sends none, as no source
         has ever seen Fortnox send one.
     date_filter: how `fromdate`/`todate` act on the voucher lists, a fact no source settles
@@ -77,6 +82,10 @@ class EmulatorSettings:
     voucher_year_reading: what `VoucherYear` of a voucher file connection holds: the financial-year
         Id ("id", like `Year` on a voucher) or the calendar year the financial year starts in
         ("calendar"); no source says, so both are played (also for the `voucheryear` filter).
+    file_connection_pages: whether `GET /3/voucherfileconnections` answers the whole list at once,
+        without `MetaInformation` and whatever `limit`/`page` say ("whole", the spec's shape of the
+        list), or one page of `limit` (100 by default) with `MetaInformation` like Fortnox's other
+        lists ("paged"); no source says which.
     """
 
     client_id: str = "demo"
@@ -93,6 +102,7 @@ class EmulatorSettings:
     rate_limit_requests: int = 25
     rate_limit_window: float = 5.0
     scope_error_status: int = 400
+    permission_error_status: int = 403
     retry_after: float | None = None
     date_filter: str = "inclusive"
     descriptions: str = "verbatim"
@@ -106,17 +116,16 @@ class EmulatorSettings:
     max_upload_bytes: int = 5 * 1024 * 1024
     file_connection_filters: str = "honoured"
     voucher_year_reading: str = "id"
+    file_connection_pages: str = "whole"
 
     def __post_init__(self) -> None:
         if self.auto_approve_decision not in ("approve", "deny"):
             raise ValueError("auto_approve_decision must be 'approve' or 'deny'")
-        if self.voucher_year_reading not in ("id", "calendar"):
-            raise ValueError("voucher_year_reading must be 'id' or 'calendar'")
-        if self.file_connection_filters not in ("honoured", "ignored"):
-            raise ValueError("file_connection_filters must be 'honoured' or 'ignored'")
         if self.scope_error_status not in (400, 403):
             raise ValueError("scope_error_status must be 400 or 403")
-        check_readings(self.date_filter, self.descriptions, self.rate_window)
+        if self.permission_error_status not in (400, 403):
+            raise ValueError("permission_error_status must be 400 or 403")
+        check_readings(**{name: getattr(self, name) for name in READINGS})
         if self.state_file is not None:
             self.state_file = Path(self.state_file)
         if self.control and not self.control_token:

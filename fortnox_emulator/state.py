@@ -143,6 +143,10 @@ class FileConnection:
     created_at: datetime
 
 
+#: The user rights the control API can refuse, with their Swedish name (in "Saknar rättighet för …").
+PERMISSION_NAMES = {"vouchers": "att skapa verifikationer"}
+
+
 @dataclass(slots=True)
 class Tenant:
     """One Fortnox company (database); `id` is the TenantId / DatabaseNumber."""
@@ -166,6 +170,9 @@ class Tenant:
     files: dict[str, StoredFile] = field(default_factory=dict)
     #: voucher file connections by `FileId`
     file_connections: dict[str, FileConnection] = field(default_factory=dict)
+    #: permissions the connected user lacks (control API): a route needing one is refused with
+    #: "Saknar rättighet …" whatever the token's scopes; today only ``vouchers`` (creating them)
+    refused_permissions: list[str] = field(default_factory=list)
 
 
 @dataclass(slots=True)

@@ -84,8 +84,8 @@ def readings(emulator):
     the emulator's defaults come back afterwards."""
     before = emulator.control.readings()
     yield lambda **chosen: emulator.control.set_readings(**chosen)
-    emulator.control.set_readings(**{name: before[name] for name in ("date_filter", "descriptions", "rate_window",
-                                                                    "retry_after")})
+    emulator.control.set_readings(**{name: value for name, value in before.items()
+                                     if name not in ("choices", "unsourced")})
 
 
 @pytest.fixture(scope="session")

@@ -45,3 +45,75 @@ def test_mapping_incomplete_message_is_the_contract_sentence():
 def test_one_missing_part_makes_a_sentence_without_a_list():
     error = MappingIncompleteError((MissingAccount("tips"),))
     assert mapping_incomplete_message(error) == "Bokföringen kunde inte exporteras: konto saknas för dricks."
+
+
+# --- no sentence names nothing ---------------------------------------------------------------------
+
+
+def _real_details() -> dict[str, list[dict]]:
+    """Every problem kind with the details the code that opens it really gives: the pre-flight and
+    the health check on a snapshot with each fault, and the engine's refusals as Fortnox words them
+    (often without naming the series, the account or the locked date)."""
+    from datetime import date
+
+    from backoffice.export.context import connection_blockers
+    from backoffice.export.preflight import check, check_cost_centers
+    from backoffice.export.reasons import Reason
+    from backoffice.integrations.fortnox.metadata import Account, CostCenter, Series, Unreadable
+    from tests.export.test_preflight import ACCOUNTS, LAST_YEAR, THIS_YEAR, chart, snapshot, voucher
+
+    found: dict[str, list[dict]] = {str(reason): [] for reason in Reason}
+
+    def add(blockers):
+        for blocker in blockers:
+            found[str(blocker.reason)].append(blocker.detail)
+
+    day = date(2027, 3, 1)
+    add(check(voucher(day, series="X"), snapshot()))
+    add(check(voucher(day), snapshot(this_year=chart(THIS_YEAR, series={"F": Series("Kassa", False)}))))
+    add(check(voucher(day), snapshot(this_year=chart(THIS_YEAR, accounts={**ACCOUNTS, 1580: Account("K", False)}))))
+    add(check(voucher(day), snapshot(this_year=chart(THIS_YEAR, accounts={3001: ACCOUNTS[3001], 2611: ACCOUNTS[2611]}))))
+    add(check(voucher(date(2026, 5, 1)), snapshot(last_year=chart(LAST_YEAR, series={}))))
+    add(check(voucher(day, cost_center="NYA"), snapshot()))
+    add(check(voucher(day, cost_center="ODEN"), snapshot(cost_centers={"ODEN": CostCenter("Oden", False)})))
+    add(check_cost_centers(["ODEN"], snapshot(cost_centers={}, cost_centers_error=Unreadable(2000663, "Nej"))))
+    add(check(voucher(date(2031, 1, 2)), snapshot()))
+    add(check(voucher(day), snapshot(locked_through=date(2027, 3, 31))))
+
+    class Connection:
+        status, tenant_id = "needs_reauth", 7
+
+    class Context:
+        connection = Connection()
+
+    add(connection_blockers(Context()))  # type: ignore[arg-type]
+    # The engine: Fortnox's refusal as it came, before the metadata names the cause.
+    for reason in ("series_missing", "series_not_manual", "account_missing", "account_inactive", "cost_center_missing",
+                   "cost_center_inactive", "no_financial_year", "period_locked", "access_denied", "voucher_invalid",
+                   "connection_invalidated", "auth_expired", "not_connected", "cost_centers_unreadable"):
+        found[reason].append({"fortnox_code": 2999005, "fortnox_message": "Ogiltig verifikationsserie angiven"})
+        found[reason].append({})
+    found["mapping_incomplete"] += [{"missing": [{"kind": "tips", "key": None, "vat_rate": None}]}, {}]
+    found["mapping_missing"].append({})
+    found["export_failed"].append({"error": "timeout"})
+    found["voucher_differs"].append({
+        "found_series": "A", "found_number": 7, "found_year": 2, "found_date": "2026-11-20", "sent_series": "F",
+        "sent_date": "2026-11-20", "sent_description": "Z-rapport 1001", "differences": ["rows"]})
+    found["zreport_missing"].append({"register_id": 1, "register": "K1", "register_name": "Kassa 1",
+                                     "first_missing": 40, "last_missing": 41})
+    return found
+
+
+_EMPTY = ('""', "“”", "””", "()", " .", "t.o.m. .", "None", "  ", " ,", "för .")
+
+
+@pytest.mark.parametrize("reason", sorted(_real_details()))
+def test_no_sentence_of_a_problem_kind_renders_an_empty_value(reason):
+    from backoffice.messages import problem_clause, reason_message
+
+    details = _real_details()[reason]
+    assert details, f"no real detail of {reason} is swept"
+    for detail in details:
+        for text in (reason_message(reason, detail), problem_clause(reason, detail)):
+            shown = text.replace(" (Fortnox: ”Ogiltig verifikationsserie angiven”)", "")
+            assert not [mark for mark in _EMPTY if mark in shown.replace("”Z-rapport 1001”", "")], (reason, detail, text)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-from datetime import date
+from datetime import date, timedelta
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
@@ -23,10 +23,10 @@ from backoffice.companies.auth import admin_required
 from backoffice.db import now_utc, session
 from backoffice.documents import DocumentError, load_json
 from backoffice.export.jobs import integration_of
-from backoffice.export.problems import unblock_jobs
+from backoffice.export.problems import heal_connection, unblock_jobs
 from backoffice.integrations.fortnox.connection import client_for
 from backoffice.integrations.fortnox.errors import FortnoxError
-from backoffice.integrations.fortnox.metadata import refresh_snapshot, stored_snapshot
+from backoffice.integrations.fortnox.metadata import stored_snapshot
 from backoffice.integrations.fortnox.models import ConnectionStatus
 from backoffice.messages import accounts as msg
 
@@ -46,18 +46,37 @@ class CostCenterRow:
     error: str | None = None
 
 
+#: The page says whether each code exists in Fortnox and leads to that fix: what it shows is read
+#: again when older than this (one refresh: years, cost centres, locked period, this year's chart).
+COST_CENTERS_MAX_AGE = timedelta(seconds=60)
+
+
+def _is_stale(snapshot, company) -> bool:
+    """Older than a minute, or saying a register's code is missing or inactive: a cost centre created
+    in Fortnox a moment ago must not read "Saknas i Fortnox" (each look costs a refresh, taken from
+    the tenant's rate budget like every call)."""
+    age = snapshot.age(now_utc())
+    if age > COST_CENTERS_MAX_AGE:
+        return True
+    codes = {r.cost_center for r in company.registers if r.cost_center}
+    wrong = any(code not in snapshot.cost_centers or not snapshot.cost_centers[code].active for code in codes)
+    return wrong and snapshot.cost_centers_error is None
+
+
 def _snapshot(integration):
-    """The connection's Fortnox metadata, read once when never read before; None without a connection."""
+    """The connection's Fortnox metadata, read again when older than a minute, and the problems
+    re-judged by it (so no banner says "saknas" beside a row that says it is there); None without
+    a connection, the stored snapshot when Fortnox cannot be read."""
     connection = integration.connection if integration is not None else None
     if connection is None or connection.status != ConnectionStatus.ACTIVE:
         return None
     snapshot = stored_snapshot(connection)
-    if snapshot is None:
+    if snapshot is None or _is_stale(snapshot, integration.company):
         try:
-            snapshot = refresh_snapshot(session, connection, client_for(connection), now=now_utc())
+            heal_connection(session, connection, client_for(connection), strict=True)
         except FortnoxError:
             session.rollback()
-            return None
+        snapshot = stored_snapshot(connection)
     return snapshot
 
 

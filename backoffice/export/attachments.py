@@ -208,6 +208,8 @@ def attach_one(session: Session, attachment_id: int, *, clients: Clients, now: d
     content = render_pdf(report, company_name=company.name, org_number=company.org_number)
     attachment.file_name = name = file_name(report)
     series, number, year = job.voucher_series, job.voucher_number, job.voucher_year
+    if attachment.voucher_number is not None:  # a correction's new voucher ("Rätta dag")
+        series, number, year = attachment.voucher_series, attachment.voucher_number, attachment.voucher_year
     client = clients(connection)
     step = "look"
     session.commit()  # no transaction stays open while Fortnox is called
@@ -331,7 +333,8 @@ def start_backfill(session: Session, company: Company, *, actor: str, now: datet
         raise AttachConsentMissing(company.name)
     without = session.scalars(
         select(ExportJob.id)
-        .outerjoin(VoucherAttachment, VoucherAttachment.job_id == ExportJob.id)
+        .outerjoin(VoucherAttachment, (VoucherAttachment.job_id == ExportJob.id)
+                   & VoucherAttachment.correction_id.is_(None))
         .where(ExportJob.company_id == company.id, ExportJob.state == ExportState.EXPORTED,
                VoucherAttachment.id.is_(None))
     ).all()

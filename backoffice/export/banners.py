@@ -17,13 +17,13 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from backoffice.accounts.fields import field_for_missing, fields_of_account, fix_link_args, missing_from_detail
 from backoffice.accounts.operations import load_mapping
-from backoffice.companies.models import Company
+from backoffice.companies.models import Company, Role, User
 from backoffice.db import session
 from backoffice.export.attachments import CONSENT_SENTENCE, needs_new_consent
 from backoffice.export.jobs import integration_of
 from backoffice.export.models import ExportState, Problem
 from backoffice.export.reasons import AUTHORISATION, FORTNOX_SIDE, Reason
-from backoffice.messages import reason_message
+from backoffice.messages import ask_admin_message, reason_message
 
 #: The kind the yellow banner of a consent without the attaching scopes carries (not a stored problem).
 CONSENT_KIND = "attachments_need_consent"
@@ -50,6 +50,8 @@ class Banner:
     fortnox_code: str | None = None
     #: "warning" for a yellow banner: exports go on, something less is missing
     level: str = ""
+    #: for a manager, whose banner lacks a button an admin gets: whom to ask (``messages.ask_admin_message``)
+    ask_admin: str | None = None
 
 
 def consent_banner() -> Banner:
@@ -144,13 +146,32 @@ def problem_actions(
 
 def make_banner(problem: Problem, company: Company, *, admin: bool | None = None, back: str | None = None) -> Banner:
     detail = problem.details
+    admin = current_user.is_admin if admin is None else admin
+    actions = problem_actions(problem, company, admin=admin, back=back)
+    ask_admin = None
+    if not admin:
+        theirs = {a.label for a in problem_actions(problem, company, admin=True, back=back)}
+        if theirs - {a.label for a in actions}:
+            ask_admin = ask_admin_message(_admin_emails(company), company.name)
     return Banner(
         problem=problem,
         sentence=problem_sentence(problem, company),
-        actions=problem_actions(problem, company, admin=admin, back=back),
+        actions=actions,
         fortnox_message=detail.get("fortnox_message"),
         fortnox_code=None if detail.get("fortnox_code") is None else str(detail["fortnox_code"]),
+        ask_admin=ask_admin,
     )
+
+
+def _admin_emails(company: Company) -> list[str]:
+    """The company's admins, whom a manager asks (once per request)."""
+    cached = g.get("admin_emails")
+    if cached is None or cached[0] != company.id:
+        emails = session.scalars(
+            select(User.email).where(User.company_id == company.id, User.role == Role.ADMIN).order_by(User.email)
+        ).all()
+        cached = g.admin_emails = (company.id, list(emails))
+    return cached[1]
 
 
 def open_problems(company: Company) -> list[Problem]:

@@ -25,6 +25,14 @@ from backoffice.zreport.models import ZReportRecord
 export_cli = AppGroup("export", help="Exports of Z-reports to Fortnox.")
 
 
+def _current(job: ExportJob | None) -> str | None:
+    if job is None or job.voucher_number is None:
+        return None
+    if job.current_number is not None:
+        return f"{job.current_series} {job.current_number}"
+    return f"{job.voucher_series} {job.voucher_number}"
+
+
 def status_rows(company) -> list[dict]:
     rows = session.execute(
         select(ZReportRecord, Register.pos_id, ExportJob)
@@ -42,6 +50,8 @@ def status_rows(company) -> list[dict]:
             "voucher_series": job.voucher_series if job else None,
             "voucher_number": job.voucher_number if job else None,
             "voucher_year": job.voucher_year if job else None,
+            # the voucher in Fortnox now: the last correction's new voucher, else the exported one
+            "current_voucher": _current(job),
             "reason_code": job.reason_code if job else None,
             "reason": reason_text(job),
         }
@@ -59,7 +69,9 @@ def status(company_name: str, as_json: bool) -> None:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
     for row in rows:
-        voucher = f"{row['voucher_series']} {row['voucher_number']}" if row["voucher_number"] else ""
+        voucher = row["current_voucher"] or ""
+        if row["voucher_number"] and voucher != f"{row['voucher_series']} {row['voucher_number']}":
+            voucher += f" (rättad, först {row['voucher_series']} {row['voucher_number']})"
         reason = f"  {row['reason_code']}: {row['reason']}" if row["reason_code"] else ""
         click.echo(f"{row['business_date']}  {row['register_id']:>6} Z{row['z_number']:<6} {row['state']:<10} {voucher:<10}{reason}")
 

@@ -17,7 +17,14 @@ from sqlalchemy.orm import Session
 from backoffice.accounts.mapping import Mapping, MappingIncompleteError, SalesRule
 from backoffice.accounts.models import AccountMapping
 from backoffice.companies.models import Company
-from backoffice.export.preflight import Blocker, check, check_accounts, check_cost_centers, check_series
+from backoffice.export.preflight import (
+    Blocker,
+    check,
+    check_accounts,
+    check_cost_centers,
+    check_series,
+    no_financial_year,
+)
 from backoffice.export.reasons import Reason
 from backoffice.export.statements import CONTEXT, MAPPING_ROWS
 from backoffice.integrations.fortnox.metadata import FortnoxSnapshot, stored_snapshot
@@ -130,7 +137,7 @@ def mapping_blockers(context: CompanyContext, today: date) -> list[Blocker]:
     if mapping is None or snapshot is None:
         return []
     if snapshot.financial_year_for(today) is None:
-        return [Blocker(Reason.NO_FINANCIAL_YEAR, today.isoformat(), {"date": today.isoformat()})]
+        return [no_financial_year(today)]
     accounts = set(mapping.payment_methods.values()) | set(mapping.vat_rates.values())
     accounts |= {rule.account for rule in mapping.sales}
     accounts |= {a for a in (mapping.tips, mapping.rounding, mapping.cash_difference, mapping.gift_cards_sold) if a}

@@ -24,10 +24,10 @@ from sqlalchemy.orm import Session
 
 from backoffice.db import now_utc
 from backoffice.export.attachments import voucher_recorded
-from backoffice.export.context import CompanyContext, connection_blockers, voucher_or_blockers
+from backoffice.export.context import CompanyContext, blockers_for, connection_blockers, voucher_or_blockers
 from backoffice.export.doubt import ABSENT, Sent, comments_for, look_up, new_token, sent_by
 from backoffice.export.models import ExportAttempt, ExportJob, ExportState
-from backoffice.export.preflight import Blocker, check
+from backoffice.export.preflight import Blocker, check, no_financial_year
 from backoffice.export.problems import sync_problems
 from backoffice.export.reasons import Reason
 from backoffice.export.statements import JOB_AND_CONTEXT, LAST_EXPORT, RENEW_LEASE, insert_attempt, store, update_row
@@ -260,18 +260,15 @@ def _handle_error(session: Session, job: ExportJob, context: CompanyContext, cli
             context.refreshed = True
         except FortnoxError:
             log.warning("Could not refresh Fortnox metadata after a refusal", exc_info=True)
-        reason = Reason(exc.reason) if exc.reason in Reason._value2member_map_ else Reason.VOUCHER_INVALID
-        if exc.reason == "access_denied":
-            reason = Reason.ACCESS_DENIED
-        key = str(getattr(exc, "account", None) or getattr(exc, "series", None) or getattr(exc, "cost_center", None) or "")
-        detail = {"fortnox_code": exc.code, "fortnox_message": exc.fortnox_message}
-        if getattr(exc, "account", None):
-            detail["account"] = exc.account
-        if getattr(exc, "series", None):
-            detail["series"] = exc.series
-        if getattr(exc, "cost_center", None):
-            detail["cost_center"] = exc.cost_center
-        return _block(session, job, context, [Blocker(reason, key, detail)], now, attempt)
+        said = {"fortnox_code": exc.code, "fortnox_message": exc.fortnox_message}
+        # One cause, one problem: when the fresh metadata names the cause (the series, the account,
+        # the locked date), block on it as the pre-flight would, so Fortnox's vaguer refusal does
+        # not open a second problem beside the pre-flight's (nor a sentence with an empty name).
+        _, known = blockers_for(context, job.zreport) if context.refreshed else (None, [])
+        if known and exc.reason != "access_denied":
+            return _block(session, job, context, [Blocker(b.reason, b.key, {**b.detail, **said}) for b in known],
+                          now, attempt)
+        return _block(session, job, context, [_refusal_blocker(job, context, exc, said)], now, attempt)
     # Transient: a timeout, a reset, a 5xx. After a POST, the voucher may or may not exist.
     ambiguous = isinstance(exc, FortnoxServerError) or (isinstance(exc, FortnoxConnectionError) and exc.ambiguous)
     if attempt is not None:  # the error answered our POST: the voucher exists only if it was ambiguous
@@ -287,6 +284,32 @@ def _handle_error(session: Session, job: ExportJob, context: CompanyContext, cli
     job.retry_at = now + timedelta(seconds=RETRY_DELAYS[job.retries - 1])
     session.commit()
     return ExportState.PENDING
+
+
+def _refusal_blocker(job: ExportJob, context: CompanyContext, exc: FortnoxRejected, said: dict) -> Blocker:
+    """The cause of a refusal the metadata cannot name, keyed and described by what we sent where
+    Fortnox's message leaves it out (the series, the date), so its sentence never names nothing."""
+    reason = Reason(exc.reason) if exc.reason in Reason._value2member_map_ else Reason.VOUCHER_INVALID
+    if exc.reason == "access_denied":
+        reason = Reason.ACCESS_DENIED
+    detail = dict(said)
+    key = ""
+    if getattr(exc, "account", None):
+        key, detail["account"] = str(exc.account), exc.account
+    elif reason in (Reason.SERIES_MISSING, Reason.SERIES_NOT_MANUAL):
+        series = getattr(exc, "series", None) or job.sent_series or (context.mapping.voucher_series
+                                                                      if context.mapping else "")
+        key, detail["series"] = series or "", series or ""
+    elif getattr(exc, "cost_center", None):
+        key, detail["cost_center"] = str(exc.cost_center), exc.cost_center
+    elif reason == Reason.NO_FINANCIAL_YEAR and job.sent_date is not None:
+        blocker = no_financial_year(job.sent_date)
+        key, detail = blocker.key, {**blocker.detail, **detail}
+    elif reason == Reason.PERIOD_LOCKED and job.sent_date is not None:
+        detail["date"] = job.sent_date.isoformat()
+        if context.snapshot is not None and context.snapshot.locked_through is not None:
+            detail["locked_through"] = context.snapshot.locked_through.isoformat()
+    return Blocker(reason, key, detail)
 
 
 def _refused(job: ExportJob, attempt: ExportAttempt | None) -> ExportAttempt | None:

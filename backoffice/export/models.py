@@ -66,6 +66,11 @@ class ExportJob(Base):
     #: Fortnox's financial year id (``Year``), not a calendar year
     voucher_year: Mapped[int | None]
     exported_at: Mapped[datetime | None]
+    #: the report's voucher in Fortnox now, when a correction ("Rätta dag") replaced the exported one:
+    #: the last correction's new voucher (series, number, financial year id); None while the export's is current
+    current_series: Mapped[str | None] = mapped_column(String(10))
+    current_number: Mapped[int | None]
+    current_year: Mapped[int | None]
     created_at: Mapped[datetime] = mapped_column(default=now_utc)
     updated_at: Mapped[datetime] = mapped_column(default=now_utc, onupdate=now_utc)
 
@@ -126,6 +131,14 @@ class Problem(Base):
     def details(self) -> dict:
         return json.loads(self.detail) if self.detail else {}
 
+    @property
+    def closed_as(self) -> str | None:
+        """How a closed problem ended: ``fixed`` (its cause is gone and no report waits on it) or
+        ``deactivated`` (the integration was deactivated; nothing was fixed). None while open."""
+        if self.closed_at is None:
+            return None
+        return self.details.get("closed_as", "fixed")
+
 
 class ManualExportRun(Base):
     """A "Manuell export": the counts its progress bar polls."""
@@ -166,7 +179,15 @@ class VoucherAttachment(Base):
     __table_args__ = (Index("ix_voucher_attachment_due", "state", "retry_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    job_id: Mapped[int] = mapped_column(ForeignKey("export_job.id", ondelete="CASCADE"), unique=True)
+    #: the report's export job; one attachment per job for its voucher, plus one per correction ("Rätta dag")
+    job_id: Mapped[int] = mapped_column(ForeignKey("export_job.id", ondelete="CASCADE"), index=True)
+    #: the correction whose new voucher this file goes to; None for the export's voucher
+    correction_id: Mapped[int | None] = mapped_column(ForeignKey("correction.id"), unique=True)
+    #: the voucher the file goes to when it is not the job's (a correction's new voucher): series,
+    #: number and financial year id; None for the export's voucher
+    voucher_series: Mapped[str | None] = mapped_column(String(10))
+    voucher_number: Mapped[int | None]
+    voucher_year: Mapped[int | None]
     company_id: Mapped[int] = mapped_column(ForeignKey("company.id"), index=True)
     state: Mapped[AttachmentState] = mapped_column(String(20), default=AttachmentState.PENDING)
     #: ``Z-<register id>-<Z-number>-<business date>.pdf``

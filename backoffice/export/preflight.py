@@ -92,7 +92,7 @@ def check(voucher: Voucher, snapshot: Snapshot) -> list[Blocker]:
     cost_centers = check_cost_centers(sorted({row.cost_center for row in voucher.rows if row.cost_center}), snapshot)
     year = snapshot.financial_year_for(day)
     if year is None:
-        return [Blocker(Reason.NO_FINANCIAL_YEAR, day.isoformat(), {"date": day.isoformat()})] + cost_centers
+        return [no_financial_year(day)] + cost_centers
     chart = snapshot.chart_for(day)
     if chart is None:  # the caller reads the day's chart first; without it, Fortnox has the last word
         return _check_locked(day, snapshot) + cost_centers
@@ -102,6 +102,12 @@ def check(voucher: Voucher, snapshot: Snapshot) -> list[Blocker]:
         + check_accounts(sorted({row.account for row in voucher.rows}), snapshot, day)
         + cost_centers
     )
+
+
+def no_financial_year(day: date) -> Blocker:
+    """Fortnox has no financial year for ``day``: one cause per calendar year (the year a person
+    creates in Fortnox), however many days of it wait, not one per day."""
+    return Blocker(Reason.NO_FINANCIAL_YEAR, str(day.year), {"date": day.isoformat()})
 
 
 def _in_year(key: str, detail: dict[str, Any], snapshot: Snapshot, day: date) -> tuple[str, dict[str, Any]]:
@@ -130,7 +136,9 @@ def _check_locked(day: date, snapshot: Snapshot) -> list[Blocker]:
     """A date in the locked period is refused; when the period cannot be read, Fortnox judges."""
     if snapshot.locked_period_error is None and snapshot.locked_through is not None and day <= snapshot.locked_through:
         locked = snapshot.locked_through.isoformat()
-        return [Blocker(Reason.PERIOD_LOCKED, locked, {"locked_through": locked, "date": day.isoformat()})]
+        # One lock per company: keyed by nothing, so moving its end date is the same cause, which
+        # stays open (not "fixed") while a report still waits on it.
+        return [Blocker(Reason.PERIOD_LOCKED, "", {"locked_through": locked, "date": day.isoformat()})]
     return []
 
 

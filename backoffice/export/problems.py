@@ -106,6 +106,13 @@ def missing_zreports(session: Session, company: Company, *, since: date) -> list
     ]
 
 
+def _one_authorisation_cause(wanted: dict[tuple[str, str], dict[str, Any]]) -> None:
+    """An invalidated connection also reads as "needs a new login" (``auth_expired``): one cause, one
+    problem, so the more precise one stays and the other goes."""
+    for _, key in [k for k in wanted if k[0] == Reason.CONNECTION_INVALIDATED]:
+        wanted.pop((str(Reason.AUTH_EXPIRED), key), None)
+
+
 def sync_problems(session: Session, company: Company, *, now: datetime | None = None,
                   context: CompanyContext | None = None) -> None:
     """Open a problem for each cause that blocks (or failed) the company's exports, close the rest.
@@ -116,14 +123,15 @@ def sync_problems(session: Session, company: Company, *, now: datetime | None = 
     """
     now = now or now_utc()
     context = context or CompanyContext.load(session, company)
-    wanted: dict[tuple[str, str], dict[str, Any]] = {
-        key: detail for key, (detail, _) in job_causes(session, company).items()
-    }
-    if context.integration is not None and context.integration.active:
+    active = context.integration is not None and context.integration.active
+    wanted: dict[tuple[str, str], dict[str, Any]] = {}
+    if active:  # a deactivated integration has no problems: what it left is closed as such, not fixed
+        wanted = {key: detail for key, (detail, _) in job_causes(session, company).items()}
         for blocker in connection_blockers(context) + mapping_blockers(context, now.date()):
             wanted.setdefault((str(blocker.reason), blocker.key), blocker.detail)
         for blocker in missing_zreports(session, company, since=now.date() - MISSING_ZREPORT_WINDOW):
             wanted.setdefault((str(blocker.reason), blocker.key), blocker.detail)
+        _one_authorisation_cause(wanted)
     open_problems = {
         (p.kind, p.key): p
         for p in session.scalars(select(Problem).where(Problem.company_id == company.id, Problem.closed_at.is_(None)))
@@ -131,6 +139,8 @@ def sync_problems(session: Session, company: Company, *, now: datetime | None = 
     for key, problem in open_problems.items():
         if key not in wanted:
             problem.closed_at = now
+            problem.detail = json.dumps({**problem.details, "closed_as": "fixed" if active else "deactivated"},
+                                        ensure_ascii=False, default=str)
     for (kind, key), detail in wanted.items():
         text = json.dumps(detail, ensure_ascii=False, default=str)
         if (kind, key) in open_problems:
@@ -179,8 +189,12 @@ def unblock_jobs(session: Session, company: Company, *, now: datetime | None = N
 
 
 def heal_connection(session: Session, connection: FortnoxConnection, client: FortnoxClient, *,
-                    now: datetime | None = None) -> int:
-    """Read the connection's metadata again, then re-judge the blocked jobs of every company on it."""
+                    now: datetime | None = None, strict: bool = False) -> int:
+    """Read the connection's metadata again, then re-judge the blocked jobs of every company on it.
+
+    ``strict`` (a person pressed "Kontrollera igen"): when Fortnox cannot be read, the error is
+    raised rather than the jobs judged by what was known before, which would call the fix missing.
+    """
     now = now or now_utc()
     if connection.status == ConnectionStatus.ACTIVE:
         try:
@@ -189,6 +203,8 @@ def heal_connection(session: Session, connection: FortnoxConnection, client: For
             log.warning("Fortnox authorisation of connection %s has ended", connection.id)
         except FortnoxError:
             log.warning("Health check of connection %s could not read Fortnox", connection.id, exc_info=True)
+            if strict:
+                raise
     woken = 0
     for integration in list(connection.integrations):
         woken += unblock_jobs(session, integration.company, now=now)

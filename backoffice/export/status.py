@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from backoffice.companies.models import Company
-from backoffice.db import session
+from backoffice.db import now_utc, session
+from backoffice.export.banners import _detail_with_names
 from backoffice.export.models import ExportJob, ExportState, Problem
+from backoffice.export.reasons import Reason
 from backoffice.integrations.fortnox.models import ConnectionStatus, FortnoxIntegration
-from backoffice.messages import export as msg
+from backoffice.messages import problem_clause, zreports
 
 #: The CSS class of a job's state in the Z-report lists and Översikt (None: no job).
 STATE_CLASSES = {
@@ -25,29 +28,68 @@ STATE_CLASSES = {
 
 @dataclass(frozen=True, slots=True)
 class StatusLight:
-    """Ultra's three colours: green (everything works), yellow (delays, minor trouble), red (needs you)."""
+    """Ultra's three colours: green (everything works), yellow (delays, minor trouble), red (needs you).
+
+    ``detail`` says why in one line: "2 Z-rapporter väntar på åtgärd — konto 1580 är inaktivt i Fortnox".
+    """
 
     color: str  # green | yellow | red | off
     label: str
     detail: str
 
+    @property
+    def line(self) -> str:
+        """``Röd: 2 Z-rapporter väntar på åtgärd — konto 1580 är inaktivt i Fortnox``."""
+        return f"{self.label}: {self.detail}" if self.detail else self.label
+
+
+#: A pending report due this long ago and still not sent is a delay (the worker is behind or down).
+DELAYED_AFTER = timedelta(minutes=10)
+
 
 def status_light(company: Company, integration: FortnoxIntegration | None, counts: dict[str, int]) -> StatusLight:
     """The integration's light: red while anything is blocked, failed or unauthorised, yellow while
-    reports wait for export (or retry), green when everything is exported."""
+    reports wait for a retry, green when everything is exported or on its way. The first backlog after
+    activation, reports simply not sent yet, is green with "exporteras nu": nothing is delayed."""
     if integration is None or not integration.active:
         return StatusLight("off", "Inte aktiverad", "")
     connection = integration.connection
-    problems = session.scalar(
-        select(func.count()).select_from(Problem).where(Problem.company_id == company.id, Problem.closed_at.is_(None))
-    )
+    first = session.scalars(
+        select(Problem)
+        .where(Problem.company_id == company.id, Problem.closed_at.is_(None))
+        .order_by(Problem.opened_at, Problem.id)
+        .limit(2)
+    ).all()
     stuck = counts.get(ExportState.BLOCKED, 0) + counts.get(ExportState.FAILED, 0)
-    if connection is None or connection.status != ConnectionStatus.ACTIVE or problems or stuck:
-        return StatusLight("red", "Röd", msg.RED)
+    if connection is None or connection.status != ConnectionStatus.ACTIVE or first or stuck:
+        if first:
+            why = problem_clause(first[0].kind, _detail_with_names(first[0], company))
+            if len(first) > 1:
+                why += " (och fler problem, se Notifikationer)"
+        elif connection is None or connection.status != ConnectionStatus.ACTIVE:
+            why = problem_clause(Reason.NOT_CONNECTED)
+        else:
+            why = "se Z-rapporterna som väntar"
+        waiting = f"{zreports(stuck)} väntar på åtgärd" if stuck else "nästa dagsavslut kan inte exporteras"
+        return StatusLight("red", "Röd", f"{waiting} — {why}")
     waiting = counts.get(ExportState.PENDING, 0)
     if waiting:
-        return StatusLight("yellow", "Gul", msg.yellow(waiting))
-    return StatusLight("green", "Grön", msg.GREEN)
+        overdue = now_utc() - DELAYED_AFTER
+        retrying = session.scalar(
+            select(func.count()).select_from(ExportJob).where(
+                ExportJob.company_id == company.id, ExportJob.state == ExportState.PENDING,
+                or_(ExportJob.retries > 0, ExportJob.retry_at < overdue),
+            )
+        )
+        if retrying:
+            return StatusLight(
+                "yellow", "Gul",
+                f"Fördröjningar: {zreports(retrying)} väntar på ett nytt försök eller har väntat i mer än "
+                f"{DELAYED_AFTER.seconds // 60} minuter"
+                + (f"; {zreports(waiting - retrying)} till exporteras nu" if waiting > retrying else ""),
+            )
+        return StatusLight("green", "Grön", f"{zreports(waiting)} exporteras nu till Fortnox.")
+    return StatusLight("green", "Grön", "Allt fungerar normalt: allt är exporterat.")
 
 
 def job_counts(company: Company) -> dict[str, int]:

@@ -14,7 +14,7 @@ from backoffice.accounts.defaults import ACCOUNT_LABELS
 from backoffice.accounts.fields import field_label, fix_link_args, mapped_fields
 from backoffice.accounts.operations import load_mapping
 from backoffice.companies.models import Register
-from backoffice.db import session
+from backoffice.db import now_utc, session
 from backoffice.export.attachments import (
     CONSENT_SENTENCE,
     AttachConsentMissing,
@@ -34,12 +34,18 @@ from backoffice.export.jobs import integration_of
 from backoffice.export.manual import run_progress, start_manual_export
 from backoffice.export.models import AttachmentRun, ExportJob, ExportState, ManualExportRun, Problem
 from backoffice.export.problems import heal_connection, job_causes, unblock_jobs
-from backoffice.export.reasons import Reason
+from backoffice.export.reasons import FORTNOX_SIDE, Reason
 from backoffice.integrations.fortnox.connection import client_for
-from backoffice.integrations.fortnox.lists import FortnoxUnavailable, forget_fortnox_lists, fortnox_accounts
+from backoffice.integrations.fortnox.errors import FortnoxError
+from backoffice.integrations.fortnox.lists import (
+    FortnoxUnavailable,
+    chart_read_at,
+    forget_fortnox_lists,
+    fortnox_accounts,
+)
 from backoffice.integrations.fortnox.models import ConnectionStatus
 from backoffice.messages import export as msg
-from backoffice.messages import missing_parts_message, reason_text
+from backoffice.messages import missing_parts_message, read_ago, reason_text, zreports
 from backoffice.scheduler import wake
 from backoffice.security import safe_next
 from backoffice.zreport.models import ZReportRecord
@@ -50,7 +56,8 @@ bp = Blueprint("export", __name__)
 @bp.app_context_processor
 def _inject_banners() -> dict:
     # A function, not a list: pages that never show banners (login, the JSON endpoints) query nothing.
-    return {"export_banners": current_banners, "fortnox_url": FORTNOX_URL, "has_attach_scopes": has_attach_scopes}
+    return {"export_banners": current_banners, "fortnox_url": FORTNOX_URL, "has_attach_scopes": has_attach_scopes,
+            "ago": lambda moment: read_ago(moment, now_utc())}
 
 
 # --- notifications --------------------------------------------------------------------------------
@@ -138,11 +145,14 @@ def inactive_accounts():
         if p.kind == Reason.ACCOUNT_INACTIVE and p.details.get("account")
     }
     accounts = None
+    read_at = None
     if connection is not None and connection.status == ConnectionStatus.ACTIVE:
         try:
-            accounts = fortnox_accounts(connection)
+            # This page leads to the fix: Fortnox is read afresh (two calls, from the tenant's budget).
+            accounts = fortnox_accounts(connection, fresh=True)
         except FortnoxUnavailable:
             accounts = None
+        read_at = chart_read_at(connection)
     if accounts is not None:
         inactive |= {number for _, number in mapped if number in accounts and not accounts[number][1]}
     rows = [
@@ -154,7 +164,7 @@ def inactive_accounts():
         )
         for number in sorted(inactive)
     ]
-    return render_template("export/inactive_accounts.html", rows=rows, checked=accounts is not None)
+    return render_template("export/inactive_accounts.html", rows=rows, checked=accounts is not None, read_at=read_at)
 
 
 # --- actions --------------------------------------------------------------------------------------
@@ -170,23 +180,29 @@ def recheck():
     """ "Kontrollera igen": read Fortnox's accounts, series and cost centres again and unblock what is fixed."""
     company = current_user.company
     integration = integration_of(session, company.id)
+    target = safe_next(request.args.get("next") or request.form.get("next")) or url_for("integrations.index")
     if integration is not None and integration.connection is not None:
         connection = integration.connection
         forget_fortnox_lists(connection.id)  # the wizard's lists are read again too
         session.commit()  # no transaction (on SQLite: the write lock) stays open while Fortnox is called
-        woken = heal_connection(session, connection, client_for(connection))
+        try:
+            woken = heal_connection(session, connection, client_for(connection), strict=True)
+        except FortnoxError:
+            session.rollback()
+            flash(msg.RECHECK_UNREADABLE, "error")
+            return redirect(target)
     else:
         woken = unblock_jobs(session, company)
     session.commit()
+    remaining = [p for p in open_problems(company) if p.kind in FORTNOX_SIDE]
     if woken:
         wake(current_app._get_current_object())
-        flash(msg.rechecked_exporting(woken), "info")
-    elif open_problems(company):
-        flash(msg.RECHECKED_STILL_A_PROBLEM, "error")
+        flash(msg.rechecked_exporting(zreports(woken)), "info")
+    elif remaining:
+        flash(msg.rechecked_still(" ".join(problem_sentence(p, company) for p in remaining[:3])), "error")
     else:
         flash(msg.RECHECKED_NO_PROBLEM, "info")
-    target = request.args.get("next") or request.form.get("next")
-    return redirect(safe_next(target) or url_for("integrations.index"))
+    return redirect(target)
 
 
 @bp.post("/foretag/integrationer/fortnox/manuell-export")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import DateField, IntegerField, RadioField, SelectChoice, StringField
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
 from backoffice.messages import integrations as msg
 
@@ -66,8 +66,12 @@ class _AccountNumberField(IntegerField):
 
 
 class StartDateForm(FlaskForm):
-    #: empty: every report is exported, however old
-    start_date = _SwedishDateField("Startdatum", validators=[Optional()])
+    #: required: without one, activating would export every stored report, however old
+    start_date = _SwedishDateField(
+        "Startdatum",
+        validators=[InputRequired("Välj ett startdatum. Utan startdatum skulle alla sparade Z-rapporter exporteras, "
+                                  "hur gamla de än är.")],
+    )
 
 
 class SeriesForm(FlaskForm):

@@ -6,13 +6,14 @@ create an account or the series "F – Kassa" in Fortnox from the wizard's pages
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from backoffice.accounts.operations import load_mapping
 from backoffice.companies.auth import admin_required
 from backoffice.db import session
 from backoffice.export.jobs import integration_of
+from backoffice.export.problems import heal_connection, sync_problems
 from backoffice.export.status import job_counts, status_light
 from backoffice.integrations.forms import (
     STEPS,
@@ -28,6 +29,8 @@ from backoffice.integrations.fortnox.lists import (
 from backoffice.integrations.fortnox.operations import deactivate
 from backoffice.integrations.wizard import CASH_SERIES, connected, empty_mapping_for, step_handler, step_url
 from backoffice.messages import integrations as msg
+from backoffice.messages import zreports
+from backoffice.scheduler import wake
 from backoffice.security import safe_next
 
 bp = Blueprint("integrations", __name__, url_prefix="/foretag/integrationer")
@@ -68,6 +71,7 @@ def deactivate_fortnox():
     deactivate(session, company, settings())
     integration.wizard_step = STEPS[0]
     session.commit()
+    sync_problems(session, company)  # closes what was open as "Avslutad (integrationen inaktiverad)"
     flash(msg.DEACTIVATED, "info")
     return redirect(url_for("integrations.index"))
 
@@ -121,7 +125,14 @@ def create_cash_series():
         flash(exc.message, "error")
     else:
         forget_fortnox_lists(connection.id)
-        flash(msg.series_created(code, description), "info")
+        # Read Fortnox again and re-judge at once, so the page that says the series is created shows
+        # no banner saying it is missing (and what waited on it goes).
+        woken = heal_connection(session, connection, client_for(connection))
+        session.commit()
+        if woken:
+            wake(current_app._get_current_object())
+        flash(msg.series_created(code, description) + (f" {msg.now_exported(zreports(woken))}" if woken else ""),
+              "info")
     return redirect(step_url("serie"))
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 from dataclasses import dataclass
+from datetime import date, timedelta
 from decimal import Decimal
 
 from flask import current_app, flash, redirect, render_template, request, url_for
@@ -43,11 +44,21 @@ from backoffice.accounts.fields import (
     sales_key,
     vat_key,
 )
-from backoffice.accounts.mapping import Mapping, MappingIncompleteError, MissingAccount, SalesRule
+from backoffice.accounts.mapping import (
+    Mapping,
+    MappingIncompleteError,
+    MissingAccount,
+    SalesRule,
+    is_output_vat_account,
+)
 from backoffice.accounts.operations import save_mapping
 from backoffice.companies.models import Company
+from backoffice.correction.messages import changed_days_hint
+from backoffice.correction.operations import changed_days
 from backoffice.db import session
+from backoffice.export.models import ExportJob, ExportState, Problem
 from backoffice.export.problems import unblock_jobs
+from backoffice.export.reasons import Reason
 from backoffice.integrations.forms import (
     STEP_TITLES,
     STEPS,
@@ -58,19 +69,26 @@ from backoffice.integrations.forms import (
 )
 from backoffice.integrations.fortnox.lists import (
     FortnoxUnavailable,
+    chart_read_at,
     fortnox_accounts,
+    fortnox_last_booked_day,
     fortnox_series,
 )
 from backoffice.integrations.fortnox.models import ConnectionStatus, FortnoxConnection
 from backoffice.integrations.fortnox.operations import activate, integration_for
-from backoffice.messages import describe_missing_account, mapping_incomplete_message
+from backoffice.messages import (
+    activation_message,
+    describe_missing_account,
+    mapping_incomplete_message,
+    vat_account_message,
+)
 from backoffice.messages import integrations as msg
 from backoffice.money import ZERO
 from backoffice.scheduler import wake
 from backoffice.zreport.booking import build_voucher
 from backoffice.zreport.models import ZReportRecord
 from backoffice.zreport.seen import SeenParts, seen_parts
-from backoffice.zreport.voucher import NothingToBookError
+from backoffice.zreport.voucher import NothingToBookError, is_result_account
 
 #: The series offered when the company has none for the cash register (Loco: "F - Kassa").
 CASH_SERIES = ("F", "Kassa")
@@ -108,6 +126,9 @@ def _save(company: Company, mapping: Mapping, next_step: str):
     integration.wizard_step = next_step
     session.commit()
     unblock_jobs(session, company)
+    changed = changed_days(session, company, date.today())  # "12 exporterade dagar bokförs annorlunda …"
+    if changed:
+        flash(changed_days_hint(changed), "info")
     return redirect(step_url(next_step))
 
 
@@ -156,20 +177,33 @@ def _step_access(step, company, integration, connection, mapping):
 
 
 def _step_start_date(step, company, integration, connection, mapping):
+    """Startdatum, required. Without one the wizard proposes the day after the last day already
+    booked in Fortnox (the latest voucher of its current financial year), when it can see one, so
+    that days booked by hand or by another integration are not booked twice."""
     form = StartDateForm()
     if form.validate_on_submit():
         return _save(company, dataclasses.replace(mapping, start_date=form.start_date.data), _next_step(step))
+    last_booked = None
+    if connection is not None:
+        try:
+            last_booked = fortnox_last_booked_day(connection)
+        except FortnoxUnavailable:
+            last_booked = None
+    proposal = last_booked + timedelta(days=1) if last_booked is not None else None
     if request.method == "GET":
-        form.start_date.data = mapping.start_date
+        form.start_date.data = mapping.start_date or proposal
     first = session.scalar(select(func.min(ZReportRecord.business_date)).where(ZReportRecord.company_id == company.id))
-    return _render(step, integration, 400 if request.method == "POST" else 200, form=form, first_report=first)
+    return _render(step, integration, 400 if request.method == "POST" else 200, form=form, first_report=first,
+                   last_booked=last_booked, proposal=proposal)
 
 
 def _step_series(step, company, integration, connection, mapping):
     form = SeriesForm()
     error = None
     try:
-        series = fortnox_series(connection, fresh=request.method == "POST" or "las-om" in request.args)
+        # The step that fixes a missing or non-manual series: what it lists is read from Fortnox now
+        # (two calls from the tenant's budget), never a deleted series from a minute ago.
+        series = fortnox_series(connection, fresh=True)
     except FortnoxUnavailable as exc:
         series, error = None, exc
     form.series.choices = [SelectChoice(s.code) for s in series or []]
@@ -194,6 +228,7 @@ def _step_series(step, company, integration, connection, mapping):
         fortnox_error=error,
         offer_cash_series=series is not None and not has_cash_series,
         cash_series=CASH_SERIES,
+        read_at=chart_read_at(connection),
     )
 
 
@@ -209,6 +244,9 @@ class AccountRow:
     hint: str | None = None
     suggestion: int | None = None
     error: str | None = None
+    #: an explanation where accountants disagree (``account_advice``), and whether it is a warning
+    advice: str | None = None
+    warning: bool = False
 
     @property
     def html_id(self) -> str:
@@ -220,71 +258,108 @@ class AccountRow:
         return ACCOUNT_LABELS.get(self.suggestion, "") if self.suggestion else ""
 
 
+def _row(key: str, value: int | None, used: bool, suggestion: int | None, hint: str | None = None,
+         label: str | None = None) -> AccountRow:
+    """One account field, named by its key (``accounts.fields.field_label``) unless ``label`` is given."""
+    return AccountRow(key, label or field_label(key), value, used=used, hint=hint, suggestion=suggestion)
+
+
 def account_rows(step: str, mapping: Mapping, seen: SeenParts) -> list[AccountRow]:
     """The fields of an account step: what the reports hold plus what is mapped already."""
     kind = ACCOUNT_STEPS[step]
     if kind == "payment_method":
         methods = sorted(set(seen.payment_methods) | set(mapping.payment_methods))
-        return [
-            AccountRow(
-                payment_key(method),
-                field_label(payment_key(method)),
-                mapping.payment_methods.get(method),
-                used=seen.payment_methods.get(method, False),
-                suggestion=PAYMENT_METHOD_ACCOUNTS.get(method),
-            )
-            for method in methods
-        ]
+        return [_row(payment_key(m), mapping.payment_methods.get(m), seen.payment_methods.get(m, False),
+                     PAYMENT_METHOD_ACCOUNTS.get(m)) for m in methods]
     if kind == "vat_rate":
         rates = sorted({r for r, used in seen.vat_rates.items() if used} | set(mapping.vat_rates), reverse=True)
-        return [
-            AccountRow(
-                vat_key(rate),
-                field_label(vat_key(rate)),
-                mapping.vat_rates.get(rate),
-                used=seen.vat_rates.get(rate, False),
-                suggestion=VAT_RATE_ACCOUNTS.get(rate),
-            )
-            for rate in rates
-        ]
+        return [_row(vat_key(r), mapping.vat_rates.get(r), seen.vat_rates.get(r, False), VAT_RATE_ACCOUNTS.get(r))
+                for r in rates]
     if kind == "sales":
-        rows = []
         exact = {(rule.product_group, rule.vat_rate) for rule in mapping.sales}
-        for rule in mapping.sales:
-            rows.append(
-                AccountRow(
-                    sales_key(rule.product_group, rule.vat_rate),
-                    field_label(sales_key(rule.product_group, rule.vat_rate)),
-                    rule.account,
-                    used=seen.sales.get((rule.product_group, rule.vat_rate), False),
-                    suggestion=SALES_ACCOUNTS_BY_VAT_RATE.get(rule.vat_rate) if rule.vat_rate is not None else None,
-                )
-            )
+        rows = [
+            _row(sales_key(rule.product_group, rule.vat_rate), rule.account,
+                 seen.sales.get((rule.product_group, rule.vat_rate), False),
+                 SALES_ACCOUNTS_BY_VAT_RATE.get(rule.vat_rate) if rule.vat_rate is not None else None)
+            for rule in mapping.sales
+        ]
         for (group, rate), used in sorted(seen.sales.items(), key=lambda item: (item[0][0], -item[0][1])):
-            if (group, rate) in exact:
-                continue
-            covered = mapping.sales_account(group, rate)
-            rows.append(
-                AccountRow(
-                    sales_key(group, rate),
-                    field_label(sales_key(group, rate)),
-                    None,
-                    used=used,
-                    hint=msg.covered_by_general_rule(covered) if covered else None,
-                    suggestion=SALES_ACCOUNTS_BY_VAT_RATE.get(rate),
-                )
-            )
+            if (group, rate) not in exact:
+                covered = mapping.sales_account(group, rate)
+                rows.append(_row(sales_key(group, rate), None, used, SALES_ACCOUNTS_BY_VAT_RATE.get(rate),
+                                 msg.covered_by_general_rule(covered) if covered else None))
         return rows
-    return [
-        AccountRow(
-            other_key(part),
-            name,
-            getattr(mapping, part),
-            used=seen.other.get(part, False),
-            suggestion=OTHER_ACCOUNTS.get(part),
+    return [_row(other_key(part), getattr(mapping, part), seen.other.get(part, False), OTHER_ACCOUNTS.get(part),
+                 label=name) for part, name in OTHER_PARTS.items()]
+
+
+#: Product groups a register names gift cards by: sold as a 0 % article, they are not sales.
+_GIFT_CARD_WORDS = ("presentkort", "gåvokort", "giftcard", "gift card", "gift_card", "voucher")
+
+
+def _is_gift_card_group(group: str | None) -> bool:
+    name = (group or "").casefold()
+    return any(word in name for word in _GIFT_CARD_WORDS)
+
+
+def account_advice(key: str, account: int | None) -> tuple[str | None, bool, int | None]:
+    """What the wizard explains about a field where accountants disagree: (text, is a warning,
+    account to suggest instead). docs/domain.md is the ground; docs/ARCHITECTURE.md says what was
+    chosen where it is silent.
+    """
+    field = parse_field_key(key)
+    if field is None:
+        return None, False, None
+    if field.kind == "sales" and field.vat_rate == 0 and _is_gift_card_group(field.product_group):
+        # domain.md, gift cards (flerfunktionsvoucher): "a sale credits 2421 with no VAT … VAT arises
+        # when the gift card is spent".
+        return (
+            "Presentkort som säljs som en vara med 0 % moms är ingen försäljning: kunden har betalat i förskott. "
+            "Bokför dem på 2421 Ej inlösta presentkort (en skuld) – momsen och intäkten uppstår först när "
+            "presentkortet löses in som betalning. På ett försäljningskonto redovisas intäkten för tidigt.",
+            account is not None and account != 2421,
+            2421,
         )
-        for part, name in OTHER_PARTS.items()
-    ]
+    if field.kind == "payment_method" and (field.key or "").casefold() in ("invoice", "faktura"):
+        # domain.md: Trivec via Omniboost needs a balance account for payments on invoice.
+        return (
+            "Faktura: 1510 Kundfordringar är rätt när kassan bara registrerar köpet och fakturan inte skapas i "
+            "Fortnox. Skapar ni även fakturan i Fortnox (fakturering) bokförs försäljningen där en gång till – "
+            "välj då ett avräkningskonto (t.ex. 1689) som fakturans betalning nollställer.",
+            False,
+            1510,
+        )
+    if field.kind == "payment_method" and account is not None:
+        if 7000 <= account <= 7999:
+            return (
+                f"Konto {account} är ett kostnadskonto. Det går bra för t.ex. personalmåltider, som är en kostnad "
+                "för företaget och inte en betalning som kommer in.",
+                False,
+                None,
+            )
+        if 3000 <= account <= 3999:
+            return (
+                f"Konto {account} är ett försäljningskonto. En betalningsmetod bokförs som en tillgång eller fordran "
+                "(t.ex. 1580 för kort, 1910 för kontanter, 1930 för Swish): på ett försäljningskonto tar betalningen "
+                "ut försäljningen i stället för att visa vad ni har att få.",
+                True,
+                None,
+            )
+        if is_result_account(account):
+            return (
+                f"Konto {account} är ett resultatkonto. En betalningsmetod bokförs normalt på ett balanskonto "
+                "(1000–2999); kontrollera med din redovisningskonsult.",
+                True,
+                None,
+            )
+    return None, False, None
+
+
+def _advise(rows: list[AccountRow]) -> None:
+    for row in rows:
+        row.advice, row.warning, better = account_advice(row.key, row.value)
+        if better is not None:
+            row.suggestion = better
 
 
 def _apply_rows(step: str, mapping: Mapping, rows: list[AccountRow]) -> Mapping:
@@ -315,12 +390,38 @@ def _check_account(number: int, accounts: dict[int, tuple[str, bool]] | None) ->
     return None
 
 
+def _accounts_refused_in_other_years(company: Company) -> dict[int, str]:
+    """Accounts an open problem calls inactive or missing in another financial year's chart than
+    today's (what the banner says, so the field says it too): number → the field's sentence."""
+    found = {}
+    for problem in session.scalars(select(Problem).where(
+            Problem.company_id == company.id, Problem.closed_at.is_(None),
+            Problem.kind.in_([Reason.ACCOUNT_INACTIVE, Reason.ACCOUNT_MISSING]))):
+        detail = problem.details
+        if detail.get("account") and detail.get("financial_year"):
+            state = "är inaktivt" if problem.kind == Reason.ACCOUNT_INACTIVE else "saknas"
+            found[int(detail["account"])] = (f"Konto {detail['account']} {state} i Fortnox för räkenskapsåret "
+                                             f"{detail['financial_year']}. Rätta det där i Fortnox eller välj ett "
+                                             "annat konto.")
+    return found
+
+
+def _vat_account_error(row: AccountRow) -> str | None:
+    """A VAT rate must be booked on output VAT, BAS 2610–2639 (mapping-v1.md ``vat_rates``)."""
+    field = parse_field_key(row.key)
+    if field is None or field.kind != "vat_rate" or row.value is None or is_output_vat_account(row.value):
+        return None
+    return vat_account_message(field.vat_rate, row.value)
+
+
 def _step_accounts(step, company, integration, connection, mapping):
     seen = seen_parts(company, mapping.start_date)
     rows = account_rows(step, mapping, seen)
     fortnox_error = None
     try:
-        accounts = fortnox_accounts(connection, fresh=request.method == "POST" or "las-om" in request.args)
+        # A deep link (``field``) comes from a problem's fix: judge its accounts as Fortnox has them now.
+        accounts = fortnox_accounts(connection, fresh=request.method == "POST" or "las-om" in request.args
+                                    or "field" in request.args)
     except FortnoxUnavailable as exc:
         accounts, fortnox_error = None, exc
     if request.method == "POST":
@@ -332,14 +433,17 @@ def _step_accounts(step, company, integration, connection, mapping):
                 row.error = msg.BAD_ACCOUNT_NUMBER
                 continue
             if row.value is not None:
-                row.error = _check_account(row.value, accounts)
+                row.error = _vat_account_error(row) or _check_account(row.value, accounts)
         if not any(row.error for row in rows):
             return _save(company, _apply_rows(step, mapping, rows), _next_step(step))
     else:
+        other_years = _accounts_refused_in_other_years(company)
         for row in rows:
             row.raw = "" if row.value is None else str(row.value)
             if row.value is not None:
-                row.error = _check_account(row.value, accounts)
+                row.error = (_vat_account_error(row) or _check_account(row.value, accounts)
+                             or other_years.get(row.value))
+    _advise(rows)
     focus = request.args.get("field")
     status = 400 if request.method == "POST" else 200
     return _render(
@@ -353,6 +457,7 @@ def _step_accounts(step, company, integration, connection, mapping):
         kind=ACCOUNT_STEPS[step],
         start_date=mapping.start_date,
         new_account_form=NewAccountForm(formdata=None),
+        read_at=chart_read_at(connection),
     )
 
 
@@ -373,6 +478,11 @@ def _step_preview(step, company, integration, connection, mapping):
     except FortnoxUnavailable as exc:
         accounts = None
         problems.append((exc.message, None))
+    if mapping.start_date is None:
+        problems.append((
+            "Välj ett startdatum: utan startdatum skulle alla sparade Z-rapporter exporteras, hur gamla de än är.",
+            step_url("startdatum"),
+        ))
     if not mapping.voucher_series:
         problems.append((msg.CHOOSE_SERIES, step_url("serie")))
     missing = missing_parts(mapping, seen)
@@ -385,6 +495,7 @@ def _step_preview(step, company, integration, connection, mapping):
         error = _check_account(number, accounts)
         if error:
             problems.append((error, step_url(parse_field_key(key).step, field=key)))
+    summary = None if integration is not None and integration.active else activation_summary(company, mapping)
     if request.method == "POST" and not problems:
         integration = integration_for(session, company)
         was_active = integration.active
@@ -435,7 +546,25 @@ def _step_preview(step, company, integration, connection, mapping):
         total_debit=sum((r.debit for r in preview_rows), ZERO),
         total_credit=sum((r.credit for r in preview_rows), ZERO),
         mapping=mapping,
+        summary=summary,
+        next_label="NÄSTA" if summary is None else "Aktivera och exportera",
     )
+
+
+def activation_summary(company: Company, mapping: Mapping) -> str:
+    """What activating is about to do, said before it is done: the stored reports from the start date
+    on that are not in Fortnox yet, and the series they are booked in."""
+    conditions = [ZReportRecord.company_id == company.id]
+    if mapping.start_date is not None:
+        conditions.append(ZReportRecord.business_date >= mapping.start_date)
+    exported = select(ExportJob.zreport_id).where(
+        ExportJob.company_id == company.id, ExportJob.state == ExportState.EXPORTED
+    )
+    count, first, last = session.execute(
+        select(func.count(), func.min(ZReportRecord.business_date), func.max(ZReportRecord.business_date))
+        .where(*conditions, ZReportRecord.id.not_in(exported))
+    ).one()
+    return activation_message(count, first, last, mapping.voucher_series, mapping.start_date)
 
 
 def _step_done(step, company, integration, connection, mapping):

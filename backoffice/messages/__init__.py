@@ -8,7 +8,7 @@ stay in the templates and forms that show them.
 """
 
 from backoffice.accounts.mapping import MappingIncompleteError, MissingAccount
-from backoffice.money import format_vat_rate
+from backoffice.money import format_vat_rate, sek_text
 
 # Wording of the parts of a report that need an account and have no key (mapping-v1.md, ``other``).
 _OTHER_PARTS = {
@@ -105,6 +105,105 @@ def _zreport_missing(detail: dict) -> str:
     )
 
 
+def read_ago(read_at, now) -> str:
+    """How old a fact read from Fortnox is: ``just nu``, ``för 3 minuter sedan``, ``för 2 timmar sedan``."""
+    seconds = max(int((now - read_at).total_seconds()), 0)
+    if seconds < 60:
+        return "just nu"
+    if seconds < 3600:
+        minutes = seconds // 60
+        return f"för {minutes} minut{'er' if minutes != 1 else ''} sedan"
+    if seconds < 2 * 86400:
+        hours = seconds // 3600
+        return f"för {hours} timm{'ar' if hours != 1 else 'e'} sedan"
+    return f"för {seconds // 86400} dagar sedan"
+
+
+def connection_warning(warning: dict) -> str:
+    """Why connecting a restaurant to a Fortnox company needs confirming (``operations.connection_warnings``)."""
+    if warning["kind"] == "shared":
+        return (f"Fortnox-företaget {warning['fortnox_company']} används redan av {warning['others']} i BackOffice. "
+                "Kopplar du hit bokförs båda restaurangernas försäljning i samma Fortnox-företag.")
+    return (f"Fortnox-företaget {warning['fortnox_company']} har organisationsnummer {warning['fortnox_org_number']}, "
+            f"men {warning['company']} har organisationsnummer {warning['org_number']}. Kontrollera att du loggade "
+            "in i rätt Fortnox-företag.")
+
+
+def activation_message(count: int, first, last, series: str, start_date) -> str:
+    """What "Aktivera och exportera" will do: ``60 Z-rapporter 2026-11-01 – 2026-11-30 bokförs nu i serie F.``"""
+    where = f" i serie {series}" if series else ""
+    if count == 0:
+        since = f" från {start_date}" if start_date else ""
+        return f"Det finns inga Z-rapporter{since} ännu. Varje dagsavslut bokförs sedan{where} i Fortnox."
+    days = str(first) if first == last else f"{first} – {last}"
+    return f"{zreports(count)} {days} bokförs nu{where}. Därefter bokförs varje dagsavslut av sig själv."
+
+
+def zreports(count: int) -> str:
+    """``1 Z-rapport``, ``2 Z-rapporter``."""
+    return f"{count} Z-rapport" if count == 1 else f"{count} Z-rapporter"
+
+
+def problem_clause(reason: str, detail: dict | None = None) -> str:
+    """A problem as a clause for the status light's one line: ``konto 1580 är inaktivt i Fortnox``."""
+    detail = detail or {}
+    account, series, code = detail.get("account"), detail.get("series"), detail.get("cost_center")
+    year = f" (räkenskapsåret {detail['financial_year']})" if detail.get("financial_year") else ""
+    clauses = {
+        "account_inactive": f"konto {account} är inaktivt i Fortnox{year}" if account else "ett konto är inaktivt i Fortnox",
+        "account_missing": f"konto {account} saknas i Fortnox{year}" if account else "ett konto saknas i Fortnox",
+        "series_missing": f"verifikationsserie {series} saknas i Fortnox{year}" if series
+        else "verifikationsserien saknas i Fortnox",
+        "series_not_manual": f"verifikationsserie {series} är inte manuell i Fortnox{year}" if series
+        else "verifikationsserien är inte manuell i Fortnox",
+        "cost_center_missing": f"kostnadsställe {code} saknas i Fortnox" if code else "ett kostnadsställe saknas i Fortnox",
+        "cost_center_inactive": f"kostnadsställe {code} är inaktivt i Fortnox" if code
+        else "ett kostnadsställe är inaktivt i Fortnox",
+        "cost_centers_unreadable": "Fortnox låter inte BackOffice läsa kostnadsställena",
+        "no_financial_year": f"räkenskapsår saknas i Fortnox för {detail['date']}" if detail.get("date")
+        else "räkenskapsår saknas i Fortnox",
+        "period_locked": f"perioden är låst i Fortnox t.o.m. {detail['locked_through']}" if detail.get("locked_through")
+        else "perioden är låst i Fortnox",
+        "auth_expired": "Fortnox-autentiseringen har upphört att gälla",
+        "connection_invalidated": "kopplingen har invaliderats av Fortnox",
+        "access_denied": "användaren i Fortnox saknar behörighet",
+        "not_connected": "BackOffice är inte kopplat till Fortnox",
+        "mapping_incomplete": f"konto saknas för {_missing_parts(detail['missing'])}" if detail.get("missing")
+        else "konto saknas i inställningarna",
+        "mapping_missing": "ingen kontoplan är vald",
+        "voucher_invalid": "Fortnox godtog inte verifikationen",
+        "voucher_differs": "en verifikation i Fortnox skiljer sig från den som skickades",
+        "export_failed": "Fortnox svarade inte trots flera försök",
+        "zreport_missing": f"Z-rapport nr {detail.get('first_missing')} från "
+        f"\"{detail.get('register_name') or detail.get('register') or 'kassan'}\" har inte kommit fram"
+        if detail.get("first_missing") else "en Z-rapport har inte kommit fram",
+    }
+    return clauses.get(reason, "exporten till Fortnox har stannat")
+
+
+def ask_admin_message(admins: list[str], company: str) -> str:
+    """What a manager is told where the fix needs an admin's button: whom to ask, by name.
+
+    ``Det här åtgärdar en administratör: be anna@krogen.se att göra det.``
+    """
+    if not admins:
+        return f"Det här åtgärdar en administratör för {company}: be en administratör att göra det."
+    names = admins[0] if len(admins) == 1 else ", ".join(admins[:-1]) + " eller " + admins[-1]
+    return f"Det här åtgärdar en administratör: be {names} att göra det."
+
+
+def _period_locked(detail: dict) -> str:
+    """``Fortnox har låst perioden t.o.m. 2026-10-31. …``, or the report's date when the lock's end is unknown."""
+    through, day = detail.get("locked_through"), detail.get("date")
+    if through:
+        said = f"Fortnox har låst perioden t.o.m. {through}."
+    elif day:
+        said = f"Fortnox har låst perioden som {day} ligger i."
+    else:
+        said = "Fortnox har låst perioden som Z-rapportens datum ligger i."
+    return said + " Lås upp perioden i Fortnox för att fortsätta."
+
+
 def reason_message(reason: str, detail: dict | None = None) -> str:
     """The banner sentence of an export problem (the seeds' wording where they have one)."""
     detail = detail or {}
@@ -124,22 +223,30 @@ def reason_message(reason: str, detail: dict | None = None) -> str:
         "account_inactive": f"Bokföringen kunde inte exporteras eftersom konto {account} är inaktivt i Fortnox. "
         "Aktivera kontot i Fortnox eller välj ett annat konto i inställningarna."
         if account else "Bokföringen kunde inte exporteras eftersom ett eller flera konton är inaktiva i Fortnox.",
-        "series_missing": f'Verifikationsserien "{series}" finns inte i Fortnox'
-        f"{_for_year(detail)}. Lägg upp serien i Fortnox eller välj en annan serie i inställningarna.",
+        "series_missing": (f'Verifikationsserien "{series}" finns inte i Fortnox' if series else
+                           "Verifikationsserien som integrationen bokför i finns inte i Fortnox")
+        + f"{_for_year(detail)}. Lägg upp serien i Fortnox eller välj en annan serie i inställningarna.",
         "series_not_manual": f"Fortnox error 2001940: Verifikationsserien är inte manuell ({series}). "
-        f"Tillåt manuella verifikationer i serie {series} i Fortnox eller välj en annan serie i inställningarna.",
+        f"Tillåt manuella verifikationer i serie {series} i Fortnox eller välj en annan serie i inställningarna."
+        if series else "Fortnox error 2001940: Verifikationsserien är inte manuell. Tillåt manuella "
+        "verifikationer i serien i Fortnox eller välj en annan serie i inställningarna.",
         "cost_center_missing": f'Du behöver logga in i Fortnox och lägga till kostnadsstället '
-        f'"{detail.get("register_name") or code}" med koden "{code}" för att bokföringen ska exporteras korrekt.',
+        f'"{detail.get("register_name") or code}" med koden "{code}" för att bokföringen ska exporteras korrekt.'
+        if code else "Ett kostnadsställe som kassorna bokför på saknas i Fortnox"
+        f"{_fortnox_says(detail)}. Lägg upp det i Fortnox för att bokföringen ska exporteras korrekt.",
         "cost_center_inactive": f'Kostnadsstället med koden "{code}" är inaktivt i Fortnox. '
+        "Aktivera det för att bokföringen ska exporteras korrekt." if code else
+        f"Ett kostnadsställe som kassorna bokför på är inaktivt i Fortnox{_fortnox_says(detail)}. "
         "Aktivera det för att bokföringen ska exporteras korrekt.",
         "cost_centers_unreadable": "Fortnox låter inte BackOffice läsa kostnadsställena: behörigheten för "
-        "kostnadsställen eller licensen saknas. Z-rapporter från kassor med kostnadsställe "
-        f"({', '.join(detail.get('cost_centers') or [])}) väntar. Logga in på Fortnox igen och godkänn "
+        "kostnadsställen eller licensen saknas. Z-rapporter från kassor med kostnadsställe"
+        + (f" ({', '.join(detail['cost_centers'])})" if detail.get("cost_centers") else "")
+        + " väntar. Logga in på Fortnox igen och godkänn "
         "kostnadsställen, eller ta bort kostnadsstället från kassan under Ekonomi → Redovisning.",
-        "no_financial_year": f"Räkenskapsår saknas i Fortnox för {detail.get('date', 'datumet')}. "
-        "Lägg upp räkenskapsåret i Fortnox för att bokföringen ska exporteras.",
-        "period_locked": f"Fortnox har låst perioden t.o.m. {detail.get('locked_through', '')}. "
-        "Lås upp perioden för att fortsätta.",
+        "no_financial_year": (f"Räkenskapsår saknas i Fortnox för {detail['date']}. " if detail.get("date") else
+                              "Räkenskapsår saknas i Fortnox för Z-rapportens datum. ")
+        + "Lägg upp räkenskapsåret i Fortnox för att bokföringen ska exporteras.",
+        "period_locked": _period_locked(detail),
         "auth_expired": "Din Fortnox-autentisering har upphört att gälla. "
         "Logga in på fortnox för att uppdatera autentiseringen.",
         "connection_invalidated": "Kopplingen har invaliderats av Fortnox. Logga in på Fortnox och koppla ihop igen.",
@@ -150,7 +257,7 @@ def reason_message(reason: str, detail: dict | None = None) -> str:
         f"{detail.get('fortnox_message') or 'okänt fel'}",
         "voucher_differs": _differs_sentence(detail),
         "export_failed": "Bokföringen kunde inte exporteras till Fortnox efter flera försök. "
-        "Tryck på Manuell export för att försöka igen.",
+        "Tryck på Åtgärda detta och sedan på Exportera igen vid Z-rapporten.",
         "zreport_missing": _zreport_missing(detail),
     }
     sentence = sentences.get(reason, f"Bokföringen kunde inte exporteras till Fortnox ({reason}).")
@@ -163,12 +270,10 @@ def reason_message(reason: str, detail: dict | None = None) -> str:
 
 
 def _kronor(amount) -> str:
-    """An amount in a sentence: ``1 234,50 kr``."""
+    """An amount in a sentence (stored as text in a finding): ``1 234,50 kr``, by ``money.sek_text``."""
     from decimal import Decimal
 
-    value = Decimal(str(amount)).quantize(Decimal("0.01"))
-    whole, _, ore = f"{abs(value):.2f}".partition(".")
-    return f"{'-' if value < 0 else ''}{int(whole):,}".replace(",", "\u00a0") + f",{ore}\u00a0kr"
+    return sek_text(Decimal(str(amount)))
 
 
 def _side(amount) -> str:
@@ -217,8 +322,17 @@ def finding_message(kind: str, finding: dict) -> str:
                 "inte i Fortnox. Kontrollera att rätt Fortnox-företag är kopplat och kontakta supporten om "
                 "verifikationen har försvunnit.")
     if kind == "attachment_missing":
-        return (f"Verifikation {voucher} för {report} saknar Z-rapporten som bifogad fil "
-                "(PDF). Bifoga den i Fortnox: underlaget ska sparas med verifikationen.")
+        return (f"Verifikation {voucher} för {report} saknar Z-rapporten som bifogad fil (PDF), och "
+                "underlaget ska sparas med verifikationen. Tryck på Bifoga underlag för tidigare dagar under "
+                "Företag → Integrationer, så bifogar BackOffice den, och läs sedan månaden från Fortnox igen.")
+    if kind == "attachment_unknown":
+        if data.get("reason") == "scope":
+            return ("Om verifikationerna har Z-rapporten bifogad kunde inte kontrolleras: kopplingen till Fortnox "
+                    "saknar behörighet att läsa bifogade filer. Logga in på Fortnox igen under Företag → "
+                    "Integrationer och läs sedan månaden från Fortnox igen.")
+        return ("Om verifikationerna har Z-rapporten bifogad kunde inte kontrolleras: Fortnox nekade BackOffice "
+                "att läsa bifogade filer. Kontrollera att Fortnox-användaren som kopplade BackOffice har behörighet "
+                "till arkivet och att licensen omfattar det, och läs sedan månaden från Fortnox igen.")
     return f"Avvikelse vid avstämningen ({kind})."
 
 

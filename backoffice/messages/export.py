@@ -2,8 +2,8 @@
 
 RED = "Allvarligt fel som kräver uppmärksamhet."
 GREEN = "Allt fungerar normalt: allt är exporterat."
-RECHECKED_STILL_A_PROBLEM = "Fortnox är kontrollerat igen, men problemet kvarstår."
-RECHECKED_NO_PROBLEM = "Fortnox är kontrollerat igen. Inga problem hittades."
+RECHECK_UNREADABLE = "Fortnox kunde inte läsas just nu, så ingenting är kontrollerat. Försök igen om en stund."
+RECHECKED_NO_PROBLEM = "Fortnox är kontrollerat igen. Inga problem hittades i Fortnox."
 NOT_ACTIVE = "Integrationen med Fortnox är inte aktiverad."
 MANUAL_EXPORT_STARTED = "Manuell export har startats."
 ATTACHING_STARTED = "Z-rapporterna bifogas nu som underlag."
@@ -13,8 +13,14 @@ def yellow(waiting: int) -> str:
     return f"Fördröjningar eller mindre problem: {waiting} Z-rapporter väntar på export."
 
 
-def rechecked_exporting(woken: int) -> str:
-    return f"Fortnox är kontrollerat igen. {woken} Z-rapporter exporteras nu."
+def rechecked_exporting(reports: str) -> str:
+    """``reports`` counted by ``messages.zreports`` ("1 Z-rapport")."""
+    return f"Fortnox är kontrollerat igen. {reports} exporteras nu."
+
+
+def rechecked_still(sentences: str) -> str:
+    """The banner sentences of what Fortnox still says after "Kontrollera igen"."""
+    return f"Fortnox är kontrollerat igen just nu, och det här gäller fortfarande: {sentences}"
 
 
 def progress_text(progress) -> str:

@@ -4,6 +4,7 @@ from backoffice.messages import reason_message
 
 ALREADY_INACTIVE = "Integrationen med Fortnox är redan inaktiverad."
 DEACTIVATED = "Integrationen med Fortnox är inaktiverad. Inget mer exporteras; historiken finns kvar."
+NOT_LINKED = "BackOffice kopplades inte till Fortnox-företaget. Logga in i rätt Fortnox-företag och försök igen."
 CONNECT_FIRST = "Ge BackOffice åtkomst till Fortnox först."
 PRESS_OK_FIRST = "Tryck på OK för att logga in på Fortnox först."
 CHOOSE_LISTED_SERIES = "Välj en av verifikationsserierna i listan."
@@ -30,6 +31,11 @@ CONNECTED_SERVICE = "BackOffice är nu kopplat till Fortnox med tjänstekonto."
 
 def series_created(code: str, description: str) -> str:
     return f"Verifikationsserien {code} – {description} är skapad i Fortnox."
+
+
+def now_exported(reports: str) -> str:
+    """``reports`` counted by ``messages.zreports`` ("3 Z-rapporter")."""
+    return f"{reports} exporteras nu."
 
 
 def account_exists(number: int) -> str:

@@ -10,6 +10,8 @@ STATE_NAMES = {
     None: "Inte exporterad",
 }
 NOTHING_TO_BOOK_STATE = "Inget att bokföra"
+#: What a report not yet in Fortnox says while its company's integration is deactivated.
+NOT_EXPORTED_INACTIVE = "Exporteras inte (integrationen är inaktiverad)"
 NOTHING_TO_BOOK = "Z-rapporten har inget att bokföra: alla konton blir noll."
 NOTHING_TO_BOOK_CLI = "Inget att bokföra: alla konton summerar till noll för denna Z-rapport."
 NO_MAPPING = "Ingen kontoplan är vald ännu. Aktivera integrationen med Fortnox för att se verifikationen."

@@ -13,6 +13,9 @@ Invariants of :func:`reconcile_month`:
 - A report with two or more vouchers is ``duplicate``; an exported report whose voucher Fortnox
   does not have is ``missing``; a voucher whose net per (account, cost centre), struck-out rows left
   out, is not what was sent is ``differs``, with the difference per account to the öre.
+- A voucher is named as accountants write it (``F 12``); when the month holds the same series and
+  number in two financial years (a year that ends inside the month), each such name also carries its
+  year (:func:`voucher_labels`), so no two vouchers of a result share a name.
 - Money is ``Decimal`` throughout; a row's amount is signed, debit positive and credit negative.
 """
 
@@ -20,7 +23,7 @@ from __future__ import annotations
 
 import enum
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
@@ -56,6 +59,9 @@ class FindingKind(enum.StrEnum):
     VOUCHER_MISSING = "voucher_missing"
     #: a voucher without its Z-report PDF
     ATTACHMENT_MISSING = "attachment_missing"
+    #: the files connected to the month's vouchers could not be read (no permission): whether each
+    #: has its PDF is unknown, which is not the same as missing
+    ATTACHMENT_UNKNOWN = "attachment_unknown"
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +131,7 @@ class FortnoxVoucher:
     description: its text.
     postings: the net per (account, cost centre) of its rows, struck-out rows left out.
     corrected: whether any row was struck out (a correction typed over it in Fortnox).
-    has_attachment: whether a file is connected to it; None when that was not read.
+    has_attachment: whether a file is connected to it; None when it could not be read (no permission).
     comments: its ``Comments`` (where an export job's token is), or None.
     """
 
@@ -160,7 +166,8 @@ class DayEntry:
     vouchers: the labels (``F 12``) of the Fortnox vouchers that belong to the report.
     differences: per (account, cost centre) where Fortnox differs from what was sent.
     corrected: a voucher of the report has struck-out rows.
-    attachment_missing: a voucher of the report has no file connected.
+    attachment_missing: the report's voucher has no file connected.
+    attachment_unknown: whether the report's voucher has a file connected could not be read.
     """
 
     business_date: date
@@ -172,6 +179,7 @@ class DayEntry:
     differences: tuple[Difference, ...] = ()
     corrected: bool = False
     attachment_missing: bool = False
+    attachment_unknown: bool = False
     nothing_to_book: bool = False
     before_start: bool = False
 
@@ -195,11 +203,15 @@ class Finding:
 
 @dataclass(frozen=True, slots=True)
 class MonthResult:
-    """The reconciliation of one month: a cell per report or empty day, and the findings."""
+    """The reconciliation of one month: a cell per report or empty day, and the findings.
+
+    names: each voucher's name in the cells and findings (:func:`voucher_labels`).
+    """
 
     month: date
     days: tuple[DayEntry, ...]
     findings: tuple[Finding, ...]
+    names: dict[VoucherRef, str] = field(default_factory=dict)
 
 
 def description_key(text: str) -> str:
@@ -212,6 +224,27 @@ def description_key(text: str) -> str:
     normal = unicodedata.normalize("NFC", text)
     kept = "".join(ch if ch.isalnum() else (" " if ch.isspace() else "") for ch in normal)
     return " ".join(kept.split())
+
+
+def voucher_labels(refs: Iterable[VoucherRef], year_names: Mapping[int, str] | None = None) -> dict[VoucherRef, str]:
+    """Each voucher's name in a result: ``F 12``, or ``F 12 (2025-07-01–2026-06-30)`` when the same
+    series and number also occur in another financial year among ``refs``.
+
+    ``year_names``: a financial year's name by its Id (its period); a year without one is ``år <Id>``.
+    """
+    refs = set(refs)
+    years: dict[tuple[str, int], set[int | None]] = {}
+    for ref in refs:
+        years.setdefault((ref.series, ref.number), set()).add(ref.year)
+    names = year_names or {}
+
+    def label(ref: VoucherRef) -> str:
+        if len(years[(ref.series, ref.number)]) < 2:
+            return ref.label
+        year = "år okänt" if ref.year is None else names.get(ref.year, f"år {ref.year}")
+        return f"{ref.label} ({year})"
+
+    return {ref: label(ref) for ref in refs}
 
 
 def net_postings(rows: Iterable[tuple[int, str | None, Decimal, Decimal]]) -> tuple[Posting, ...]:
@@ -258,15 +291,23 @@ def reconcile_month(
     registers: Iterable[str],
     last_day: date,
     previous_z: dict[str, int] | None = None,
+    year_names: Mapping[int, str] | None = None,
+    attachments_unreadable: str | None = None,
 ) -> MonthResult:
     """Reconcile the month's reports with the month's vouchers in our series.
 
     ``registers``: the POS ids that get a cell every day; ``last_day``: the last day with cells (the
     month's end, or today in the current month); ``previous_z``: per register, the last Z-number
-    before the month, so that a gap at the month's start is found too.
+    before the month, so that a gap at the month's start is found too; ``year_names``: the financial
+    years' names by Id, for the vouchers whose series and number occur in two years
+    (:func:`voucher_labels`); ``attachments_unreadable``: why the vouchers' files could not be read
+    (``scope``: the consent lacks it; ``refused``: Fortnox said no), which gives one
+    ``attachment_unknown`` finding instead of a verdict per voucher.
     """
     reports = sorted(reports, key=lambda r: (r.business_date, r.register_id, r.z_number))
     vouchers = sorted(vouchers, key=lambda v: (v.ref.series, v.ref.year or 0, v.ref.number))
+    labels = voucher_labels([v.ref for v in vouchers] + [r.voucher for r in reports if r.voucher is not None],
+                            year_names)
     owner = _assign_vouchers(reports, vouchers)
     by_report: dict[int, list[FortnoxVoucher]] = {}
     foreign: list[FortnoxVoucher] = []
@@ -280,24 +321,28 @@ def reconcile_month(
     findings: list[Finding] = _z_number_gaps(reports, previous_z or {})
     days: list[DayEntry] = []
     for report in reports:
-        entry, found = _judge(report, by_report.get(report.zreport_id, []))
+        entry, found = _judge(report, by_report.get(report.zreport_id, []), labels)
         days.append(entry)
         findings += found
     for voucher in foreign:
         findings.append(
             Finding(
                 FindingKind.FOREIGN_VOUCHER,
-                voucher=voucher.ref.label,
+                voucher=labels[voucher.ref],
                 data={"date": voucher.transaction_date.isoformat(), "description": voucher.description},
             )
         )
+    booked = [entry for entry in days if entry.vouchers]
+    if attachments_unreadable is not None and booked:
+        findings.append(Finding(FindingKind.ATTACHMENT_UNKNOWN,
+                                data={"reason": attachments_unreadable, "vouchers": len(booked)}))
     reported = {(r.business_date, r.register_id) for r in reports}
     for day in month_days(month, last_day):
         for register_id in registers:
             if (day, register_id) not in reported:
                 days.append(DayEntry(day, register_id, DayState.NO_REPORT))
     days.sort(key=lambda d: (d.business_date, d.register_id, d.z_number or 0))
-    return MonthResult(month.replace(day=1), tuple(days), tuple(findings))
+    return MonthResult(month.replace(day=1), tuple(days), tuple(findings), labels)
 
 
 def _assign_vouchers(reports: list[ExpectedReport], vouchers: list[FortnoxVoucher]) -> dict[VoucherRef, int]:
@@ -305,13 +350,20 @@ def _assign_vouchers(reports: list[ExpectedReport], vouchers: list[FortnoxVouche
     in ``Comments``, then by the description."""
     owner: dict[VoucherRef, int] = {}
     by_ref = {v.ref: v for v in vouchers}
-    by_number = {(v.ref.series, v.ref.number): v for v in vouchers}
+    by_number: dict[tuple[str, int], list[FortnoxVoucher]] = {}
+    for v in vouchers:
+        by_number.setdefault((v.ref.series, v.ref.number), []).append(v)
     for report in reports:
         if report.voucher is None:
             continue
         ref = report.voucher
-        voucher = by_ref.get(ref) if ref.year is not None else by_number.get((ref.series, ref.number))
-        if voucher is not None:
+        if ref.year is not None:
+            voucher = by_ref.get(ref)
+        else:  # a job that recorded no year: of the same number in two years, the one of the report's day
+            candidates = by_number.get((ref.series, ref.number), [])
+            voucher = next((v for v in candidates if v.transaction_date == report.business_date),
+                           candidates[0] if candidates else None)
+        if voucher is not None and voucher.ref not in owner:
             owner[voucher.ref] = report.zreport_id
     tokens = [(r.token, r) for r in reports if r.token]
     for voucher in vouchers:
@@ -331,9 +383,10 @@ def _assign_vouchers(reports: list[ExpectedReport], vouchers: list[FortnoxVouche
     return owner
 
 
-def _judge(report: ExpectedReport, vouchers: list[FortnoxVoucher]) -> tuple[DayEntry, list[Finding]]:
-    """The cell and findings of one report, given the vouchers that belong to it."""
-    labels = tuple(v.ref.label for v in vouchers)
+def _judge(report: ExpectedReport, vouchers: list[FortnoxVoucher],
+           names: Mapping[VoucherRef, str]) -> tuple[DayEntry, list[Finding]]:
+    """The cell and findings of one report, given the vouchers that belong to it and every voucher's name."""
+    labels = tuple(names[v.ref] for v in vouchers)
     base = DayEntry(
         business_date=report.business_date,
         register_id=report.register_id,
@@ -352,41 +405,43 @@ def _judge(report: ExpectedReport, vouchers: list[FortnoxVoucher]) -> tuple[DayE
         if report.nothing_to_book:
             return base, []
         if report.exported:
-            label = report.voucher.label if report.voucher else None
+            label = names[report.voucher] if report.voucher else None
             missing = finding(FindingKind.VOUCHER_MISSING, label, {"date": report.business_date.isoformat()})
             return replace(base, state=DayState.MISSING), [missing]
         return replace(base, state=DayState.NOT_EXPORTED), []
     findings: list[Finding] = []
     ours = _our_voucher(report, vouchers)
+    kept = names[ours.ref]
     diffs = differences(report.postings, ours.postings)
     state = DayState.DIFFERS if diffs else DayState.OK
     if len(vouchers) > 1:
         state = DayState.DUPLICATE
-        extra = [label for label in labels if label != ours.ref.label]
+        extra = [names[v.ref] for v in vouchers if v.ref != ours.ref]
         findings.append(finding(FindingKind.DUPLICATE_VOUCHER, extra[0],
-                                {"vouchers": list(labels), "kept": ours.ref.label, "extra": extra}))
+                                {"vouchers": list(labels), "kept": kept, "extra": extra}))
     if diffs:
-        findings.append(finding(FindingKind.VOUCHER_DIFFERS, ours.ref.label, {
+        findings.append(finding(FindingKind.VOUCHER_DIFFERS, kept, {
             "differences": [
                 {"account": d.account, "cost_center": d.cost_center, "sent": str(d.sent), "fortnox": str(d.fortnox),
                  "difference": str(d.difference)} for d in diffs
             ],
             "corrected": ours.corrected,
         }))
-    for voucher in vouchers:
-        if voucher.has_attachment is False:
-            findings.append(finding(FindingKind.ATTACHMENT_MISSING, voucher.ref.label, {}))
+    # Only the report's own voucher needs its underlag: a duplicate is to be reversed, not documented.
+    if ours.has_attachment is False:
+        findings.append(finding(FindingKind.ATTACHMENT_MISSING, kept, {}))
     entry = replace(base, state=state, differences=diffs, corrected=any(v.corrected for v in vouchers),
-                    attachment_missing=any(v.has_attachment is False for v in vouchers))
+                    attachment_missing=ours.has_attachment is False, attachment_unknown=ours.has_attachment is None)
     return entry, findings
 
 
 def _our_voucher(report: ExpectedReport, vouchers: list[FortnoxVoucher]) -> FortnoxVoucher:
-    """The voucher that counts as the report's: the one the job recorded, else the first."""
+    """The voucher that counts as the report's: the one the job recorded (its year too, when it
+    recorded one), else the first."""
+    recorded = report.voucher
     for voucher in vouchers:
-        if report.voucher is not None and (voucher.ref.series, voucher.ref.number) == (
-            report.voucher.series, report.voucher.number
-        ):
+        if recorded is not None and (voucher.ref.series, voucher.ref.number) == (recorded.series, recorded.number) \
+                and recorded.year in (None, voucher.ref.year):
             return voucher
     return vouchers[0]
 

@@ -23,7 +23,7 @@ from backoffice.accounts.mapping import MappingIncompleteError
 from backoffice.accounts.operations import load_mapping
 from backoffice.companies.models import Company
 from backoffice.messages import finding_message
-from backoffice.money import ZERO
+from backoffice.money import ZERO, sek_text
 from backoffice.reconcile.compare import Posting, net_postings
 from backoffice.reconcile.operations import (
     body_postings,
@@ -35,7 +35,6 @@ from backoffice.reconcile.operations import (
 )
 from backoffice.zreport.booking import build_voucher
 from backoffice.zreport.models import LineKind
-from backoffice.zreport.views import format_sek
 from backoffice.zreport.voucher import NothingToBookError
 
 MONTHS = ("januari", "februari", "mars", "april", "maj", "juni", "juli", "augusti", "september", "oktober",
@@ -148,10 +147,6 @@ def month_report(session: Session, company: Company, month: date, *, today: date
     return report
 
 
-def _sek(amount: Decimal) -> str:
-    return format_sek(amount)
-
-
 def _vat(rate: Decimal) -> str:
     return vat_rate_text(rate)
 
@@ -231,17 +226,17 @@ def render_pdf(report: MonthReport) -> bytes:
     drawing.add(chart)
     story += [drawing, Spacer(1, 4 * mm), Paragraph("Summa per konto", styles["Heading2"])]
     rows = [["Konto", "Debet", "Kredit"]] + [
-        [f"{line.account} {line.name}", _sek(line.debit), _sek(line.credit)] for line in report.accounts
+        [f"{line.account} {line.name}", sek_text(line.debit), sek_text(line.credit)] for line in report.accounts
     ]
     story += [Table(rows, colWidths=[90 * mm, 35 * mm, 35 * mm], style=grid, repeatRows=1),
               Paragraph("Per momssats", styles["Heading2"])]
     rows = [["Momssats", "Exkl. moms", "Moms", "Inkl. moms"]] + [
-        [_vat(rate.rate), _sek(rate.net), _sek(rate.vat), _sek(rate.gross)] for rate in report.vat
+        [_vat(rate.rate), sek_text(rate.net), sek_text(rate.vat), sek_text(rate.gross)] for rate in report.vat
     ]
     story += [Table(rows, colWidths=[40 * mm, 40 * mm, 40 * mm, 40 * mm], style=grid, repeatRows=1),
               Paragraph("Dagar", styles["Heading2"])]
     rows = [["Datum", "Kassa", "Z-nr", "Försäljning", "Verifikation", "Status"]] + [
-        [day.business_date.isoformat(), day.register_id, str(day.z_number), _sek(day.sales), day.voucher,
+        [day.business_date.isoformat(), day.register_id, str(day.z_number), sek_text(day.sales), day.voucher,
          STATE_WORDS.get(day.state, day.state)] for day in report.days
     ]
     story += [Table(rows, colWidths=[25 * mm, 18 * mm, 18 * mm, 30 * mm, 28 * mm, 40 * mm], style=grid, repeatRows=1),

@@ -5,8 +5,10 @@ Reading Fortnox is the worker's job (``tasks.run_pending``) or the CLI's, never 
 
 What a month costs in Fortnox calls, within the connection's rate limiter (24 per 5 s): one list
 per voucher series and financial year (500 items a page; no date filter is sent, since how
-Fortnox reads one on this endpoint is unsettled), then one read per voucher of the month in our
-series, for its rows. 31 days × 2 registers: 2–3 list pages and 62 reads, about 14 s. Every call
+Fortnox reads one on this endpoint is unsettled), the files connected to the series' vouchers
+(``GET /3/voucherfileconnections``, every page: a year of two registers is two pages of 500 where
+Fortnox pages it), then one read per voucher of the month in our series, for its rows. 31 days × 2
+registers: 2–3 list pages, 1–2 file-connection pages and 62 reads, about 14 s. Every call
 takes its slot from the tenant's one budget shared by all our processes (``fortnox/budget.py``), so
 a reading beside a night's exports slows them down a little but never makes Fortnox answer 429.
 """
@@ -15,7 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
@@ -29,9 +31,10 @@ from backoffice.companies.models import Company, Register
 from backoffice.db import now_utc
 from backoffice.export.jobs import integration_of
 from backoffice.export.models import ExportAttempt, ExportJob, ExportState
+from backoffice.integrations.fortnox.client import FortnoxClient
 from backoffice.integrations.fortnox.connection import client_for
-from backoffice.integrations.fortnox.errors import FortnoxAuthError, FortnoxError
-from backoffice.integrations.fortnox.metadata import refresh_snapshot, stored_snapshot
+from backoffice.integrations.fortnox.errors import AccessDeniedError, FortnoxAuthError, FortnoxError
+from backoffice.integrations.fortnox.metadata import FinancialYear, refresh_snapshot, stored_snapshot
 from backoffice.integrations.fortnox.models import ConnectionStatus, FortnoxConnection, FortnoxIntegration
 from backoffice.messages import finding_message
 from backoffice.money import ORE
@@ -55,6 +58,8 @@ log = logging.getLogger(__name__)
 
 #: How long a run may hold its connection before another worker may take over (renewed per call).
 RUN_LEASE = timedelta(seconds=120)
+#: The scope that reading a voucher's files needs (docs/fortnox/api-facts.md, scopes: ``connectfile`` [B]).
+FILE_SCOPE = "connectfile"
 
 
 class ReconcileError(Exception):
@@ -349,11 +354,13 @@ def reconcile(session: Session, company: Company, month: date, connection: Fortn
     if snapshot is None or not all(snapshot.financial_year_for(d) for d in (month, end) if d <= now.date()):
         session.commit()  # no transaction stays open while Fortnox is called
         snapshot = refresh_snapshot(session, connection, client_for(connection), now=now)
-    years = sorted({y.id for y in snapshot.financial_years if y.from_date <= end and y.to_date >= month})
+    month_years = {y.id: y for y in snapshot.financial_years if y.from_date <= end and y.to_date >= month}
+    years = sorted(month_years)
     session.commit()
     client = client_for(connection)
+    may_read_files = FILE_SCOPE in (connection.scope or "").split()
     if progress is not None:
-        progress.expect(len(series) * len(years))
+        progress.expect(len(series) * len(years) + (len(series) if may_read_files else 0))
     items = []
     for code in series:
         for year in years:
@@ -370,17 +377,55 @@ def reconcile(session: Session, company: Company, month: date, connection: Fortn
     items = [item for item in items
              if (item.get("Year"), item.get("VoucherSeries"), item.get("VoucherNumber")) not in others
              and description_key(item.get("Description") or "") not in other_texts]
+    attached, unreadable = (_file_connections(client, series, progress) if may_read_files else (None, "scope"))
     if progress is not None:
         progress.expect(len(items))
     vouchers = []
     for item in items:
         full = client.get_voucher(item["VoucherSeries"], int(item["VoucherNumber"]), financial_year=int(item["Year"]))
-        vouchers.append(_fortnox_voucher(full))
+        voucher = _fortnox_voucher(full)
+        if attached is not None:
+            voucher = replace(voucher, has_attachment=_has_file(voucher.ref, attached, month_years))
+        vouchers.append(voucher)
         if progress is not None:
             progress.step()
     last_day = min(end, now.date())
-    result = reconcile_month(month, expected, vouchers, registers=registers, last_day=last_day, previous_z=previous)
+    result = reconcile_month(month, expected, vouchers, registers=registers, last_day=last_day, previous_z=previous,
+                             year_names={y.id: year_name(y) for y in month_years.values()},
+                             attachments_unreadable=unreadable)
     return result, expected, vouchers
+
+
+def year_name(year: FinancialYear) -> str:
+    """A financial year as accountants name it: its period, ``2025-07-01–2026-06-30``."""
+    return f"{year.from_date.isoformat()}–{year.to_date.isoformat()}"
+
+
+def _file_connections(client: FortnoxClient, series: list[str], progress: _Progress | None
+                      ) -> tuple[set[tuple[str, int, str]] | None, str | None]:
+    """The (series, number, ``VoucherYear`` as text) of every file connected to a voucher of our
+    series, or None with why they cannot be read: Fortnox refused (a permission or licence the user
+    lacks; a consent without ``connectfile`` is not asked at all)."""
+    found: set[tuple[str, int, str]] = set()
+    try:
+        for code in series:
+            for item in client.list_voucher_file_connections(code):
+                number = str(item.get("VoucherNumber") or "")
+                if number.isdigit():
+                    found.add((code, int(number), str(item.get("VoucherYear"))))
+            if progress is not None:
+                progress.step()
+    except AccessDeniedError:
+        return None, "refused"
+    return found, None
+
+
+def _has_file(ref: VoucherRef, attached: set[tuple[str, int, str]], years: dict[int, FinancialYear]) -> bool:
+    """Whether a file is connected to the voucher. ``VoucherYear`` is the financial year's Id or the
+    calendar year it starts in (no source says which): both count, and so does a connection without one."""
+    year = years.get(ref.year) if ref.year is not None else None
+    readings = {str(ref.year), "None", ""} | ({str(year.from_date.year)} if year is not None else set())
+    return any((ref.series, ref.number, reading) in attached for reading in readings)
 
 
 def _vouchers_of_neighbours(session: Session, company: Company, connection: FortnoxConnection,
@@ -449,7 +494,7 @@ def result_to_json(result: MonthResult, expected: list[ExpectedReport], vouchers
         ],
         "sent": {str(r.zreport_id): _postings_json(r.postings) for r in expected},
         "vouchers": {
-            v.ref.label: {"year": v.ref.year, "date": v.transaction_date.isoformat(), "description": v.description,
+            result.names.get(v.ref, v.ref.label): {"year": v.ref.year, "date": v.transaction_date.isoformat(), "description": v.description,
                           "corrected": v.corrected, "has_attachment": v.has_attachment,
                           "postings": _postings_json(v.postings)}
             for v in vouchers

@@ -75,6 +75,8 @@ def cell_look(entry: dict) -> Look:
         return Look("yellow", "Rättad i Fortnox")
     if entry.get("attachment_missing"):
         return Look("yellow", "PDF saknas")
+    if entry.get("attachment_unknown"):
+        return Look("green", "Bokförd, stämmer (PDF inte kontrollerad)")
     return Look("green", "Bokförd, stämmer")
 
 

@@ -29,7 +29,7 @@ from reportlab.lib.pagesizes import A4
 from reportlab.pdfgen.canvas import Canvas
 
 from backoffice.accounts.fields import PAYMENT_METHOD_NAMES
-from backoffice.money import ORE, ZERO, format_vat_rate
+from backoffice.money import ZERO, format_vat_rate, sek_text
 from backoffice.zreport.report import CountAmount, SalesLine, ZReport
 
 #: The restaurants' time zone: the time of closing is printed in it.
@@ -40,13 +40,6 @@ MARGIN = 50.0
 LINE = 13.0
 #: Right edges of the columns of a five-column table (product group, VAT, count, gross, VAT amount).
 COLUMNS = (MARGIN, 250.0, 320.0, 440.0, PAGE_WIDTH - MARGIN)
-
-
-def sek_text(amount: Decimal) -> str:
-    """An amount the Swedish way: ``12 345,67 kr``, ``-0,21 kr``."""
-    value = amount.quantize(ORE)
-    whole, _, ore = f"{abs(value):.2f}".partition(".")
-    return f"{'-' if value < 0 else ''}{int(whole):,}".replace(",", " ") + f",{ore} kr"
 
 
 def file_name(report: ZReport) -> str:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import ColumnElement, and_, exists, false, func, literal, not_, or_, select
+from sqlalchemy import ColumnElement, and_, case, exists, false, func, literal, not_, or_, select
 
 from backoffice.companies.models import Company
 from backoffice.db import session
@@ -166,6 +166,11 @@ def _aggregate(
     return SeenParts(payment_methods=methods, vat_rates=vat_rates, sales=sales, other=other)
 
 
+#: Beyond this many parts in the newest reports, ``_parts`` groups every row instead of naming the
+#: parts it knows in its search (which takes one comparison per part).
+MAX_KNOWN_PARTS = 64
+
+
 def _parts(table, keys: tuple, flags: tuple, within: tuple, newest) -> dict[tuple, list[bool]]:
     """key → for each of ``flags``, whether it holds in some row of ``table`` in the reports ``within``.
 
@@ -185,11 +190,17 @@ def _parts(table, keys: tuple, flags: tuple, within: tuple, newest) -> dict[tupl
         return or_(false(), *(and_(*(column == v for column, v in zip(keys, value, strict=True))) for value in values))
 
     add(session.execute(select(*keys, *flags).distinct().where(table.zreport_id.in_(newest))))
+    in_range = exists().where(ZReportRecord.id == table.zreport_id, *within)
+    if len(found) > MAX_KNOWN_PARTS:
+        # Too many parts to name in one statement (SQLite refuses an expression tree that deep):
+        # group every row instead, a statement of one size however many parts the reports hold.
+        grouped = select(*keys, *(func.max(case((flag, 1), else_=0)) for flag in flags)).where(in_range)
+        add(session.execute(grouped.group_by(*keys)))
+        return found
     news = or_(
         not_(one_of(found)),
         *(and_(one_of([k for k, was in found.items() if not was[i]]), flag) for i, flag in enumerate(flags)),
     )
-    in_range = exists().where(ZReportRecord.id == table.zreport_id, *within)
     add(session.execute(select(*keys, *flags).distinct().where(news, in_range)))
     return found
 

@@ -14,7 +14,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import case, func, select
 
@@ -25,6 +25,7 @@ from backoffice.accounts.operations import load_mapping
 from backoffice.companies.models import Register, RegisterUnit
 from backoffice.db import session
 from backoffice.export.attachments import MISSING_SENTENCE, missing_text
+from backoffice.export.jobs import integration_of
 from backoffice.export.manual import retry_job
 from backoffice.export.models import AttachmentState, ExportAttempt, ExportJob, ExportState, VoucherAttachment
 from backoffice.export.reasons import Reason
@@ -67,10 +68,23 @@ def format_when(moment: datetime, seconds: bool = False) -> str:
 
 
 def state_name(job: ExportJob | None) -> str:
-    """The Swedish name of a report's export state."""
+    """The Swedish name of a report's export state. While the integration is deactivated, a report
+    that is not in Fortnox says it will not be exported, not that it waits."""
     if job is not None and job.state == ExportState.SKIPPED and job.reason_code == "nothing_to_book":
         return msg.NOTHING_TO_BOOK_STATE
+    if (job is None or job.state in (ExportState.PENDING, ExportState.BLOCKED, ExportState.FAILED)) \
+            and _integration_deactivated():
+        return msg.NOT_EXPORTED_INACTIVE
     return msg.STATE_NAMES[job.state if job else None]
+
+
+def _integration_deactivated() -> bool:
+    """Whether the logged-in user's company deactivated its integration ("Inaktivera"; read once per request)."""
+    if "integration_deactivated" not in g:
+        integration = integration_of(session, current_user.company_id)
+        g.integration_deactivated = (integration is not None and not integration.active
+                                     and integration.deactivated_at is not None)
+    return g.integration_deactivated
 
 
 def can_retry(job: ExportJob | None) -> bool:
@@ -277,7 +291,8 @@ def show(zreport_id: int):
                 ]
     attachment = None
     if job is not None and job.state == ExportState.EXPORTED:
-        attachment = session.scalar(select(VoucherAttachment).where(VoucherAttachment.job_id == job.id))
+        attachment = session.scalar(select(VoucherAttachment).where(VoucherAttachment.job_id == job.id,
+                                                                    VoucherAttachment.correction_id.is_(None)))
     attempts = []
     if job is not None:
         attempts = session.scalars(

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.browser
 
 def test_an_admin_connects_with_a_service_account_from_the_wizard(db, shop, new_page, emulator, screenshots):
     made = shop()
-    tenant = emulator.control.create_tenant(made.company.name, "556000-0102")
+    tenant = emulator.control.create_tenant(made.company.name, "556677-8899")
     auto_approve = emulator.control.get_auto_approve()
     emulator.control.set_auto_approve(False)  # a system administrator approves on the consent page
     page = new_page()

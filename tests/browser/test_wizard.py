@@ -24,7 +24,7 @@ def test_an_admin_walks_the_whole_wizard_and_the_reports_reach_fortnox(
 ):
     made = shop(registers=("K1", "K2"))
     reports(made, days=3)
-    tenant = emulator.control.create_tenant(made.company.name, "556000-0101")
+    tenant = emulator.control.create_tenant(made.company.name, "556677-8899")
     auto_approve = emulator.control.get_auto_approve()
     emulator.control.set_auto_approve(False)  # a person approves on Fortnox's consent page
     page = new_page()
@@ -84,7 +84,8 @@ def test_an_admin_walks_the_whole_wizard_and_the_reports_reach_fortnox(
     expect(preview).to_contain_text("1689")
     expect(preview.locator("thead")).to_contain_text("Kostnadsställe")
     page.screenshot(path=screenshots / "wizard-preview.png", full_page=True)
-    page.get_by_role("button", name="NÄSTA").click()
+    expect(page.locator("[data-activation-summary]")).to_contain_text("bokförs nu i serie F")
+    page.get_by_role("button", name="Aktivera och exportera").click()
 
     expect(page.get_by_text("Fortnox-integrationen är aktiverad")).to_be_visible()
     page.get_by_role("button", name="OK").click()

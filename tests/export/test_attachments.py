@@ -36,14 +36,12 @@ def stray_files(emulator, tenant_id) -> list[dict]:
 
 
 @pytest.fixture
-def reading(request, emulator):
-    """Play one reading of the connection list: its filters honoured or ignored, and `VoucherYear` as
-    the financial-year Id or the calendar year; then restore."""
-    settings = emulator.app.settings
-    before = (settings.file_connection_filters, settings.voucher_year_reading)
-    settings.file_connection_filters, settings.voucher_year_reading = request.param
-    yield request.param
-    settings.file_connection_filters, settings.voucher_year_reading = before
+def reading(request, readings):
+    """Play one reading of the connection list through the control API: its filters honoured or ignored,
+    `VoucherYear` as the financial-year Id or the calendar year, the list whole or paged; then restore."""
+    filters, year, pages = request.param
+    readings(file_connection_filters=filters, voucher_year_reading=year, file_connection_pages=pages)
+    return request.param
 
 
 def test_an_exported_voucher_gets_its_z_report_once_with_its_own_financial_year(
@@ -129,8 +127,9 @@ def test_a_lost_upload_answer_reuses_the_file_already_in_the_inbox(db, pos, emul
     assert stray_files(emulator, shop.tenant_id) == []
 
 
-@pytest.mark.parametrize("reading", [("honoured", "id"), ("ignored", "id"), ("honoured", "calendar"),
-                                     ("ignored", "calendar")], indirect=True, ids="-".join)
+@pytest.mark.parametrize("reading", [("honoured", "id", "whole"), ("ignored", "id", "paged"),
+                                     ("honoured", "calendar", "paged"), ("ignored", "calendar", "whole")],
+                         indirect=True, ids="-".join)
 def test_a_lost_connection_answer_is_resolved_by_asking_which_files_the_voucher_has(
         db, pos, emulator, restaurant, make_document, reading):
     shop = restaurant(scope=ATTACH_SCOPE)

@@ -94,7 +94,7 @@ def test_a_new_year_without_a_manual_f_series_blocks_only_that_years_days(series
 
 
 def test_a_day_without_a_financial_year_is_blocked_as_such():
-    assert reasons(check(voucher(date(2028, 1, 3)), snapshot())) == [("no_financial_year", "2028-01-03")]
+    assert reasons(check(voucher(date(2028, 1, 3)), snapshot())) == [("no_financial_year", "2028")]
 
 
 def test_without_the_cost_centre_scope_only_vouchers_with_a_cost_centre_are_blocked():
@@ -110,7 +110,7 @@ def test_a_locked_period_that_cannot_be_read_leaves_the_judgement_to_fortnox():
     locked = snapshot(locked_through=date(2027, 1, 31))
     unknown = snapshot(locked_period_error=SCOPE_MISSING)
 
-    assert reasons(check(voucher(date(2027, 1, 2)), locked)) == [("period_locked", "2027-01-31")]
+    assert reasons(check(voucher(date(2027, 1, 2)), locked)) == [("period_locked", "")]
     assert check(voucher(date(2027, 1, 2)), unknown) == []
 
 

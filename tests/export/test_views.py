@@ -267,7 +267,7 @@ def test_another_companys_notification_is_404(db, site, connect):
     assert "autentisering" not in mine.admin.get("/foretag/notifikationer/").text
 
 
-def test_the_status_light_is_yellow_while_waiting_green_when_exported_and_red_when_stuck(db, site, connect, reports):
+def test_the_status_light_is_green_while_the_backlog_goes_and_when_exported_and_red_when_stuck(db, site, connect, reports):
     made = connect(site(registers=("K1",)), active=True, mapping=DEMO_MAPPING)
     reports(made, days=2)
 
@@ -280,10 +280,12 @@ def test_the_status_light_is_yellow_while_waiting_green_when_exported_and_red_wh
     db.commit()
     failed = made.admin.get("/foretag/integrationer/").text
 
-    assert 'data-status="yellow"' in waiting and "2 Z-rapporter väntar på export" in waiting
+    # The first backlog is on its way, not delayed.
+    assert 'data-status="green"' in waiting and "2 Z-rapporter exporteras nu till Fortnox." in waiting
+    assert "Fördröjningar" not in waiting
     assert 'data-status="green"' in exported and "Allt fungerar normalt" in exported
     assert "Senaste export" in exported and "Ingen ännu" not in exported
-    assert 'data-status="red"' in failed and "Allvarligt fel som kräver uppmärksamhet" in failed
+    assert 'data-status="red"' in failed and "1 Z-rapport väntar på åtgärd — " in failed
 
 
 def test_manuell_export_starts_a_run_whose_progress_the_bar_polls(db, site, connect, reports):
@@ -342,7 +344,7 @@ def test_kontrollera_igen_needs_csrf_and_says_when_nothing_is_wrong(db, site, co
     offsite = made.manager.post("/foretag/integrationer/fortnox/kontrollera?next=//evil.example/")
 
     assert refused.status_code == 400
-    assert "Fortnox är kontrollerat igen. Inga problem hittades." in page
+    assert "Fortnox är kontrollerat igen. Inga problem hittades i Fortnox." in page
     assert offsite.headers["Location"] == "/foretag/integrationer/"
 
 

@@ -343,3 +343,54 @@ def test_a_reset_tenant_stays_reset_after_a_restart(tmp_path):
     with start_emulator(state_file=state_file) as second:
         assert [v["number"] for v in second.control.vouchers(second.default_tenant_id)] == [1]
         assert _post(second, token, day).json()["Voucher"]["VoucherNumber"] == 2
+
+
+@pytest.mark.parametrize("status", [403, 400])
+def test_a_refused_permission_refuses_vouchers_until_granted_again(make_emulator, openapi, status):
+    from tests.fortnox_emulator.conftest import FortnoxSession, error_of
+
+    emulator = make_emulator(permission_error_status=status)
+    tenant_id = emulator.control.create_tenant("Behörig AB", "556000-0001")
+    fortnox = FortnoxSession(emulator.url, emulator.control.issue_tokens(tenant_id)["access_token"], openapi)
+    day = emulator.app.today().isoformat()
+    emulator.control.set_permission(tenant_id, "vouchers", False)
+
+    refused = fortnox.post("/3/vouchers", voucher_body(day))
+    listed = fortnox.get("/3/vouchers")
+    emulator.control.set_permission(tenant_id, "vouchers", True)
+    granted = fortnox.post("/3/vouchers", voucher_body(day))
+
+    assert refused.status_code == status
+    assert error_of(refused) == (2999021, "Saknar rättighet för att skapa verifikationer.")
+    assert listed.status_code == 200  # reading is another right
+    assert granted.status_code == 201
+    assert _stored(emulator, tenant_id) == [("F", 1)]
+
+
+def test_an_unknown_permission_is_404(emulator, tenant_id):
+    with pytest.raises(requests.HTTPError) as refused:
+        emulator.control.set_permission(tenant_id, "payroll", False)
+    assert refused.value.response.status_code == 404
+
+
+def test_a_created_financial_year_takes_the_chart_of_the_year_before_and_books_vouchers(fortnox, emulator, tenant_id):
+    today = emulator.app.today()
+    start = today.replace(year=today.year + 1, month=1, day=1)
+    before = fortnox.post("/3/vouchers", voucher_body(start.isoformat()), financialyear=3)
+
+    year_id = emulator.control.create_financial_year(tenant_id, start, start.replace(month=12, day=31))
+    years = fortnox.get("/3/financialyears").json()["FinancialYears"]
+    accounts = fortnox.get("/3/accounts", financialyear=year_id).json()["Accounts"]
+    series = fortnox.get("/3/voucherseries", financialyear=year_id).json()["VoucherSeriesCollection"]
+    booked = fortnox.post("/3/vouchers", voucher_body(start.isoformat()), financialyear=year_id)
+
+    assert before.status_code == 400
+    assert year_id == 3
+    assert [(y["Id"], y["FromDate"]) for y in years][-1] == (3, start.isoformat())
+    assert {a["Number"] for a in accounts} >= {1910, 3001}
+    assert {s["Code"] for s in series} == {"A", "B", "F"}
+    assert booked.status_code == 201
+    assert booked.json()["Voucher"]["VoucherNumber"] == 1
+    with pytest.raises(requests.HTTPError) as overlap:
+        emulator.control.create_financial_year(tenant_id, start, start)
+    assert overlap.value.response.status_code == 409

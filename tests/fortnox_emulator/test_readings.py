@@ -97,3 +97,37 @@ def test_readings_are_read_and_set_through_the_control_api_and_say_what_is_unsou
         with pytest.raises(requests.HTTPError) as error:
             control.set_readings(**refused)
         assert error.value.response.status_code == 400
+
+
+def test_the_attachment_readings_are_read_and_set_through_the_control_api_and_change_the_file_list(
+        emulator, session_for, tenant_id):
+    from tests.fortnox_emulator.test_files import FILE_SCOPES, _connect, _upload
+
+    control = emulator.control
+    shown = control.readings()
+    assert (shown["file_connection_filters"], shown["voucher_year_reading"], shown["file_connection_pages"]) == (
+        "honoured", "id", "whole")
+    assert shown["choices"]["file_connection_pages"] == ["whole", "paged"]
+    assert shown["unsourced"]["voucher_year_reading"] == ["id", "calendar"]
+    files = session_for(tenant_id, FILE_SCOPES)
+    today = emulator.app.today()
+    for description in ("Z 1", "Z 2", "Z 3"):
+        voucher = files.post("/3/vouchers", _voucher(today, description), financialyear=2).json()["Voucher"]
+        assert _connect(files, _upload(files).json()["File"]["Id"], voucher, financialyear=2).status_code == 201
+
+    changed = control.set_readings(file_connection_filters="ignored", voucher_year_reading="calendar",
+                                   file_connection_pages="paged")
+
+    assert control.info()["readings"]["file_connection_pages"] == "paged"
+    assert (changed["file_connection_filters"], changed["voucher_year_reading"]) == ("ignored", "calendar")
+    page = files.get("/3/voucherfileconnections", vouchernumber=1, limit=2, page=2).json()
+    assert page["MetaInformation"] == {"@TotalResources": 3, "@TotalPages": 2, "@CurrentPage": 2}
+    assert [(c["VoucherNumber"], c["VoucherYear"]) for c in page["VoucherFileConnections"]] == [("3", today.year)]
+    control.set_readings(file_connection_filters="honoured", voucher_year_reading="id", file_connection_pages="whole")
+    whole = files.get("/3/voucherfileconnections", vouchernumber=1, limit=2, page=2).json()
+    assert "MetaInformation" not in whole
+    assert [(c["VoucherNumber"], c["VoucherYear"]) for c in whole["VoucherFileConnections"]] == [("1", 2)]
+    for refused in ({"file_connection_pages": "sometimes"}, {"voucher_year_reading": "fiscal"}):
+        with pytest.raises(requests.HTTPError) as error:
+            control.set_readings(**refused)
+        assert error.value.response.status_code == 400

@@ -4,6 +4,7 @@ connection keeps working and can switch; the card says which kind each restauran
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -44,7 +45,7 @@ def test_a_service_account_connects_and_exports_with_client_credentials_and_no_r
     db, site, reports, emulator
 ):
     made = site(registers=("K1",))
-    tenant = emulator.control.create_tenant(made.company.name, "556000-0008")
+    tenant = emulator.control.create_tenant(made.company.name, "556677-8899")
     emulator.control.set_auto_approve(True, tenant_id=tenant)
 
     back = connect_with_service_account(made.admin, f"{WIZARD}/behorighet")
@@ -62,7 +63,8 @@ def test_a_service_account_connects_and_exports_with_client_credentials_and_no_r
     from backoffice.accounts.schemas import mapping_schema
     from backoffice.integrations.fortnox.operations import activate
 
-    save_mapping(db, made.company, mapping_schema.load(DEMO_MAPPING), actor="test")
+    start = (date.today() - timedelta(days=7)).isoformat()  # activating needs a start date
+    save_mapping(db, made.company, mapping_schema.load({**DEMO_MAPPING, "start_date": start}), actor="test")
     activate(db, made.company)
     db.commit()
     reports(made, days=1)

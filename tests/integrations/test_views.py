@@ -64,7 +64,7 @@ def test_the_whole_wizard_over_http_connects_saves_every_step_and_activates(db, 
     made = site(registers=("K1",))
     reports(made, days=3)
     web = made.admin
-    tenant = emulator.control.create_tenant(made.company.name, "556000-0007")
+    tenant = emulator.control.create_tenant(made.company.name, "556677-8899")
     emulator.control.set_auto_approve(True, tenant_id=tenant)
 
     entry = web.get(f"{WIZARD}/", allow_redirects=False)
@@ -141,6 +141,9 @@ def test_the_whole_wizard_over_http_connects_saves_every_step_and_activates(db, 
     preview = web.get(f"{WIZARD}/forhandsgranskning").text
     assert "Verifikation för den senaste Z-rapporten" in preview and "Kostnadsställe" in preview
     assert "<td>1910</td>" in preview and "<td>2611</td>" in preview
+    first, last = date.today() - timedelta(days=2), date.today() - timedelta(days=1)
+    assert f"2 Z-rapporter {first} – {last} bokförs nu i serie F." in preview  # said before it is done
+    assert ">Aktivera och exportera</button>" in preview
     done = web.post(f"{WIZARD}/forhandsgranskning")
     assert done.headers["Location"].endswith(f"{WIZARD}/klar")
     klar = web.get(f"{WIZARD}/klar").text

@@ -51,8 +51,9 @@ def deliver_day(db):
 def exported_month(app, db, site, connect, deliver_day):  # noqa: F811
     """A connected restaurant (K1, K2) whose reports of ``days`` days of last month are in Fortnox."""
 
-    def make(days: int = 3, registers=("K1", "K2"), skip: tuple[tuple[str, int], ...] = ()) -> Month:
-        made = connect(site(registers), active=True, mapping=DEMO_MAPPING)
+    def make(days: int = 3, registers=("K1", "K2"), skip: tuple[tuple[str, int], ...] = (),
+             scope: str | None = None) -> Month:
+        made = connect(site(registers), active=True, mapping=DEMO_MAPPING, scope=scope)
         month = previous_month()
         records = []
         for offset in range(days):

@@ -17,6 +17,7 @@ from backoffice.reconcile.compare import (
     description_key,
     net_postings,
     reconcile_month,
+    voucher_labels,
 )
 
 NOVEMBER = date(2026, 11, 1)
@@ -112,3 +113,54 @@ def test_a_voucher_carrying_the_job_s_token_is_the_report_s_whatever_its_text():
     result = run([marked], [voucher(4, description="Ändrad text", comments="BackOffice 3f2a9c0d1e")])
     [entry] = [d for d in result.days if d.business_date.day == 1]
     assert (entry.state, entry.vouchers, result.findings) == (DayState.OK, ("F 4",), ())
+
+
+def test_the_same_number_in_two_financial_years_of_one_month_gives_two_names():
+    # A financial year ends on 15 November: F 1 of the old year and F 1 of the new one are both in the month.
+    old, new = (report(day=14, z=1, voucher=VoucherRef(2, "F", 1)),
+                report(day=16, z=2, voucher=VoucherRef(3, "F", 1)))
+    vouchers = [FortnoxVoucher(VoucherRef(2, "F", 1), date(2026, 11, 14), old.description, ROWS),
+                FortnoxVoucher(VoucherRef(3, "F", 1), date(2026, 11, 16), new.description, ROWS),
+                FortnoxVoucher(VoucherRef(3, "F", 2), date(2026, 11, 16), new.description, ROWS)]
+    names = {2: "2025-11-16–2026-11-15", 3: "2026-11-16–2027-11-15"}
+
+    result = reconcile_month(NOVEMBER, [old, new], vouchers, registers=["K1"], last_day=date(2026, 11, 30),
+                             year_names=names)
+
+    cells = {d.z_number: d for d in result.days if d.z_number}
+    assert cells[1].state == DayState.OK and cells[1].vouchers == ("F 1 (2025-11-16–2026-11-15)",)
+    assert cells[2].state == DayState.DUPLICATE
+    assert cells[2].vouchers == ("F 1 (2026-11-16–2027-11-15)", "F 2")
+    [duplicate] = result.findings
+    assert (duplicate.voucher, duplicate.data["kept"]) == ("F 2", "F 1 (2026-11-16–2027-11-15)")
+    assert voucher_labels([VoucherRef(2, "F", 1), VoucherRef(3, "F", 1)]) == {
+        VoucherRef(2, "F", 1): "F 1 (år 2)", VoucherRef(3, "F", 1): "F 1 (år 3)"}
+
+
+def test_a_month_with_two_financial_years_keeps_each_voucher_in_the_stored_result():
+    from datetime import UTC, datetime
+
+    from backoffice.reconcile.operations import result_to_json
+
+    old, new = report(day=14, z=1, voucher=VoucherRef(2, "F", 1)), report(day=16, z=2, voucher=VoucherRef(3, "F", 1))
+    vouchers = [FortnoxVoucher(VoucherRef(2, "F", 1), date(2026, 11, 14), old.description, ROWS),
+                FortnoxVoucher(VoucherRef(3, "F", 1), date(2026, 11, 16), new.description, ROWS[:2])]
+    result = reconcile_month(NOVEMBER, [old, new], vouchers, registers=["K1"], last_day=date(2026, 11, 30))
+
+    stored = result_to_json(result, [old, new], vouchers, made_at=datetime(2026, 12, 1, tzinfo=UTC))
+
+    assert sorted(stored["vouchers"]) == ["F 1 (år 2)", "F 1 (år 3)"]
+    assert stored["vouchers"]["F 1 (år 3)"]["year"] == 3 and len(stored["vouchers"]["F 1 (år 3)"]["postings"]) == 2
+    assert [(f["kind"], f["voucher"]) for f in stored["findings"]] == [("voucher_differs", "F 1 (år 3)")]
+
+
+def test_files_that_cannot_be_read_give_one_unknown_finding_and_a_duplicate_needs_no_file():
+    unread = reconcile_month(NOVEMBER, [report()], [voucher(1)], registers=["K1"], last_day=date(2026, 11, 3),
+                             attachments_unreadable="scope")
+    [entry] = [d for d in unread.days if d.z_number]
+    assert (entry.state, entry.attachment_missing, entry.attachment_unknown) == (DayState.OK, False, True)
+    assert [(f.kind, f.data) for f in unread.findings] == [
+        (FindingKind.ATTACHMENT_UNKNOWN, {"reason": "scope", "vouchers": 1})]
+
+    copied = run([report()], [voucher(1, has_attachment=True), voucher(2, has_attachment=False)])
+    assert [f.kind for f in copied.findings] == [FindingKind.DUPLICATE_VOUCHER]

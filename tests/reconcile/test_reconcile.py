@@ -111,8 +111,8 @@ def test_typed_over_foreign_duplicate_missing_gap_and_unexported_are_each_found(
     assert differs["detail"].startswith(f"Verifikation F {job.voucher_number} för Z-rapport {first_k1.z_number} från "
                                         "kassa K1 har rättats i Fortnox och stämmer inte längre med Z-rapporten: konto 3001")
     assert differs["detail"].count("skillnad") == 2
-    assert "skillnad -100,00\u00a0kr; konto 3002" in differs["detail"]
-    assert differs["detail"].endswith("skillnad 100,00\u00a0kr. Kontrollera ändringen och rätta verifikationen i "
+    assert "skillnad -100,00 kr; konto 3002" in differs["detail"]
+    assert differs["detail"].endswith("skillnad 100,00 kr. Kontrollera ändringen och rätta verifikationen i "
                                       "Fortnox om den är fel.")
     foreign_finding = next(f for f in answer["findings"] if f["kind"] == "foreign_voucher")
     assert "Inköp kaffe" in foreign_finding["detail"] and "inte skapad av BackOffice" in foreign_finding["detail"]
@@ -129,10 +129,12 @@ def test_a_month_of_two_registers_reads_a_few_pages_and_one_voucher_each_without
     calls = emulator.control.requests(tenant_id=shop.site.tenant_id)
     assert [c for c in calls if c["status"] == 429] == []
     lists = [c for c in calls if c["path"].startswith("/3/vouchers/sublist/")]
+    files = [c for c in calls if c["path"] == "/3/voucherfileconnections"]
     reads = [c for c in calls if c["path"].startswith("/3/vouchers/F/")]
     assert len(lists) <= 3
+    assert len(files) == 1  # 62 connections: one page
     assert len(reads) == len(shop.records)
-    assert len(calls) <= len(shop.records) + 10  # the metadata snapshot, if it was old
+    assert len(calls) <= len(shop.records) + 11  # the metadata snapshot, if it was old
     assert {d["state"] for d in answer["days"]} == {"ok"}
 
 
@@ -203,3 +205,55 @@ def test_a_second_voucher_carrying_a_job_s_token_is_a_duplicate_even_under_anoth
 
     assert cell(answer, shop.month, "K1")["state"] == "duplicate"
     assert [(f["kind"], f["voucher"]) for f in answer["findings"]] == [("duplicate_voucher", f"F {copy['VoucherNumber']}")]
+
+
+def _without(*dropped: str) -> str:
+    from backoffice.integrations.fortnox.views import SCOPES
+
+    return " ".join(scope for scope in SCOPES if scope not in dropped)
+
+
+def test_a_voucher_whose_z_report_was_never_attached_is_found_and_the_others_are_not(app, db, emulator,
+                                                                                    exported_month):
+    # A consent without the inbox: the vouchers are exported, their PDFs wait for a new login.
+    shop = exported_month(days=2, registers=("K1",), scope=_without("inbox"))
+    emulator.control.clear_requests()
+
+    answer = answer_of(reconcile(app, shop.site.company, shop.month))
+
+    labels = [f"F {job_of(db, record).voucher_number}" for record in shop.records]
+    assert [(f["kind"], f["voucher"]) for f in answer["findings"]] == [("attachment_missing", label) for label in labels]
+    assert "Bifoga underlag för tidigare dagar" in answer["findings"][0]["detail"]
+    assert [cell(answer, r.business_date, "K1")["state"] for r in shop.records] == ["ok", "ok"]
+    calls = emulator.control.requests(tenant_id=shop.site.tenant_id)
+    assert [c["query"] for c in calls if c["path"] == "/3/voucherfileconnections"] == [
+        "voucherseries=F&limit=500&page=1"]
+
+
+def test_without_the_connectfile_scope_the_files_are_unknown_and_not_asked_for(app, db, emulator, exported_month):
+    shop = exported_month(days=1, registers=("K1",), scope=_without("connectfile"))
+    emulator.control.clear_requests()
+
+    answer = answer_of(reconcile(app, shop.site.company, shop.month))
+
+    assert [(f["kind"], f["voucher"]) for f in answer["findings"]] == [("attachment_unknown", None)]
+    assert "Logga in på Fortnox igen" in answer["findings"][0]["detail"]
+    assert cell(answer, shop.month, "K1")["state"] == "ok"
+    calls = emulator.control.requests(tenant_id=shop.site.tenant_id)
+    assert [c for c in calls if c["path"].startswith("/3/voucherfileconnections")] == []
+
+
+def test_files_fortnox_refuses_to_list_are_unknown_not_missing(app, db, emulator, exported_month):
+    from backoffice.integrations.fortnox.models import FortnoxConnection
+    from backoffice.integrations.fortnox.views import SCOPES
+
+    shop = exported_month(days=1, registers=("K1",), scope=_without("connectfile"))
+    connection = db.get(FortnoxConnection, shop.site.connection_id)
+    connection.scope = " ".join(SCOPES)  # we believe we may; Fortnox's token says otherwise
+    db.commit()
+
+    answer = answer_of(reconcile(app, shop.site.company, shop.month))
+
+    [finding] = answer["findings"]
+    assert finding["kind"] == "attachment_unknown" and "nekade" in finding["detail"]
+    assert cell(answer, shop.month, "K1")["state"] == "ok"

@@ -145,6 +145,11 @@ class FortnoxClient:
         """
         return self._list(f"/vouchers/sublist/{_segment(series)}", "Vouchers", {"financialyear": financial_year})
 
+    def list_all_vouchers(self, *, financial_year: int | None = None) -> list[dict]:
+        """Every voucher list item (all series, every page) of the preselected or given financial year."""
+        params = {"financialyear": financial_year} if financial_year is not None else None
+        return self._list("/vouchers", "Vouchers", params)
+
     def get_voucher(self, series: str, number: int, financial_year: int | None = None) -> dict:
         """Return one voucher with its rows (raises ``NotFoundError`` when there is none)."""
         params = {"financialyear": financial_year} if financial_year is not None else None
@@ -248,10 +253,11 @@ class FortnoxClient:
         the answer is filtered again here: right whether Fortnox honours them or lists every connection.
         No source says whether ``VoucherYear`` is the financial-year Id (like a voucher's ``Year``) or a
         calendar year, so the caller passes both and no year filter is sent; a connection without one
-        is kept. Our own file is recognised by its ``FileId`` anyway, which is unique.
+        is kept. Our own file is recognised by its ``FileId`` anyway, which is unique. Every page is
+        read (:meth:`_list`), whether Fortnox pages this list or answers it whole.
         """
         params = {"voucherseries": series, "vouchernumber": int(number)}
-        items = self._request("GET", "/voucherfileconnections", params=params).get("VoucherFileConnections") or []
+        items = self._list("/voucherfileconnections", "VoucherFileConnections", params)
         wanted = {str(year) for year in years} | {"None", ""}
         return [
             item for item in items
@@ -259,28 +265,44 @@ class FortnoxClient:
             and str(item.get("VoucherYear")) in wanted
         ]
 
+    def list_voucher_file_connections(self, series: str) -> list[dict]:
+        """Every file connection of the vouchers in ``series`` (all years), every page.
+
+        ``voucherseries`` is sent to shorten the answer, and the answer is filtered again here (the filter
+        is named only by a third-party page). No year filter: whether ``VoucherYear`` is the year's Id or a
+        calendar year is unsettled, so the caller matches it under both readings.
+        """
+        items = self._list("/voucherfileconnections", "VoucherFileConnections", {"voucherseries": series})
+        return [item for item in items if item.get("VoucherSeries") == series]
+
     # --- plumbing ---------------------------------------------------------------------------------
 
     def _list(self, path: str, key: str, params: Mapping[str, Any] | None = None) -> list[dict]:
         """Every item of a paged list: ``limit`` (500) and ``page`` until ``@TotalPages`` is reached.
 
-        An empty list answers ``@TotalPages: 0`` with ``@CurrentPage: 1``; without
-        ``MetaInformation`` the next page is read while a page comes back full.
+        An empty list answers ``@TotalPages: 0`` with ``@CurrentPage: 1``. Without ``MetaInformation``
+        the next page is read while a page comes back exactly full; a list answered whole (more items
+        than ``limit``, or the same page again: ``limit`` and ``page`` ignored) ends there, so a list
+        that is not paged is read once and never twice.
         """
         items: list[dict] = []
         page = 1
+        previous: list[dict] | None = None
         while True:
             data = self._request("GET", path, params={**(params or {}), "limit": self.page_limit, "page": page})
             batch = data.get(key) or []
-            items.extend(batch)
             meta = data.get("MetaInformation")
+            if not meta and batch == previous:  # the same page again: ``page`` is ignored
+                return items
+            items.extend(batch)
             if not batch:
                 return items
             if meta:
                 if page >= int(meta.get("@TotalPages") or 0):
                     return items
-            elif len(batch) < self.page_limit:
+            elif len(batch) != self.page_limit:
                 return items
+            previous = batch
             page += 1
 
     def _request(

@@ -9,14 +9,14 @@ om" read it from Fortnox again (two calls), and the rest of the snapshot when it
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 
 from flask import current_app
 
 from backoffice.db import now_utc, session
 from backoffice.integrations.fortnox.connection import client_for
 from backoffice.integrations.fortnox.errors import FortnoxAuthError, FortnoxError
-from backoffice.integrations.fortnox.metadata import Chart, forget_charts, snapshot_for
+from backoffice.integrations.fortnox.metadata import Chart, forget_charts, snapshot_for, stored_snapshot
 from backoffice.integrations.fortnox.models import FortnoxConnection
 from backoffice.messages import integrations as msg
 
@@ -76,6 +76,31 @@ def fortnox_series(connection: FortnoxConnection, *, fresh: bool = False) -> lis
     """The voucher series of today's financial year."""
     chart = _current_chart(connection, fresh=fresh)
     return [] if chart is None else [SeriesChoice(code, s.description, s.manual) for code, s in chart.series.items()]
+
+
+def chart_read_at(connection: FortnoxConnection) -> datetime | None:
+    """When the chart of today's financial year the lists show was read from Fortnox (None: never)."""
+    snapshot = stored_snapshot(connection)
+    chart = snapshot.chart_for(now_utc().date()) if snapshot is not None else None
+    return chart.fetched_at if chart is not None else None
+
+
+def fortnox_last_booked_day(connection: FortnoxConnection) -> date | None:
+    """The latest ``TransactionDate`` among Fortnox's vouchers (any series) up to today, or None when
+    there is none: the vouchers of today's financial year, or of the year before when today's holds
+    none yet (a start in January). Reads every page of that year's voucher list, so only the
+    Startdatum step asks."""
+    now = now_utc()
+    client = client_for(connection)
+    snapshot = call_fortnox(lambda: snapshot_for(session, connection, client, now.date(), now=now))
+    earlier = [year for year in snapshot.financial_years if year.from_date <= now.date()]
+    for year in reversed(earlier[-2:]):
+        items = call_fortnox(lambda year=year: client.list_all_vouchers(financial_year=year.id))
+        days = [date.fromisoformat(item["TransactionDate"][:10]) for item in items if item.get("TransactionDate")]
+        booked = [day for day in days if day <= now.date()]
+        if booked:
+            return max(booked)
+    return None
 
 
 def forget_fortnox_lists(connection_id: int) -> None:

@@ -51,8 +51,13 @@ def connect(
     redirect_uri: str,
     *,
     service_account: bool = False,
+    link: bool = True,
 ) -> FortnoxConnection:
     """Exchange an authorisation code and link the company to the Fortnox company it was given for.
+
+    The link is made only when nothing needs confirming (``connection_warnings``: another restaurant
+    of ours books there, or the organisation number differs); else, or with ``link=False``, the
+    tokens are kept on the connection and the caller asks first, then calls ``link_connection``.
 
     Connections are keyed by Fortnox's tenant id: a second restaurant connecting the same Fortnox
     company shares the existing connection, whose token chain the new tokens replace, so there is
@@ -84,12 +89,60 @@ def connect(
     connection.metadata_json = None  # read Fortnox again: it may be another company than before
     if connection.id is not None:
         forget_client(connection.id)
+    session.flush()
+    if link and not connection_warnings(session, company, connection):
+        link_connection(session, company, connection)
+    return connection
+
+
+def link_connection(session: Session, company: Company, connection: FortnoxConnection) -> None:
+    """Let the company's integration book into ``connection``'s Fortnox company. Flushes."""
     integration = integration_for(session, company)
     integration.connection = connection
     session.flush()
     log.info("%s connected to Fortnox company %s (tenant %s, %s)", company.name, connection.fortnox_company_name,
-             tenant_id, connection.kind)
-    return connection
+             connection.tenant_id, connection.kind)
+
+
+def _digits(text: str | None) -> str:
+    return "".join(ch for ch in text or "" if ch.isdigit())
+
+
+def connection_warnings(session: Session, company: Company, connection: FortnoxConnection) -> list[dict[str, str]]:
+    """What a person must confirm before the company books into ``connection``'s Fortnox company:
+    another restaurant of ours books there already (``shared``), or its organisation number is not
+    the restaurant's (``org_number``). Empty when the company is linked to it already. Data, not text:
+    ``messages.connection_warning`` words each."""
+    integration = session.scalar(select(FortnoxIntegration).where(FortnoxIntegration.company_id == company.id))
+    if integration is not None and integration.connection_id == connection.id:
+        return []
+    warnings = []
+    others = sorted(i.company.name for i in connection.integrations if i.company_id != company.id)
+    if others:
+        warnings.append({"kind": "shared", "fortnox_company": connection.fortnox_company_name,
+                         "others": ", ".join(others)})
+    ours, theirs = _digits(company.org_number), _digits(connection.organization_number)
+    if ours and theirs and ours != theirs:
+        warnings.append({"kind": "org_number", "fortnox_company": connection.fortnox_company_name,
+                         "fortnox_org_number": connection.organization_number or "", "company": company.name,
+                         "org_number": company.org_number})
+    return warnings
+
+
+def forget_unlinked(session: Session, connection: FortnoxConnection, fortnox: FortnoxSettings) -> None:
+    """A connection made for a consent the person then declined to use: when no restaurant books
+    into it, its tokens are forgotten and revoked at Fortnox (commits first)."""
+    if connection.integrations:
+        return
+    refresh_token = decrypt(connection.refresh_token_enc)
+    connection.forget_tokens(ConnectionStatus.REVOKED)
+    forget_client(connection.id)
+    session.commit()
+    if refresh_token:
+        try:
+            oauth.revoke(fortnox.client_id, fortnox.client_secret, fortnox.revoke_url, refresh_token)
+        except FortnoxError:
+            log.warning("Fortnox did not confirm revoking connection %s; the tokens are forgotten anyway", connection.id)
 
 
 def _budget_of(session: Session, fortnox: FortnoxSettings, tokens: oauth.TokenSet) -> RateBudget | None:
@@ -101,8 +154,21 @@ def _budget_of(session: Session, fortnox: FortnoxSettings, tokens: oauth.TokenSe
     return budget_for(session.get_bind().engine, fortnox.client_id, tenant_id)
 
 
+class StartDateMissingError(ValueError):
+    """An integration is activated only with a start date (mapping-v1.md ``start_date``): without
+    one, every stored report would be exported, however old."""
+
+
 def activate(session: Session, company: Company) -> FortnoxIntegration:
-    """Start exporting (the wizard's last step): jobs for the stored reports from the start date on."""
+    """Start exporting (the wizard's last step): jobs for the stored reports from the start date on.
+
+    Raises ``StartDateMissingError`` when the company's mapping has no start date.
+    """
+    from backoffice.accounts.operations import load_mapping
+
+    mapping = load_mapping(session, company)
+    if mapping is None or mapping.start_date is None:
+        raise StartDateMissingError(f"{company.name} has no start date: activating would export every report")
     integration = integration_for(session, company)
     integration.active = True
     integration.activated_at = now_utc()

@@ -16,7 +16,9 @@ from backoffice.export.problems import unblock_jobs
 from backoffice.integrations.fortnox import oauth
 from backoffice.integrations.fortnox.connection import settings
 from backoffice.integrations.fortnox.errors import FortnoxAuthError, FortnoxError
-from backoffice.integrations.fortnox.operations import connect
+from backoffice.integrations.fortnox.models import FortnoxConnection
+from backoffice.integrations.fortnox.operations import connect, connection_warnings, forget_unlinked, link_connection
+from backoffice.messages import connection_warning
 from backoffice.messages import integrations as msg
 from backoffice.security import safe_next
 
@@ -30,6 +32,8 @@ SCOPES = ("bookkeeping", "costcenter", "companyinformation", "settings", "inbox"
 _STATE = "fortnox_oauth_state"
 _NEXT = "fortnox_oauth_next"
 _SERVICE = "fortnox_oauth_service"
+#: a consent whose Fortnox company needs confirming before the restaurant books into it (ids only)
+_PENDING = "fortnox_oauth_pending"
 
 
 def _redirect_uri() -> str:
@@ -98,6 +102,14 @@ def callback():
         flash(msg.CONNECT_FAILED, "error")
         return redirect(next_url)
     session.commit()
+    if connection_warnings(session, current_user.company, connection):
+        # Another restaurant of ours books there, or the organisation number differs: ask first.
+        web_session[_PENDING] = {"connection": connection.id, "next": next_url, "service": service}
+        return redirect(url_for("fortnox.confirm"))
+    return _connected(connection, next_url, service)
+
+
+def _connected(connection, next_url: str, service: bool):
     # Reconnecting fixes an ended authorisation for every restaurant on this Fortnox company, and a new
     # consent with the attaching scopes lets the Z-reports that waited for it be attached.
     for integration in list(connection.integrations):
@@ -105,3 +117,28 @@ def callback():
         wake_after_consent(session, integration.company)
     flash(msg.CONNECTED_SERVICE if service else msg.CONNECTED, "info")
     return redirect(next_url)
+
+
+@bp.route("/bekrafta", methods=["GET", "POST"])
+@login_required
+def confirm():
+    """ "Koppla ändå" or "Avbryt" before a restaurant books into a Fortnox company another restaurant of
+    ours uses, or one whose organisation number is not the restaurant's."""
+    admin_required()
+    pending = web_session.get(_PENDING)
+    connection = session.get(FortnoxConnection, pending["connection"]) if pending else None
+    if connection is None:
+        return redirect(url_for("integrations.index"))
+    company = current_user.company
+    if request.method == "POST":
+        web_session.pop(_PENDING, None)
+        if request.form.get("decision") == "connect":
+            link_connection(session, company, connection)
+            session.commit()
+            return _connected(connection, pending["next"], pending["service"])
+        forget_unlinked(session, connection, settings())
+        session.commit()
+        flash(msg.NOT_LINKED, "info")
+        return redirect(pending["next"])
+    warnings = [connection_warning(w) for w in connection_warnings(session, company, connection)]
+    return render_template("integrations/confirm_connection.html", connection=connection, warnings=warnings)

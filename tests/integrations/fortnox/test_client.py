@@ -40,7 +40,7 @@ from backoffice.integrations.fortnox.errors import (
     VoucherInvalidError,
 )
 from backoffice.integrations.fortnox.ratelimit import SlidingWindowLimiter, limiter_for
-from tests.integrations.fortnox.conftest import this_year_day, voucher
+from tests.integrations.fortnox.conftest import ALL_SCOPES, this_year_day, voucher
 
 # --- resources --------------------------------------------------------------------------------------
 
@@ -135,6 +135,28 @@ def test_lists_read_every_page(client, emulator, tenant_id):
     assert 3001 in numbers and 1910 in numbers
     pages = [entry["query"] for entry in emulator.control.requests(tenant_id) if entry["path"] == "/3/accounts"]
     assert len(pages) == 5
+
+
+@pytest.mark.parametrize("pages", ["whole", "paged"])
+def test_file_connections_are_read_page_by_page_or_whole_and_never_twice(make_client, emulator, tenant_id, pages):
+    client = make_client(scope=ALL_SCOPES + " inbox connectfile")
+    for number in range(1, 4):
+        stored = client.create_voucher(voucher(this_year_day(), description=f"Z {number}"), financial_year=2)
+        uploaded = client.upload_to_inbox(f"Z-K1-{number}.pdf", b"%PDF-1.4\n%%EOF\n")
+        client.connect_file(uploaded["Id"], "F", int(stored["VoucherNumber"]), financial_year=2)
+    emulator.control.set_readings(file_connection_pages=pages, file_connection_filters="ignored")
+    emulator.control.clear_requests()
+
+    # Paged: two pages of 2, then one page of 3 (its MetaInformation says it is the last). Whole (limit and
+    # page ignored): 3 items for a limit of 2 end it; for a limit of 3 the same page comes back once more.
+    for limit in (2, 3):
+        client.page_limit = limit
+        listed = client.list_voucher_file_connections("F")
+        assert sorted(int(c["VoucherNumber"]) for c in listed) == [1, 2, 3]
+    assert client.voucher_file_connections("F", 3, years=(2,))[0]["VoucherNumber"] == "3"
+
+    asked = [e["query"] for e in emulator.control.requests(tenant_id) if e["path"] == "/3/voucherfileconnections"]
+    assert len(asked) == (2 + 1 + 1 if pages == "paged" else 1 + 2 + 2)
 
 
 def test_accounts_series_and_cost_centers_can_be_created_and_listed(client):

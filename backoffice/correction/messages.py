@@ -1,0 +1,89 @@
+"""Swedish sentences of "Rätta dag", made at the edge from the correction's codes and details.
+
+``reason_message`` (``backoffice.messages``) words the causes a correction shares with the export
+(an inactive account, a locked period…); this module words what only a correction says.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from backoffice.messages import reason_message
+
+_DIFFERENCES = {"series": "en annan verifikationsserie", "date": "ett annat datum", "rows": "andra rader"}
+
+
+def _differences(detail: dict) -> str:
+    return " och ".join(_DIFFERENCES[d] for d in detail.get("differences", ()) if d in _DIFFERENCES) or "annat innehåll"
+
+
+def input_message(code: str, detail: dict | None = None) -> str:
+    """Why a range cannot be corrected (``CorrectionError``); nothing was posted."""
+    d = detail or {}
+    first, last = d.get("date_from", ""), d.get("date_to", "")
+    span = f"den {first}" if first == last else f"mellan {first} och {last}"
+    sentences = {
+        "invalid_date": f"Ogiltigt datum: ”{d.get('text', '')}”. Skriv datumet som ÅÅÅÅ-MM-DD.",
+        "range_reversed": f"Från-datumet {first} ligger efter till-datumet {last}. "
+        "Välj ett från-datum som är samma dag eller tidigare.",
+        "range_in_future": f"Till-datumet {last} ligger i framtiden. Bara dagar som redan har bokförts kan rättas.",
+        "not_active": f"{d.get('company', 'Företaget')} har ingen aktiv Fortnox-integration. "
+        "Aktivera integrationen innan du rättar dagar.",
+        "no_exported_voucher": f"Det finns ingen exporterad verifikation {span}, så det finns inget att rätta.",
+        "nothing_to_correct": f"Alla exporterade dagar {span} bokförs redan så som inställningarna säger nu. "
+        "Inget behöver rättas.",
+    }
+    return sentences.get(code, f"Dagarna kunde inte rättas ({code}).")
+
+
+def locked_message(locked_through: date, booking_date: date) -> str:
+    """The preview's warning when a day lies in a locked period or a closed financial year."""
+    return (f"Perioden är låst t.o.m. {locked_through.isoformat()}: rättelsen bokförs {booking_date.isoformat()}. "
+            "Moms som redan redovisats kan behöva rättas av din redovisningskonsult.")
+
+
+def attention_message(code: str, detail: dict | None = None) -> str:
+    """Why a report of the range is not corrected now, for the person who decides."""
+    d = detail or {}
+    voucher = d.get("voucher", "")
+    sentences = {
+        "not_exported": "Dagen har ingen exporterad verifikation och rättas inte.",
+        "under_way": f"En rättelse av verifikation {voucher} pågår redan.",
+        "voucher_typed_over": f"Verifikation {voucher} i Fortnox har ändrats för hand (den har {_differences(d)} "
+        "än vi skickade) och rättas inte automatiskt. Jämför den med Z-rapporten och rätta den i Fortnox.",
+        "voucher_differs": f"Fortnox har redan verifikation {d.get('found', '')} med vårt export-id för rättelsen, "
+        f"men den har {_differences(d)} än vi skickade. Vi skickar den inte igen, så att ingenting bokförs två "
+        "gånger. Be er redovisningskonsult jämföra den med Z-rapporten.",
+        "cannot_book": "Dagen kan inte bokföras med de nuvarande inställningarna: "
+        + reason_message(d.get("reason", ""), d),
+        "failed": "Rättelsen misslyckades efter flera försök. Tryck på Bekräfta igen för att försöka på nytt.",
+    }
+    if code in sentences:
+        return sentences[code]
+    return reason_message(code, d) + " Åtgärda detta och tryck på Bekräfta igen."
+
+
+def changed_days_message(count: int) -> str:
+    """What the wizard says after the settings are saved, when exported days would be booked otherwise."""
+    if count == 1:
+        return "1 exporterad dag bokförs annorlunda med de nya inställningarna"
+    return f"{count} exporterade dagar bokförs annorlunda med de nya inställningarna"
+
+
+def changed_days_hint(count: int) -> str:
+    """The wizard's flash after saving, leading to Rätta dagarna."""
+    return changed_days_message(count) + ". Tryck på Rätta dagarna under Z-rapporter för att rätta dem."
+
+
+def confirm_question(days: int, company: str) -> str:
+    return f"Rätta {days} {'dag' if days == 1 else 'dagar'} för {company} i Fortnox nu?"
+
+
+def result_message(done: int, blocked: int, failed: int, pending: int) -> str:
+    return f"Rättade: {done}, väntar på en person: {blocked}, misslyckade: {failed}, pågår: {pending}"
+
+
+def kronor(amount) -> str:
+    """``1 234,50`` (Swedish digit grouping and decimal comma), with its sign."""
+    text = f"{abs(amount):,.2f}".replace(",", " ").replace(".", ",")
+    return ("−" if amount < 0 else "") + text
