@@ -17,8 +17,8 @@ from backoffice.export.models import AttachmentState, VoucherAttachment
 from backoffice.integrations.fortnox.connection import client_for
 from backoffice.integrations.fortnox.metadata import refresh_snapshot
 from backoffice.integrations.fortnox.models import FortnoxConnection
-from tests.correction.conftest import MOVED_SALES, change_mapping, run_attachments, run_corrections
-from tests.fixtures import ATTACH_SCOPE, jobs_of, later
+from tests.correction.conftest import MOVED_SALES, change_mapping, run_corrections
+from tests.fixtures import ATTACH_SCOPE, jobs_of, later, run_attachments
 
 D = Decimal
 NOV_20, NOV_21, NOV_22 = date(2026, 11, 20), date(2026, 11, 21), date(2026, 11, 22)
