@@ -364,3 +364,22 @@ def _differs_sentence(detail: dict) -> str:
     return (f"Fortnox har redan verifikation {found} med vårt export-id för den här Z-rapporten, men den har {what} "
             f"än verifikationen vi skickade ({sent}). Vi skickar den inte igen, så att ingenting bokförs två gånger. "
             f"Be er redovisningskonsult jämföra verifikation {found} i Fortnox med Z-rapporten.")
+
+
+def _count_reports(count: int) -> str:
+    return "1 Z-rapport" if count == 1 else f"{count} Z-rapporter"
+
+
+def bulk_export_message(started: list[tuple[str, int]], inactive: list[str]) -> str:
+    """What a bulk "Manuell export" of Alla restauranger did, per restaurant.
+
+    ``Manuell export har startats för Krogen (3 Z-rapporter), Baren (inget att exportera).
+    Inte startad för Caféet: integrationen med Fortnox är inte aktiverad.``
+    """
+    parts = []
+    if started:
+        names = ", ".join(f"{name} ({_count_reports(total) if total else 'inget att exportera'})" for name, total in started)
+        parts.append(f"Manuell export har startats för {names}.")
+    if inactive:
+        parts.append(f"Inte startad för {', '.join(inactive)}: integrationen med Fortnox är inte aktiverad.")
+    return " ".join(parts)

@@ -11,14 +11,18 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
-from flask import Blueprint, render_template
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from backoffice.db import now_utc, session
 from backoffice.export.jobs import integration_of
+from backoffice.export.manual import start_manual_export
 from backoffice.export.views import job_counts, status_light
+from backoffice.messages import bulk_export_message
 from backoffice.overview.chart import sales_chart
 from backoffice.overview.operations import company_sales_per_day, register_days
+from backoffice.overview.restaurants import FILTERS, SORT_KEYS, restaurant_rows, sort_and_filter
+from backoffice.scheduler import wake
 from backoffice.zreport.views import STATE_CLASSES, STATE_NAMES, STOCKHOLM
 
 bp = Blueprint("overview", __name__)
@@ -50,6 +54,55 @@ def index():
         day_state_name=day_state_name,
         state_classes=STATE_CLASSES,
     )
+
+
+@bp.get("/restauranger/")
+@login_required
+def restaurants():
+    """Alla restauranger: one row per company the user has a role in, sorted and filtered."""
+    sort = request.args.get("sortera", "namn")
+    sort = sort if sort in SORT_KEYS else "namn"
+    show = request.args.get("visa", "alla")
+    show = show if show in FILTERS else "alla"
+    text = request.args.get("sok", "")[:100]
+    descending = request.args.get("ordning") == "fallande"
+    everything = restaurant_rows(session, current_user.sorted_memberships(), business_today())
+    rows = sort_and_filter(everything, sort=sort, descending=descending, show=show, text=text)
+    return render_template(
+        "overview/restaurants.html", rows=rows, total=len(everything), sort=sort, descending=descending,
+        show=show, text=text,
+    )
+
+
+@bp.post("/restauranger/manuell-export")
+@login_required
+def bulk_export():
+    """"Manuell export" for the selected rows of Alla restauranger (admins and managers alike, as on
+    each restaurant's card). A company the user has no role in is refused before anything starts."""
+    chosen = []
+    for value in request.form.getlist("company_id"):
+        membership = current_user.membership_in(int(value)) if value.isdigit() else None
+        if membership is None:
+            abort(404)
+        if membership not in chosen:
+            chosen.append(membership)
+    if not chosen:
+        flash("Välj minst en restaurang att exportera.", "error")
+        return redirect(url_for("overview.restaurants"))
+    started, inactive = [], []
+    for membership in sorted(chosen, key=lambda m: m.company.name.casefold()):
+        company = membership.company
+        integration = integration_of(session, company.id)
+        if integration is None or not integration.active:
+            inactive.append(company.name)
+            continue
+        run = start_manual_export(session, company, actor=current_user.email)
+        started.append((company.name, run.total))
+    session.commit()
+    if started:
+        wake(current_app._get_current_object())
+    flash(bulk_export_message(started, inactive), "info" if started else "error")
+    return redirect(url_for("overview.restaurants"))
 
 
 @bp.app_template_filter("kronor")

@@ -40,10 +40,12 @@ PUBLIC = {"static", "companies.login", "zreport_api.openapi"}
 BEARER = {"zreport_api.post_zreport", "zreport_api.get_zreport"}
 #: State-changing routes a manager may use ("sees everything of their own company and may run
 #: Manuell export", companies/models.py Role). Every other POST is an admin's action.
-#: "mail.preferences" is each user's own choice of e-mails (E-postnotiser).
+#: "mail.preferences" is each user's own choice of e-mails (E-postnotiser); "companies.switch" picks
+#: which of the user's companies the browser shows; "overview.bulk_export" is Manuell export for
+#: several of them.
 MANAGER_MAY_POST = {"companies.logout", "companies.password", "export.manual_export_start", "export.recheck",
                     "zreport.retry", "reconcile.read_start", "export.attach_start",
-                    "mail.preferences"}
+                    "mail.preferences", "companies.switch", "overview.bulk_export"}
 #: Pages only an admin may open (connecting Fortnox, the setup wizard).
 ADMIN_ONLY_GET = {"fortnox.connect_start", "fortnox.callback", "integrations.wizard_entry", "integrations.wizard",
                   "companies.users"}
