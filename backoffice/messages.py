@@ -383,3 +383,13 @@ def bulk_export_message(started: list[tuple[str, int]], inactive: list[str]) -> 
     if inactive:
         parts.append(f"Inte startad för {', '.join(inactive)}: integrationen med Fortnox är inte aktiverad.")
     return " ".join(parts)
+
+
+def choose_cost_centre_message(register_names: list[str]) -> str:
+    """A settings import whose cost centres the person has not yet assigned to these registers."""
+    return f"Välj kostnadsställe för {', '.join(register_names)}: inställningarna anger inte vilken kassa som får vilket."
+
+
+def settings_changed_message() -> str:
+    """The target's settings changed between the preview and "Importera"."""
+    return "Inställningarna har ändrats sedan förhandsgranskningen. Granska importen igen innan du sparar."

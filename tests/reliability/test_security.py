@@ -48,7 +48,7 @@ MANAGER_MAY_POST = {"companies.logout", "companies.password", "export.manual_exp
                     "mail.preferences", "companies.switch", "overview.bulk_export"}
 #: Pages only an admin may open (connecting Fortnox, the setup wizard).
 ADMIN_ONLY_GET = {"fortnox.connect_start", "fortnox.callback", "integrations.wizard_entry", "integrations.wizard",
-                  "companies.users"}
+                  "companies.users", "accounts.copy_settings"}
 #: URL parameters that name an object of one company: how to fill them with company A's object.
 OBJECT_PARAMS = {"zreport_id", "problem_id", "run_id", "user_id", "reconcile_run_id", "attach_run_id"}
 #: URL parameters that select within the user's own company (no object of another company to name).

@@ -144,3 +144,67 @@ def test_manuell_export_for_the_selected_rows_starts_a_run_per_active_restaurant
 
     nothing = owner.post("/restauranger/manuell-export", {})
     assert nothing.status_code == 302 and runs() == {a.company.id: 2, b.company.id: 0}
+
+
+def test_settings_copied_from_another_restaurant_map_cost_centres_by_register_name_and_keep_the_start_date(
+    db, live_server, site, connect, make_user
+):
+    from backoffice.accounts.operations import load_mapping, save_mapping
+    from backoffice.accounts.schemas import mapping_schema
+    from tests.web.test_accounts import confirm
+
+    source = connect(site(registers=("K1", "K2")), active=True,
+                     mapping={**DEMO_MAPPING, "start_date": "2026-10-01", "cost_centres": {"K1": "RK1", "K2": "RK2"}})
+    target = connect(site(registers=("T1", "T9")), mapping={
+        **DEMO_MAPPING, "voucher_series": "A", "start_date": "2026-11-15",
+        "payment_methods": {**DEMO_MAPPING["payment_methods"], "card": 1581}})
+    stranger = connect(site(registers=("K1",)), mapping=DEMO_MAPPING)
+    owner = owner_of(db, live_server, make_user, (source.company, Role.ADMIN), (target.company, Role.ADMIN))
+
+    # From Alla restauranger: the target's row switches to it and opens the copy page.
+    listing = owner.get("/restauranger/").text
+    assert f'form="copy-{target.company.id}"' in listing
+    opened = owner.post("/foretag/byt", {"company_id": target.company.id, "next": "/ekonomi/redovisning/kopiera"})
+    assert opened.headers["Location"].endswith("/ekonomi/redovisning/kopiera")
+    chooser = owner.get("/ekonomi/redovisning/kopiera").text
+    assert f"/ekonomi/redovisning/kopiera?fran={source.company.id}" in chooser
+    assert stranger.company.name not in chooser
+    assert owner.get(f"/ekonomi/redovisning/kopiera?fran={stranger.company.id}").status_code == 404
+
+    preview = owner.get(f"/ekonomi/redovisning/kopiera?fran={source.company.id}")
+    assert preview.status_code == 200
+    changed = [re.sub(r"<[^>]+>", "|", unescape(row)) for row in re.findall(r"<tr data-change>(.*?)</tr>", preview.text, re.S)]
+    assert changed == ["|Verifikationsserie||A||F|", '|Betalningsmetod "Kort"||1581||1580|']
+    assert "Startdatumet kopieras inte" in preview.text and "sitt startdatum 2026-11-15" in preview.text
+    t1 = re.search(r'<tr data-register="T1">.*?</tr>', preview.text, re.S).group(0)
+    t9 = re.search(r'<tr data-register="T9">.*?</tr>', preview.text, re.S).group(0)
+    assert '<option value="RK1" selected>' in t1 and "samma namn" in t1  # Kassa 1 ↔ Kassa 1
+    assert "Välj kostnadsställe …" in t9  # no register called Kassa 9 in the source: asked
+    fresh(db)
+    assert load_mapping(db, target.company).voucher_series == "A"  # a preview writes nothing
+
+    unanswered = confirm(owner, preview.text)
+    assert unanswered.status_code == 400 and "Välj kostnadsställe för Kassa 9" in unanswered.text
+    assert confirm(owner, preview.text, **{"cc-T9": "RK2"}).status_code == 302
+    fresh(db)
+    copied = load_mapping(db, target.company)
+    assert copied.voucher_series == "F" and copied.payment_methods["card"] == 1580
+    assert dict(copied.cost_centres) == {"T1": "RK1", "T9": "RK2"}
+    assert str(copied.start_date) == "2026-11-15"
+
+    # Someone saves the target's settings after the preview: "Importera" refuses, nothing changes.
+    again = owner.get(f"/ekonomi/redovisning/kopiera?fran={source.company.id}").text
+    save_mapping(db, target.company, mapping_schema.load({**DEMO_MAPPING, "voucher_series": "B"}), actor="test")
+    db.commit()
+    stale = confirm(owner, again, copy_start_date="1")
+    assert stale.status_code == 302
+    assert "Inställningarna har ändrats sedan förhandsgranskningen" in owner.get("/ekonomi/redovisning/").text
+    fresh(db)
+    assert load_mapping(db, target.company).voucher_series == "B"
+
+    # Asked for, the source's start date is taken.
+    ticked = owner.get(f"/ekonomi/redovisning/kopiera?fran={source.company.id}").text
+    assert "Använd i stället startdatumet 2026-10-01" in ticked
+    assert confirm(owner, ticked, copy_start_date="1", **{"cc-T9": ""}).status_code == 302
+    fresh(db)
+    assert str(load_mapping(db, target.company).start_date) == "2026-10-01"
