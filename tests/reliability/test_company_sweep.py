@@ -27,6 +27,7 @@ from sqlalchemy import or_, select
 from backoffice.accounts.operations import save_mapping
 from backoffice.accounts.schemas import mapping_schema
 from backoffice.companies.models import Company, Membership, Register, Role
+from backoffice.correction.models import CorrectionRun
 from backoffice.db import Base, import_models, now_utc
 from backoffice.demo import deliver, zreport_document
 from backoffice.export.models import AttachmentRun, ManualExportRun, Problem
@@ -92,14 +93,17 @@ def world(db, live_server, restaurant, make_user):
     run = ManualExportRun(company_id=b_company.id, started_by="test", started_at=now_utc(), job_ids="[]", total=0)
     reconciling = ReconcileRun(company_id=b_company.id, month="2026-11", started_by="test")
     attach_run = AttachmentRun(company_id=b_company.id, started_by="test", started_at=now_utc())
-    db.add_all([problem, run, reconciling, attach_run])
+    correcting = CorrectionRun(company_id=b_company.id, started_by="test", date_from=date(2026, 11, 2),
+                               date_to=date(2026, 11, 2), why="test")
+    db.add_all([problem, run, reconciling, attach_run, correcting])
     db.commit()
     b_user = make_user(b_company, role=Role.MANAGER, email=f"kanarie-{marker}@example.se")
     owner = make_user(a.company, role=Role.ADMIN)
     owner.memberships.append(Membership(company=c.company, role=Role.MANAGER))
     db.commit()
     objects = {"zreport_id": record.id, "problem_id": problem.id, "run_id": run.id, "user_id": b_user.id,
-               "reconcile_run_id": reconciling.id, "attach_run_id": attach_run.id, "company_id": b_company.id}
+               "reconcile_run_id": reconciling.id, "attach_run_id": attach_run.id, "correction_run_id": correcting.id,
+               "company_id": b_company.id}
     fields = {"company_id": b_company.id, "fran": b_company.id, "source": b_company.id,
               "kassa": b_register.pos_id, "register": b_register.id, "run": run.id, "next": f"/zrapporter/{record.id}"}
     markers = [b_company.name, marker, b_register.name, connection.fortnox_company_name, b_user.email,

@@ -21,6 +21,7 @@ import requests
 from sqlalchemy import select, text
 
 from backoffice.companies.models import Register, Role
+from backoffice.correction.models import CorrectionRun
 from backoffice.db import Base, import_models, now_utc
 from backoffice.demo import deliver, zreport_document
 from backoffice.export.models import AttachmentRun, ManualExportRun, Problem
@@ -50,7 +51,8 @@ MANAGER_MAY_POST = {"companies.logout", "companies.password", "export.manual_exp
 ADMIN_ONLY_GET = {"fortnox.connect_start", "fortnox.callback", "integrations.wizard_entry", "integrations.wizard",
                   "companies.users", "accounts.copy_settings"}
 #: URL parameters that name an object of one company: how to fill them with company A's object.
-OBJECT_PARAMS = {"zreport_id", "problem_id", "run_id", "user_id", "reconcile_run_id", "attach_run_id"}
+OBJECT_PARAMS = {"zreport_id", "problem_id", "run_id", "user_id", "reconcile_run_id", "attach_run_id",
+                 "correction_run_id"}
 #: URL parameters that select within the user's own company (no object of another company to name).
 CONTEXT_PARAMS = {"step": "konton", "filename": "backoffice.css", "manad": "2026-11", "day": "2026-11-02",
                   "register_id": "K1"}
@@ -95,13 +97,15 @@ def two_companies(db, live_server, restaurant, make_user):
     run = ManualExportRun(company_id=a.company.id, started_by="test", started_at=now_utc(), job_ids="[]", total=0)
     reconciling = ReconcileRun(company_id=a.company.id, month="2026-11", started_by="test")
     attach_run = AttachmentRun(company_id=a.company.id, started_by="test", started_at=now_utc())
-    db.add_all([problem, run, reconciling, attach_run])
+    correcting = CorrectionRun(company_id=a.company.id, started_by="test", date_from=date(2026, 11, 2),
+                               date_to=date(2026, 11, 2), why="test")
+    db.add_all([problem, run, reconciling, attach_run, correcting])
     db.commit()
     users = {(name, role): make_user(shop.company, role=role) for name, shop in (("a", a), ("b", b)) for role in Role}
     return {
         "objects": {"zreport_id": record.id, "problem_id": problem.id, "run_id": run.id,
                     "user_id": users[("a", Role.MANAGER)].id, "reconcile_run_id": reconciling.id,
-                    "attach_run_id": attach_run.id},
+                    "attach_run_id": attach_run.id, "correction_run_id": correcting.id},
         "a_admin": Browser(live_server.url, users[("a", Role.ADMIN)].email),
         "a_manager": Browser(live_server.url, users[("a", Role.MANAGER)].email),
         "b_admin": Browser(live_server.url, users[("b", Role.ADMIN)].email),
