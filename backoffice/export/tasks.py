@@ -13,6 +13,7 @@ from datetime import timedelta
 from flask import Flask, current_app, g
 from sqlalchemy import select
 
+from backoffice.companies.models import Company
 from backoffice.db import now_utc, session
 from backoffice.export.attachments import (
     AttachmentClaim,
@@ -24,7 +25,7 @@ from backoffice.export.attachments import (
 from backoffice.export.claims import CRASH_RETRY_DELAY, DEFAULT_LEASE, claim_next_job, postpone_crashed, release
 from backoffice.export.engine import export_one
 from backoffice.export.models import ExportJob, ExportState
-from backoffice.export.problems import heal_connection
+from backoffice.export.problems import heal_connection, sync_problems
 from backoffice.integrations.fortnox.connection import client_for
 from backoffice.integrations.fortnox.models import ConnectionStatus, FortnoxConnection, FortnoxIntegration
 
@@ -204,10 +205,22 @@ def heal_blocked(app: Flask) -> None:
 
 
 def health_check(app: Flask) -> None:
-    """Hourly: read every active connection's metadata again, raise or clear problems before the next day close."""
+    """Hourly: look for Z-reports that never arrived (``check_completeness``), then read every active
+    connection's metadata again, raising or clearing problems before the next day close."""
+    check_completeness(app)
     with app.app_context():
         active = select(FortnoxConnection).where(FortnoxConnection.status == ConnectionStatus.ACTIVE)
         connections = session.scalars(active).all()
         session.commit()  # no transaction (on SQLite: the write lock) stays open while Fortnox is called
         for connection in connections:
             heal_connection(session, connection, client_for(connection))
+
+
+def check_completeness(app: Flask) -> None:
+    """The health check's first part, which needs no Fortnox: at every company whose integration is
+    active, open or close the problems of Z-reports that never arrived and grand totals that jump
+    (``problems.completeness_causes``)."""
+    with app.app_context():
+        companies = select(Company).join(FortnoxIntegration).where(FortnoxIntegration.active.is_(True))
+        for company in session.scalars(companies).all():
+            sync_problems(session, company, completeness=True)

@@ -41,7 +41,7 @@ from backoffice.export.jobs import integration_of
 from backoffice.export.manual import run_progress, start_manual_export
 from backoffice.export.models import AttachmentRun, ExportJob, ExportState, ManualExportRun, Problem
 from backoffice.export.problems import heal_connection, job_causes, unblock_jobs
-from backoffice.export.reasons import AUTHORISATION, FORTNOX_SIDE, Reason
+from backoffice.export.reasons import AUTHORISATION, COMPLETENESS, FORTNOX_SIDE, Reason
 from backoffice.integrations.fortnox.connection import client_for
 from backoffice.integrations.fortnox.errors import FortnoxError
 from backoffice.integrations.fortnox.models import ConnectionStatus, FortnoxIntegration
@@ -166,7 +166,8 @@ def problem_actions(
                 ),
             )
         )
-    elif kind == Reason.ZREPORT_MISSING:
+    elif kind in COMPLETENESS:
+        # The register's reports and its units' history: what arrived, from which unit.
         actions.append(Action("Åtgärda detta", url_for("zreport.index", kassa=detail.get("register_id"))))
     if kind in FORTNOX_SIDE or kind in (Reason.ACCESS_DENIED, Reason.CONNECTION_INVALIDATED, Reason.VOUCHER_DIFFERS):
         actions.append(Action("Gå till Fortnox", FORTNOX_URL, "external"))

@@ -54,6 +54,7 @@ MAILED_REASONS = frozenset(
         Reason.VOUCHER_INVALID,
         Reason.EXPORT_FAILED,
         Reason.ZREPORT_MISSING,
+        Reason.GRAND_TOTAL_JUMP,
     }
 )
 #: How long a problem stays open before it is mailed: what heals by itself is gone by then.
@@ -220,7 +221,11 @@ def subject_of(problem: Problem) -> str:
     if problem.kind in (Reason.MAPPING_INCOMPLETE, Reason.MAPPING_MISSING):
         return "konto saknas i inställningarna"
     if problem.kind == Reason.ZREPORT_MISSING:
-        return f"Z-rapport {detail.get('first_missing', '')} saknas från {detail.get('register_name', 'kassan')}"
+        first, last = detail.get("first_missing", ""), detail.get("last_missing", "")
+        numbers = f"Z-rapport {first}" if last in (first, "") else f"Z-rapporterna {first}–{last}"
+        return f"{numbers} saknas från {detail.get('register_name', 'kassan')}"
+    if problem.kind == Reason.GRAND_TOTAL_JUMP:
+        return f"grand total i Z-rapport {detail.get('z_number', '')} från {detail.get('register_name', 'kassan')}"
     if problem.kind == Reason.PERIOD_LOCKED:
         return "låst period i Fortnox"
     return "exporten till Fortnox"
