@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_from_directory, url_for
 from flask_login import current_user, login_required
 
 from backoffice.db import now_utc, session
@@ -19,11 +19,12 @@ from backoffice.export.jobs import integration_of
 from backoffice.export.manual import start_manual_export
 from backoffice.export.views import job_counts, status_light
 from backoffice.messages import bulk_export_message
+from backoffice.names import STATE_CLASSES, state_name
 from backoffice.overview.chart import sales_chart
 from backoffice.overview.operations import company_sales_per_day, register_days
 from backoffice.overview.restaurants import FILTERS, SORT_KEYS, restaurant_rows, sort_and_filter
 from backoffice.scheduler import wake
-from backoffice.zreport.views import STATE_CLASSES, STATE_NAMES, STOCKHOLM
+from backoffice.zreport.views import STOCKHOLM
 
 bp = Blueprint("overview", __name__)
 
@@ -105,6 +106,12 @@ def bulk_export():
     return redirect(url_for("overview.restaurants"))
 
 
+@bp.get("/favicon.ico")
+def favicon():
+    """The tab's icon where a browser asks for it without reading the page (a PDF, a JSON answer)."""
+    return send_from_directory(current_app.static_folder, "favicon.svg", mimetype="image/svg+xml", max_age=86400)
+
+
 @bp.app_template_filter("kronor")
 def format_kronor(amount) -> str:
     """An amount in whole kronor, the Swedish way: ``14 001`` (a no-break space between thousands)."""
@@ -118,6 +125,4 @@ def day_state_name(day) -> str:
         return "Saknas"
     if not day.reports:
         return "Inte avslutad" if day.is_today else "Ingen Z-rapport"
-    if day.state == "skipped" and day.reason_code == "nothing_to_book":
-        return "Inget att bokföra"
-    return STATE_NAMES[day.state]
+    return state_name(day.state, day.reason_code)

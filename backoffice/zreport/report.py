@@ -203,6 +203,35 @@ def balance_sides(report: ZReport) -> tuple[Decimal, Decimal]:
     return paid, due
 
 
+@dataclass(frozen=True, slots=True)
+class VatPerRate:
+    """The day's VAT at one rate, net of returns (SKVFS 2014:9 7 kap. 3 § h).
+
+    rate: the VAT rate in percent.
+    gross: Σ sales.gross − Σ returns.gross at this rate (VAT included; negative when returns exceed sales).
+    vat: Σ sales.vat − Σ returns.vat at this rate.
+    net: ``gross − vat``, the base the VAT is charged on.
+    """
+
+    rate: Decimal
+    gross: Decimal
+    vat: Decimal
+
+    @property
+    def net(self) -> Decimal:
+        return self.gross - self.vat
+
+
+def vat_per_rate(report: ZReport) -> list[VatPerRate]:
+    """The report's VAT per rate, sales minus returns, highest rate first (every rate on a line)."""
+    sums: dict[Decimal, tuple[Decimal, Decimal]] = {}
+    for sign, lines in ((1, report.sales), (-1, report.returns)):
+        for line in lines:
+            gross, vat = sums.get(line.vat_rate, (ZERO, ZERO))
+            sums[line.vat_rate] = (gross + sign * line.gross, vat + sign * line.vat)
+    return [VatPerRate(rate, *sums[rate]) for rate in sorted(sums, reverse=True)]
+
+
 # --- what intake refuses beyond the schema (zreport-v1.md "VAT must fit its rate", "Fields") -----
 
 #: The tolerance of "VAT must fit its rate": max(1.00, 0.01 × count) SEK.
