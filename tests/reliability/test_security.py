@@ -35,9 +35,9 @@ from tests.export.conftest import run_jobs
 
 pytestmark = pytest.mark.timeout(240)
 
-#: Routes anyone may call: the login page, static files, the POS API's document. The POS API's other
+#: Routes anyone may call: the login page, static files and the favicon, the POS API's document. The POS API's other
 #: routes authenticate registers by bearer token (401 without one).
-PUBLIC = {"static", "companies.login", "zreport_api.openapi"}
+PUBLIC = {"static", "overview.favicon", "companies.login", "zreport_api.openapi"}
 BEARER = {"zreport_api.post_zreport", "zreport_api.get_zreport"}
 #: State-changing routes a manager may use ("sees everything of their own company and may run
 #: Manuell export", companies/models.py Role). Every other POST is an admin's action.
