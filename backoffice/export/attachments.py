@@ -96,7 +96,7 @@ class AttachmentClaim:
 def _claim_statements():
     now, worker, until = bindparam("now"), bindparam("worker"), bindparam("until")
     att, connection = VoucherAttachment.__table__.c, FortnoxConnection.__table__.c
-    candidates = (
+    due = (
         select(att.id, FortnoxIntegration.connection_id)
         .join(FortnoxIntegration, FortnoxIntegration.company_id == att.company_id)
         .where(
@@ -105,7 +105,15 @@ def _claim_statements():
             or_(att.lease_until.is_(None), att.lease_until < now),
         )
         .order_by(att.retry_at.is_not(None), att.id)
-        .limit(25)
+    )
+    # As the export's claim: only connections no worker holds, or the one this worker kept.
+    free = due.outerjoin(FortnoxConnection.__table__, connection.id == FortnoxIntegration.connection_id).where(
+        or_(connection.lease_until.is_(None), connection.lease_until < now))
+    candidates = free.limit(25).with_for_update(skip_locked=True, of=VoucherAttachment.__table__)
+    any_due = select(free.order_by(None).exists())
+    held_candidates = (
+        due.where(FortnoxIntegration.connection_id == bindparam("connection"))
+        .limit(1)
         .with_for_update(skip_locked=True, of=VoucherAttachment.__table__)
     )
     lease_connection = (
@@ -126,20 +134,42 @@ def _claim_statements():
         .where(connection.id == bindparam("connection"), connection.lease_owner == worker)
         .values(lease_owner=None, lease_until=None)
     )
-    return candidates, lease_connection, lease, release, release_connection
+    renew_own_lease = (
+        update(FortnoxConnection.__table__)
+        .where(connection.id == bindparam("connection"), connection.lease_owner == worker)
+        .values(lease_until=until)
+    )
+    return candidates, held_candidates, any_due, lease_connection, renew_own_lease, lease, release, release_connection
 
 
-_CANDIDATES, _LEASE_CONNECTION, _LEASE, _RELEASE, _RELEASE_CONNECTION = _claim_statements()
+(_CANDIDATES, _HELD_CANDIDATES, _ANY_DUE, _LEASE_CONNECTION, _RENEW_OWN_LEASE, _LEASE, _RELEASE,
+ _RELEASE_CONNECTION) = _claim_statements()
+
+
+def has_due_attachment(connection, *, now: datetime) -> bool:
+    """Whether an attachment is due on a connection no worker holds (a look without a lock or a lease)."""
+    return bool(connection.execute(_ANY_DUE, {"now": now}).scalar())
 
 
 def claim_next_attachment(session: Session, worker: str, *, now: datetime, lease: timedelta,
-                          company_id: int | None = None) -> AttachmentClaim | None:
+                          company_id: int | None = None, held: int | None = None) -> AttachmentClaim | None:
     """Lease the oldest due attachment whose connection no other worker holds; commits. None when idle.
 
     The connection's lease is the export's own, so a connection's vouchers and attachments never run
     at once and share its rate limit. ``company_id`` limits the search to one company (the CLI).
+    ``held``: a connection whose lease this worker kept: only its attachments (``claims.claim_next_job``).
     """
     connection = session.connection()
+    if held is not None:
+        # The connection whose lease this worker kept (``release_attachment(keep_connection=True)``).
+        leased = {"worker": worker, "now": now, "until": now + lease, "connection": held}
+        attachment_id = connection.execute(_HELD_CANDIDATES, leased).scalar()
+        if attachment_id is None or not connection.execute(_RENEW_OWN_LEASE, leased).rowcount:
+            session.commit()
+            return None
+        connection.execute(_LEASE, {**leased, "attachment": attachment_id})
+        session.commit()
+        return AttachmentClaim(attachment_id, held)
     query = _CANDIDATES if company_id is None else _CANDIDATES.where(
         VoucherAttachment.__table__.c.company_id == company_id)
     candidates = connection.execute(query, {"now": now}).all()
@@ -159,11 +189,11 @@ def claim_next_attachment(session: Session, worker: str, *, now: datetime, lease
     return None
 
 
-def release_attachment(session: Session, claim: AttachmentClaim, worker: str) -> None:
-    """Give back the leases of a claim (only ours)."""
+def release_attachment(session: Session, claim: AttachmentClaim, worker: str, *, keep_connection: bool = False) -> None:
+    """Give back the leases of a claim (only ours); ``keep_connection`` keeps the connection's for its next work."""
     connection = session.connection()
     connection.execute(_RELEASE, {"attachment": claim.attachment_id, "worker": worker})
-    if claim.connection_id is not None:
+    if claim.connection_id is not None and not keep_connection:
         connection.execute(_RELEASE_CONNECTION, {"connection": claim.connection_id, "worker": worker})
     session.commit()
 

@@ -6,12 +6,12 @@ import logging
 import os
 import socket
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from flask import Flask, current_app, g
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
 from backoffice.companies.models import Company
 from backoffice.db import now_utc, session
@@ -19,10 +19,20 @@ from backoffice.export.attachments import (
     AttachmentClaim,
     attach_one,
     claim_next_attachment,
+    has_due_attachment,
     postpone_crashed_attachment,
     release_attachment,
 )
-from backoffice.export.claims import CRASH_RETRY_DELAY, DEFAULT_LEASE, claim_next_job, postpone_crashed, release
+from backoffice.export.claims import (
+    CRASH_RETRY_DELAY,
+    DEFAULT_LEASE,
+    Claim,
+    claim_next_job,
+    has_due_job,
+    postpone_crashed,
+    release,
+    release_connection,
+)
 from backoffice.export.engine import export_one
 from backoffice.export.models import ExportJob, ExportState
 from backoffice.export.problems import heal_connection, sync_problems
@@ -42,9 +52,12 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
 
 
-#: How long the idle thread that looks for new work waits between two looks, while another thread works.
-IDLE_POLL_SECONDS = 0.2
-#: How long the other idle threads wait for that one to find work before they look themselves.
+#: How long the idle thread that looks for new work (the scout) waits between two looks, while another
+#: thread works. New reports and fixes are announced (``scheduler.wake`` → :func:`work_arrived`), so
+#: the scout only finds what nobody announces: a retry that fell due, a lease that ran out. The tick
+#: is as slow; five looks a second per process were what three idle flask workers spun on.
+IDLE_POLL_SECONDS = 1.0
+#: How long the other idle threads wait for that one (or an announcement) before they look themselves.
 IDLE_WAIT_SECONDS = 2.0
 
 
@@ -57,8 +70,9 @@ class _Round:
     found nothing left at once, and one thread exported every report that arrived meanwhile, one after
     the other (bench/day_close.py: p95 7 s with 200 ms per Fortnox call).
 
-    Of the idle threads one, the scout, looks for new work every ``IDLE_POLL_SECONDS``; the others wait
-    until it finds some, so that idle threads do not query the database five times a second each.
+    Of the idle threads one, the scout, looks for new work every ``IDLE_POLL_SECONDS``; the others wait.
+    Work found or announced wakes one waiting thread (:meth:`work_found`), and each thread that then
+    finds work wakes the next: as many threads look as there is work, not all of them for each report.
     """
 
     def __init__(self) -> None:
@@ -77,20 +91,23 @@ class _Round:
             self._busy -= 1
             return self._busy
 
-    def wait_for_work(self) -> bool:
-        """Wait before looking again; True when this thread was the scout."""
-        if self._scout.acquire(blocking=False):
-            try:
-                time.sleep(IDLE_POLL_SECONDS)
-            finally:
+    def wait_for_work(self) -> None:
+        """Wait before looking again: the scout for ``IDLE_POLL_SECONDS``, the others until woken."""
+        scout = self._scout.acquire(blocking=False)
+        try:
+            with self._found:
+                self._found.wait(IDLE_POLL_SECONDS if scout else IDLE_WAIT_SECONDS)
+        finally:
+            if scout:
                 self._scout.release()
-            return True
-        with self._found:
-            self._found.wait(IDLE_WAIT_SECONDS)
-        return False
 
     def work_found(self) -> None:
-        """The scout found work (or the round is over): wake the waiting threads."""
+        """Work was found or announced: one waiting thread looks (and wakes the next if it finds some)."""
+        with self._found:
+            self._found.notify()
+
+    def over(self) -> None:
+        """The round is over: every waiting thread sees it at once."""
         with self._found:
             self._found.notify_all()
 
@@ -100,64 +117,102 @@ def drain(app: Flask, round_: _Round | None = None) -> int:
 
     One app context and one database connection serve the whole loop, each job getting a session of
     its own on that connection (nothing loaded for one job is seen by the next): a session per job
-    on the pool paid a checkout and a pre-ping at every commit, about six per voucher.
+    on the pool paid a checkout and a pre-ping at every commit, about six per voucher. The thread
+    keeps its Fortnox connection's lease from one job to the connection's next (``claims``).
 
     Returns how many jobs this thread handled.
     """
     handled = 0
     worker = worker_name()
-    scouting = False
+    held: int | None = None  # the Fortnox connection whose lease this thread kept from its last work
     with app.app_context(), app.extensions["db_engine"].connect() as connection:
         lease = configured_lease()
-        while True:
-            if round_ is not None:
-                round_.start()
-            with app.extensions["db_sessionmaker"](bind=connection) as db:
-                g.db_session = db  # what the engine reaches through ``backoffice.db.session`` too
-                try:
-                    claim = claim_next_job(db, worker, now=now_utc(), lease=lease)
-                    if claim is not None:
-                        if scouting:
-                            round_.work_found()
-                        try:
-                            export_one(db, claim.job_id, clients=client_for, lease=lease)
-                        except Exception:
-                            log.exception("Export job %s crashed; it will be tried again in %s s",
-                                          claim.job_id, CRASH_RETRY_DELAY.total_seconds())
-                            postpone_crashed(db, claim.job_id, now=now_utc())
-                        finally:
-                            release(db, claim, worker)
-                        handled += 1
-                    else:
-                        # Vouchers first: a Z-report PDF is attached only when no voucher is due.
-                        claim = attach_next(db, worker, lease)
-                        if claim is not None and scouting:
-                            round_.work_found()
-                finally:
-                    g.pop("db_session", None)
-            others_busy = round_.stop() if round_ is not None else 0
-            scouting = False
-            if claim is None:
+        try:
+            while True:
+                if round_ is not None:
+                    round_.start()
+                with app.extensions["db_sessionmaker"](bind=connection) as db:
+                    g.db_session = db  # what the engine reaches through ``backoffice.db.session`` too
+                    before = held
+                    try:
+                        done, held = _next_work(db, worker, lease, held)
+                    finally:
+                        g.pop("db_session", None)
+                others_busy = round_.stop() if round_ is not None else 0
+                if done:
+                    handled += done == "job"
+                    if round_ is not None and held != before:
+                        round_.work_found()  # work found on a new connection: there may be more, one more looks
+                    continue
                 if not others_busy:
                     if round_ is not None:
-                        round_.work_found()  # the round is over: let the waiting threads see it at once
+                        round_.over()
                     return handled
-                scouting = round_.wait_for_work()
+                round_.wait_for_work()
+        finally:
+            if held is not None:
+                _give_back(app, connection, held, worker)
 
 
-def attach_next(db, worker: str, lease: timedelta) -> AttachmentClaim | None:
-    """Attach the PDF of one due voucher, if any (``export.attachments``); the claim, or None when idle."""
-    claim = claim_next_attachment(db, worker, now=now_utc(), lease=lease)
-    if claim is None:
-        return None
+def _next_work(db, worker: str, lease: timedelta, held: int | None) -> tuple[str | None, int | None]:
+    """Export one due job or, when none is due, attach one voucher's PDF; vouchers first.
+
+    The connection held from the last work comes first; without work there it is given back, and any
+    connection no worker holds is looked at. Returns what was done ("job", "attachment" or None) and
+    the connection now held.
+    """
+    if held is not None:
+        claim = claim_next_job(db, worker, now=now_utc(), lease=lease, held=held)
+        if claim is not None:
+            _export(db, claim, worker, lease)
+            return "job", held
+        attachment = claim_next_attachment(db, worker, now=now_utc(), lease=lease, held=held)
+        if attachment is not None:
+            _attach(db, attachment, worker)
+            return "attachment", held
+        release_connection(db, held, worker)
+    claim = claim_next_job(db, worker, now=now_utc(), lease=lease)
+    if claim is not None:
+        _export(db, claim, worker, lease)
+        return "job", claim.connection_id
+    # Vouchers first: a Z-report PDF is attached only when no voucher is due.
+    attachment = claim_next_attachment(db, worker, now=now_utc(), lease=lease)
+    if attachment is not None:
+        _attach(db, attachment, worker)
+        return "attachment", attachment.connection_id
+    return None, None
+
+
+def _export(db, claim: Claim, worker: str, lease: timedelta) -> None:
+    try:
+        export_one(db, claim.job_id, clients=client_for, lease=lease)
+    except Exception:
+        log.exception("Export job %s crashed; it will be tried again in %s s",
+                      claim.job_id, CRASH_RETRY_DELAY.total_seconds())
+        postpone_crashed(db, claim.job_id, now=now_utc())
+    finally:
+        release(db, claim, worker, keep_connection=True)
+
+
+def _attach(db, claim: AttachmentClaim, worker: str) -> None:
     try:
         attach_one(db, claim.attachment_id, clients=client_for)
     except Exception:
         log.exception("Attaching %s crashed; it will be tried again later", claim.attachment_id)
         postpone_crashed_attachment(db, claim.attachment_id, now=now_utc())
     finally:
-        release_attachment(db, claim, worker)
-    return claim
+        release_attachment(db, claim, worker, keep_connection=True)
+
+
+def _give_back(app: Flask, connection, held: int, worker: str) -> None:
+    """The thread stops (idle, or an error): give back the connection's lease it kept, if it can."""
+    try:
+        with app.extensions["db_sessionmaker"](bind=connection) as db:
+            db.rollback()
+            release_connection(db, held, worker)
+    except SQLAlchemyError:
+        log.warning("Could not give back the lease of Fortnox connection %s; it runs out by itself", held,
+                    exc_info=True)
 
 
 #: The rounds running in this process (at most one: ``max_instances=1``), for :func:`work_arrived`.
@@ -168,6 +223,8 @@ _rounds_lock = threading.Lock()
 def run_due_jobs(app: Flask) -> int:
     """Export every due job, ``EXPORT_CONCURRENCY`` connections at a time."""
     concurrency = int(app.config.get("EXPORT_CONCURRENCY", 8))
+    if not has_due_work(app):
+        return 0  # one query, not a look by every thread of a new round each tick
     round_ = _Round()
     with _rounds_lock:
         _rounds.add(round_)
@@ -177,6 +234,13 @@ def run_due_jobs(app: Flask) -> int:
     finally:
         with _rounds_lock:
             _rounds.discard(round_)
+
+
+def has_due_work(app: Flask) -> bool:
+    """Whether any job or attachment is due on a connection no worker holds (one look, no lock)."""
+    with app.app_context(), app.extensions["db_engine"].connect() as connection:
+        now = now_utc()
+        return has_due_job(connection, now=now) or has_due_attachment(connection, now=now)
 
 
 def work_arrived() -> bool:
