@@ -26,6 +26,7 @@ from backoffice.accounts.fields import (
     missing_from_detail,
 )
 from backoffice.accounts.operations import load_mapping
+from backoffice.companies.auth import admin_required
 from backoffice.companies.models import Company, Register, Role, User
 from backoffice.db import now_utc, session
 from backoffice.export.attachments import (
@@ -37,6 +38,7 @@ from backoffice.export.attachments import (
     start_backfill,
 )
 from backoffice.export.cli import reason_text
+from backoffice.export.differs import NotDiffering, accept_found_voucher, differs_case, look_again
 from backoffice.export.jobs import integration_of
 from backoffice.export.manual import run_progress, start_manual_export
 from backoffice.export.models import AttachmentRun, ExportJob, ExportState, ManualExportRun, Problem
@@ -169,6 +171,13 @@ def problem_actions(
     elif kind in COMPLETENESS:
         # The register's reports and its units' history: what arrived, from which unit.
         actions.append(Action("Åtgärda detta", url_for("zreport.index", kassa=detail.get("register_id"))))
+    elif kind == Reason.VOUCHER_DIFFERS and admin:
+        job_id = session.scalar(
+            select(ExportJob.id).where(ExportJob.company_id == company.id, ExportJob.state == ExportState.BLOCKED,
+                                       ExportJob.reason_code == kind, ExportJob.reason_key == problem.key)
+            .order_by(ExportJob.id).limit(1))
+        if job_id is not None:
+            actions.append(Action("Åtgärda detta", url_for("export.voucher_differs", job_id=job_id)))
     if kind in FORTNOX_SIDE or kind in (Reason.ACCESS_DENIED, Reason.CONNECTION_INVALIDATED, Reason.VOUCHER_DIFFERS):
         actions.append(Action("Gå till Fortnox", FORTNOX_URL, "external"))
     if kind in FORTNOX_SIDE:
@@ -430,6 +439,66 @@ def inactive_accounts():
         for number in sorted(inactive)
     ]
     return render_template("export/inactive_accounts.html", rows=rows, checked=accounts is not None, read_at=read_at)
+
+
+# --- a voucher in Fortnox that differs from what was sent ------------------------------------------
+
+
+def _company_job(job_id: int) -> ExportJob:
+    job = session.get(ExportJob, job_id)
+    if job is None or job.company_id != current_user.company_id:
+        abort(404)
+    return job
+
+
+@bp.get("/foretag/integrationer/fortnox/avvikande-verifikation/<int:job_id>")
+@login_required
+def voucher_differs(job_id: int):
+    """ "Åtgärda detta" of a voucher that differs: what we sent beside what Fortnox holds, and the choice."""
+    job = _company_job(job_id)
+    try:
+        case = differs_case(job)
+    except NotDiffering:
+        return redirect(url_for("zreport.show", zreport_id=job.zreport_id))
+    record = job.zreport
+    return render_template("export/voucher_differs.html", case=case, job=job, record=record,
+                           sentence=reason_message(job.reason_code, job.detail))
+
+
+@bp.post("/foretag/integrationer/fortnox/avvikande-verifikation/<int:job_id>/godkann")
+@login_required
+def voucher_differs_accept(job_id: int):
+    """Take Fortnox's voucher as the report's booking (admins)."""
+    admin_required()
+    job = _company_job(job_id)
+    try:
+        accepted = accept_found_voucher(session, job.id, actor=current_user.email)
+    except NotDiffering:
+        session.rollback()
+        flash("Z-rapporten väntar inte längre på ett beslut om verifikationen.", "info")
+        return redirect(url_for("zreport.show", zreport_id=job.zreport_id))
+    wake(current_app._get_current_object())  # its Z-report PDF is attached next
+    flash(f"Verifikation {accepted.voucher_series} {accepted.voucher_number} i Fortnox är nu Z-rapportens "
+          "bokföring. Ingen ny verifikation skickades.", "info")
+    return redirect(url_for("zreport.show", zreport_id=job.zreport_id))
+
+
+@bp.post("/foretag/integrationer/fortnox/avvikande-verifikation/<int:job_id>/las-igen")
+@login_required
+def voucher_differs_look_again(job_id: int):
+    """Let the worker read the voucher from Fortnox again and compare it anew (admins)."""
+    admin_required()
+    job = _company_job(job_id)
+    try:
+        look_again(session, job.id, actor=current_user.email)
+    except NotDiffering:
+        session.rollback()
+        flash("Z-rapporten väntar inte längre på ett beslut om verifikationen.", "info")
+        return redirect(url_for("zreport.show", zreport_id=job.zreport_id))
+    wake(current_app._get_current_object())
+    flash("Verifikationen läses från Fortnox igen och jämförs med den vi skickade. "
+          "Stämmer den nu, räknas den som Z-rapportens bokföring.", "info")
+    return redirect(url_for("zreport.show", zreport_id=job.zreport_id))
 
 
 # --- actions --------------------------------------------------------------------------------------
