@@ -157,16 +157,19 @@ def drain(app: Flask, round_: _Round | None = None) -> int:
 def _next_work(db, worker: str, lease: timedelta, held: int | None) -> tuple[str | None, int | None]:
     """Export one due job or, when none is due, attach one voucher's PDF; vouchers first.
 
-    The connection held from the last work comes first; without work there it is given back, and any
-    connection no worker holds is looked at. Returns what was done ("job", "attachment" or None) and
-    the connection now held.
+    The connection held from the last work comes first (its PDFs only while no other connection has a
+    job due); without work there it is given back, and any connection no worker holds is looked at.
+    Returns what was done ("job", "attachment" or None) and the connection now held.
     """
     if held is not None:
         claim = claim_next_job(db, worker, now=now_utc(), lease=lease, held=held)
         if claim is not None:
             _export(db, claim, worker, lease)
             return "job", held
-        attachment = claim_next_attachment(db, worker, now=now_utc(), lease=lease, held=held)
+        # Vouchers first, everywhere: the held connection's PDFs wait while another connection's job is due.
+        due_elsewhere = has_due_job(db.connection(), now=now_utc())
+        attachment = None if due_elsewhere else claim_next_attachment(db, worker, now=now_utc(), lease=lease,
+                                                                      held=held)
         if attachment is not None:
             _attach(db, attachment, worker)
             return "attachment", held
