@@ -80,10 +80,14 @@ class _Round:
         self._busy = 0
         self._scout = threading.Lock()
         self._found = threading.Condition()
+        #: work was announced after the last look of any thread (``work_arrived``)
+        self.announced = False
 
     def start(self) -> None:
+        """This thread looks for work now (and so sees any work announced until now)."""
         with self._lock:
             self._busy += 1
+            self.announced = False
 
     def stop(self) -> int:
         """This thread is idle now; returns how many others are still busy."""
@@ -105,6 +109,12 @@ class _Round:
         """Work was found or announced: one waiting thread looks (and wakes the next if it finds some)."""
         with self._found:
             self._found.notify()
+
+    def announce(self) -> None:
+        """New work was announced (``work_arrived``): wake a thread, and remember it if none looks again."""
+        with self._lock:
+            self.announced = True
+        self.work_found()
 
     def over(self) -> None:
         """The round is over: every waiting thread sees it at once."""
@@ -226,17 +236,22 @@ _rounds_lock = threading.Lock()
 def run_due_jobs(app: Flask) -> int:
     """Export every due job, ``EXPORT_CONCURRENCY`` connections at a time."""
     concurrency = int(app.config.get("EXPORT_CONCURRENCY", 8))
-    if not has_due_work(app):
-        return 0  # one query, not a look by every thread of a new round each tick
-    round_ = _Round()
-    with _rounds_lock:
-        _rounds.add(round_)
-    try:
-        with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="export") as pool:
-            return sum(pool.map(lambda _: drain(app, round_), range(concurrency)))
-    finally:
+    handled = 0
+    while has_due_work(app):  # one query, not a look by every thread of a new round each tick
+        round_ = _Round()
         with _rounds_lock:
-            _rounds.discard(round_)
+            _rounds.add(round_)
+        try:
+            with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="export") as pool:
+                handled += sum(pool.map(drain, [app] * concurrency, [round_] * concurrency))
+        finally:
+            with _rounds_lock:
+                _rounds.discard(round_)
+        if not round_.announced:
+            break
+        # Work was announced after the round's last look, while it ended: the scheduler would not start
+        # a round before this one returns (``max_instances=1``), so look again now, not at the next tick.
+    return handled
 
 
 def has_due_work(app: Flask) -> bool:
@@ -252,7 +267,7 @@ def work_arrived() -> bool:
     with _rounds_lock:
         rounds = list(_rounds)
     for round_ in rounds:
-        round_.work_found()
+        round_.announce()
     return bool(rounds)
 
 

@@ -469,8 +469,8 @@ def voucher_differs(job_id: int):
 @login_required
 def voucher_differs_accept(job_id: int):
     """Take Fortnox's voucher as the report's booking (admins)."""
+    job = _company_job(job_id)  # another company's job is 404 for anyone, before the role is asked
     admin_required()
-    job = _company_job(job_id)
     try:
         accepted = accept_found_voucher(session, job.id, actor=current_user.email)
     except NotDiffering:
@@ -487,8 +487,8 @@ def voucher_differs_accept(job_id: int):
 @login_required
 def voucher_differs_look_again(job_id: int):
     """Let the worker read the voucher from Fortnox again and compare it anew (admins)."""
+    job = _company_job(job_id)  # another company's job is 404 for anyone, before the role is asked
     admin_required()
-    job = _company_job(job_id)
     try:
         look_again(session, job.id, actor=current_user.email)
     except NotDiffering:

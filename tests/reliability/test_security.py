@@ -24,7 +24,10 @@ from backoffice.companies.models import Register, Role
 from backoffice.correction.models import CorrectionRun
 from backoffice.db import Base, import_models, now_utc
 from backoffice.demo import deliver, zreport_document
-from backoffice.export.models import AttachmentRun, ManualExportRun, Problem
+from backoffice.export.models import AttachmentRun, ExportJob, ExportState, ManualExportRun, Problem
+from backoffice.export.preflight import Blocker
+from backoffice.export.reasons import Reason
+from backoffice.export.states import transition
 from backoffice.integrations.fortnox.connection import decrypt
 from backoffice.integrations.fortnox.models import FortnoxConnection, FortnoxIntegration
 from backoffice.reconcile.models import ReconcileRun
@@ -52,7 +55,7 @@ ADMIN_ONLY_GET = {"fortnox.connect_start", "fortnox.callback", "integrations.wiz
                   "companies.users", "accounts.copy_settings"}
 #: URL parameters that name an object of one company: how to fill them with company A's object.
 OBJECT_PARAMS = {"zreport_id", "problem_id", "run_id", "user_id", "reconcile_run_id", "attach_run_id",
-                 "correction_run_id"}
+                 "correction_run_id", "job_id"}
 #: URL parameters that select within the user's own company (no object of another company to name).
 CONTEXT_PARAMS = {"step": "konton", "filename": "backoffice.css", "manad": "2026-11", "day": "2026-11-02",
                   "register_id": "K1"}
@@ -93,6 +96,11 @@ def two_companies(db, live_server, restaurant, make_user):
     b = restaurant(registers=("K1",))
     register = db.scalar(select(Register).where(Register.company_id == a.company.id))
     record = deliver(db, register, zreport_document("K1", "Kassa 1", 1, date(2026, 11, 2)))
+    # A job blocked by a voucher that differs: the page of its fix ("Åtgärda detta") names it.
+    job = db.scalar(select(ExportJob).where(ExportJob.zreport_id == record.id))
+    transition(job, ExportState.BLOCKED, blockers=[Blocker(Reason.VOUCHER_DIFFERS, "F 1", {
+        "found_series": "F", "found_number": 1, "found_year": 2, "found_date": "2026-11-02", "differences": ["rows"],
+        "found_rows": []})])
     problem = Problem(company_id=a.company.id, kind="account_inactive", key="3001", detail="{}", opened_at=now_utc())
     run = ManualExportRun(company_id=a.company.id, started_by="test", started_at=now_utc(), job_ids="[]", total=0)
     reconciling = ReconcileRun(company_id=a.company.id, month="2026-11", started_by="test")
@@ -105,7 +113,7 @@ def two_companies(db, live_server, restaurant, make_user):
     return {
         "objects": {"zreport_id": record.id, "problem_id": problem.id, "run_id": run.id,
                     "user_id": users[("a", Role.MANAGER)].id, "reconcile_run_id": reconciling.id,
-                    "attach_run_id": attach_run.id, "correction_run_id": correcting.id},
+                    "attach_run_id": attach_run.id, "correction_run_id": correcting.id, "job_id": job.id},
         "a_admin": Browser(live_server.url, users[("a", Role.ADMIN)].email),
         "a_manager": Browser(live_server.url, users[("a", Role.MANAGER)].email),
         "b_admin": Browser(live_server.url, users[("b", Role.ADMIN)].email),
