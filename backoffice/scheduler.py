@@ -50,7 +50,7 @@ RELISTEN_DELAY = 5.0
 
 
 class _Round(Protocol):
-    def work_found(self) -> None: ...
+    def announce(self) -> None: ...
 
 
 #: The export rounds running in this process (at most one: ``max_instances=1``), for :func:`work_arrived`.
@@ -76,7 +76,7 @@ def work_arrived() -> bool:
     with _rounds_lock:
         rounds = list(_rounds)
     for round_ in rounds:
-        round_.work_found()
+        round_.announce()
     return bool(rounds)
 
 

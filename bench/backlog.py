@@ -135,29 +135,10 @@ def one_run(kind: str, reports: int, delay: float, concurrency: int, workdir: Pa
                 worker.stop()
             emulator.stop()
             app.extensions["db_engine"].dispose()
-    calls = len(log)
-    too_many = sum(1 for entry in log if entry["status"] == 429)
-    first_post = next(i for i, entry in enumerate(log) if entry["method"] == "POST" and entry["status"] == 201)
-    steady_calls = calls - first_post  # from the first voucher on: metadata is in the cache by then
-    floor = calls / (CLIENT_LIMIT / WINDOW)
-    # The sliding window lets the first 24 calls start at once, so the least time n calls can take
-    # is (⌈n / 24⌉ − 1) windows: the "tight floor", also reported.
-    tight = (math.ceil(calls / CLIENT_LIMIT) - 1) * WINDOW
-    return {
-        "wall": wall,
-        "calls": calls,
-        "floor": floor,
-        "ratio": wall / floor,
-        "tight": tight,
-        "tight_ratio": wall / tight if tight else math.nan,
-        "429": too_many,
-        "vouchers": len(vouchers),
-        "distinct": len({v["description"] for v in vouchers}),
-        "calls_per_voucher": steady_calls / reports,
-        "calls_per_voucher_all": calls / reports,
-        "one_file": sum(1 for v in vouchers if len(v["files"]) == 1),
-        "stray": sum(1 for f in files if f["voucher"] is None),
-    }
+    result = _result(wall, log, vouchers, reports)
+    result["one_file"] = sum(1 for v in vouchers if len(v["files"]) == 1)
+    result["stray"] = sum(1 for f in files if f["voucher"] is None)
+    return result
 
 
 def activation_run(kind: str, reports: int, delay: float, concurrency: int, workers: int, workdir: Path) -> dict:
@@ -231,11 +212,14 @@ def activation_run(kind: str, reports: int, delay: float, concurrency: int, work
 
 
 def _result(wall: float, log: list[dict], vouchers: list[dict], reports: int) -> dict:
+    """The figures of one run from the emulator's request log and vouchers (both shapes)."""
     calls = len(log)
     too_many = sum(1 for entry in log if entry["status"] == 429)
     first_post = next(i for i, entry in enumerate(log) if entry["method"] == "POST" and entry["status"] == 201)
     steady_calls = calls - first_post  # from the first voucher on: metadata is in the store by then
     floor = calls / (CLIENT_LIMIT / WINDOW)
+    # The sliding window lets the first 24 calls start at once, so the least time n calls can take
+    # is (⌈n / 24⌉ − 1) windows: the "tight floor", also reported.
     tight = (math.ceil(calls / CLIENT_LIMIT) - 1) * WINDOW
     return {
         "wall": wall,

@@ -149,6 +149,7 @@ def pages(session, company_id: int) -> list[tuple[str, str]]:
     last_page = (total + 49) // 50
     return [
         ("Översikt", "/"),
+        ("Alla restauranger", "/restauranger/"),
         ("Z-rapporter, sida 1", "/zrapporter/"),
         ("Z-rapporter, mittersta sidan", f"/zrapporter/?sida={last_page // 2}"),
         ("Z-rapporter, sista sidan", f"/zrapporter/?sida={last_page}"),
@@ -180,6 +181,12 @@ def forget_what_reports_hold() -> None:
         seen._seen_cache.clear()
 
 
+#: CPU time of this process (the thread that renders: the test client runs the app in it) per request,
+#: by (path, what runs before each request): unlike wall time it does not grow with the load other processes put on the machine (the
+#: database server's own CPU is not in it).
+CPU_MS: dict[tuple, list[float]] = {}
+
+
 def measure(client, path: str, requests: int, before=None, *, warm: bool = True) -> list[float]:
     for _ in range(3 if warm else 0):  # warm-up: templates compiled, caches filled
         response = client.get(path)
@@ -189,10 +196,11 @@ def measure(client, path: str, requests: int, before=None, *, warm: bool = True)
     for _ in range(requests):
         if before:
             before()
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.thread_time()
         response = client.get(path)
         response.get_data()
         timings.append((time.perf_counter() - started) * 1000)
+        CPU_MS.setdefault((path, before), []).append((time.thread_time() - cpu) * 1000)
         if response.status_code != 200:
             raise RuntimeError(f"{path} answered {response.status_code}")
     return timings
@@ -259,7 +267,7 @@ def main(argv: list[str] | None = None) -> int:
                 session.close()
             client = app.test_client()
             log_in(client, "admin@bench.se")
-            print(f"\n  {'page':<34} {'median':>8} {'p95':>8} {'max':>8}   (ms, {args.requests} requests each)")
+            print(f"\n  {'page':<34} {'median':>8} {'p95':>8} {'max':>8} {'cpu p95':>8}   (ms, {args.requests} requests each)")
             worst = 0.0
             # The wizard aggregates what the reports hold once per process and then only new reports;
             # "kall" pages measure the first look after a restart, all reports aggregated.
@@ -272,11 +280,12 @@ def main(argv: list[str] | None = None) -> int:
                 timed = measure_interleaved(client, targets, args.requests)
             else:
                 timed = [measure(client, path, args.requests, *before) for _, path, *before in targets]
-            for (name, *_), timings in zip(targets, timed, strict=True):
+            for (name, path, *before), timings in zip(targets, timed, strict=True):
                 p95 = percentile(timings, 95)
                 worst = max(worst, p95)
                 flag = "" if p95 < GOAL_MS else "  over the goal"
-                print(f"  {name:<34} {median(timings):8.1f} {p95:8.1f} {max(timings):8.1f}{flag}", flush=True)
+                cpu = percentile(CPU_MS[(path, before[0] if before else None)], 95)
+                print(f"  {name:<34} {median(timings):8.1f} {p95:8.1f} {max(timings):8.1f} {cpu:8.1f}{flag}", flush=True)
             print(f"\n  slowest p95: {worst:.1f} ms (goal: under {GOAL_MS:.0f} ms); {load()}")
             app.extensions["db_engine"].dispose()
             return 0 if worst < GOAL_MS else 1

@@ -99,8 +99,13 @@ def _real_details() -> dict[str, list[dict]]:
     found["voucher_differs"].append({
         "found_series": "A", "found_number": 7, "found_year": 2, "found_date": "2026-11-20", "sent_series": "F",
         "sent_date": "2026-11-20", "sent_description": "Z-rapport 1001", "differences": ["rows"]})
-    found["zreport_missing"].append({"register_id": 1, "register": "K1", "register_name": "Kassa 1",
-                                     "first_missing": 40, "last_missing": 41})
+    # What ``export.problems.completeness_causes`` writes (a replaced register's unit 2 named by its serial number).
+    where = {"register_id": 1, "register": "K1", "register_name": "Kassa 1", "unit": 2, "serial_number": "CR-00099"}
+    found["zreport_missing"] += [{**where, "first_missing": 40, "last_missing": 41},
+                                 {**where, "unit": 1, "serial_number": None, "first_missing": 40, "last_missing": 40}]
+    found["grand_total_jump"].append({**where, "previous": 7, "z_number": 8, "expected_sales": "1200.00",
+                                      "reported_sales": "1300.00", "expected_returns": "50.00",
+                                      "reported_returns": "50.00"})
     return found
 
 

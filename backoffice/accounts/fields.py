@@ -15,6 +15,7 @@ from decimal import Decimal
 
 from backoffice.accounts.mapping import Mapping, MissingAccount
 from backoffice.money import format_vat_rate, parse_vat_rate
+from backoffice.zreport.booking import PAYMENT_METHOD_LABELS
 
 #: The steps that choose accounts, and the kind of field key each holds.
 ACCOUNT_STEPS = {
@@ -31,8 +32,9 @@ OTHER_PARTS = {
     "cash_difference": "Kassadifferens",
     "gift_cards_sold": "Sålda presentkort",
 }
-#: Swedish names of the payment methods registers commonly send (others are shown as sent).
-PAYMENT_METHOD_NAMES = {"cash": "Kontant", "card": "Kort", "swish": "Swish", "gift_card": "Presentkort"}
+#: Swedish names of the payment methods registers commonly send (others are shown as sent): the
+#: booking core's row texts, so a method has one name on the voucher and on every page.
+PAYMENT_METHOD_NAMES = PAYMENT_METHOD_LABELS
 
 
 # --- field keys -----------------------------------------------------------------------------------

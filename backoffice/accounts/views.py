@@ -13,11 +13,20 @@ import json
 import re
 from datetime import date, timedelta
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from marshmallow import ValidationError
 
-from backoffice.accounts.operations import UnknownRegisterError, load_mapping, save_mapping
+from backoffice.accounts.copy import (
+    ASK,
+    NONE,
+    SourceRegister,
+    applied,
+    changes,
+    fingerprint,
+    suggest_cost_centres,
+)
+from backoffice.accounts.operations import load_mapping, save_mapping
 from backoffice.accounts.schemas import dump_mapping, mapping_schema
 from backoffice.companies.auth import admin_required
 from backoffice.db import now_utc, session
@@ -29,6 +38,7 @@ from backoffice.integrations.fortnox.errors import FortnoxError
 from backoffice.integrations.fortnox.metadata import stored_snapshot
 from backoffice.integrations.fortnox.models import ConnectionStatus
 from backoffice.messages import accounts as msg
+from backoffice.messages import choose_cost_centre_message, settings_changed_message
 
 bp = Blueprint("accounts", __name__, url_prefix="/ekonomi/redovisning")
 
@@ -180,36 +190,142 @@ def export_settings():
 @bp.post("/installningar")
 @login_required
 def import_settings():
-    """Replace the company's settings with an uploaded mapping/v1 JSON file."""
+    """Read an uploaded mapping/v1 JSON file and show what importing it would overwrite (nothing is
+    saved before "Importera" on that page)."""
     admin_required()
     company = current_user.company
     upload = request.files.get("file")
     errors: list[str] = []
+    document = None
     if upload is None or not upload.filename:
         errors.append(msg.CHOOSE_FILE)
     else:
-        try:
-            document = load_json(upload.read())
-            _check_unicode(document)
-            mapping = mapping_schema.load(document)
-            save_mapping(session, company, mapping, actor=current_user.email)
-        except UnicodeEncodeError:
-            errors.append(msg.LONE_SURROGATE)
-        except DocumentError as exc:
-            errors.append(msg.not_json(exc))
-        except ValidationError as exc:
-            errors.append(msg.NOT_MAPPING_V1)
-            errors.extend(_flatten(exc.messages))
-        except UnknownRegisterError as exc:
-            errors.append(msg.unknown_registers(exc.register_ids))
+        document, errors = _read_document(upload.read())
     if errors:
-        session.rollback()
         snapshot = _snapshot(integration_of(session, company.id))
         return _page(_rows(company, snapshot), snapshot, 400, import_errors=errors)
+    sources = [SourceRegister(pos_id, None, code) for pos_id, code in sorted(document["cost_centres"].items())]
+    return _preview(document, sources, f"filen {upload.filename}")
+
+
+@bp.get("/kopiera")
+@login_required
+def copy_settings():
+    """"Kopiera inställningar hit": start this restaurant's settings from another of the user's
+    restaurants (``fran``), shown as a preview of what it overwrites."""
+    admin_required()
+    company = current_user.company
+    others = [m for m in current_user.sorted_memberships() if m.company_id != company.id]
+    source_id = request.args.get("fran", "")
+    if not source_id:
+        candidates = [(m.company, load_mapping(session, m.company) is not None) for m in others]
+        return render_template("accounts/copy_from.html", candidates=candidates)
+    membership = current_user.membership_in(int(source_id)) if source_id.isdigit() else None
+    if membership is None or membership.company_id == company.id:
+        abort(404)  # a company the user has no role in does not exist, for them
+    source = membership.company
+    mapping = load_mapping(session, source)
+    if mapping is None or not mapping.voucher_series:
+        flash(f"{source.name} har inga inställningar att kopiera ännu.", "error")
+        return redirect(url_for("accounts.copy_settings"))
+    sources = [SourceRegister(r.pos_id, r.name, r.cost_center) for r in source.registers]
+    return _preview(dump_mapping(mapping), sources, f"restaurangen {source.name}")
+
+
+@bp.post("/installningar/bekrafta")
+@login_required
+def confirm_import():
+    """Import the previewed settings: the accounts of the document, the cost centre chosen for each
+    register, and the start date only when asked to."""
+    admin_required()
+    company = current_user.company
+    document, errors = _read_document(request.form.get("document", "").encode("utf-8"))
+    if errors:
+        flash(" ".join(errors), "error")
+        return redirect(url_for("accounts.index", _anchor="installningsfil"))
+    current = load_mapping(session, company)
+    if request.form.get("fingerprint") != fingerprint(dump_mapping(current) if current else None):
+        flash(settings_changed_message(), "error")
+        return redirect(url_for("accounts.index", _anchor="installningsfil"))
+    sources = _sources_from_form(document)
+    allowed = {NONE} | {s.code for s in sources if s.code} | {r.cost_center for r in company.registers if r.cost_center}
+    chosen: dict[str, str] = {}
+    missing = []
+    for register in company.registers:
+        value = request.form.get(f"cc-{register.pos_id}", ASK)
+        if value == ASK or value not in allowed:
+            missing.append(register.name)
+        elif value != NONE:
+            chosen[register.pos_id] = value
+    if missing:
+        return _preview(document, sources, request.form.get("source_label", ""), status=400,
+                        errors=[choose_cost_centre_message(missing)], form=request.form)
+    imported = mapping_schema.load(document)
+    start_date = imported.start_date if request.form.get("copy_start_date") else (current.start_date if current else None)
+    save_mapping(session, company, applied(imported, chosen, start_date=start_date), actor=current_user.email)
     session.commit()
     unblock_jobs(session, company)
     flash(msg.IMPORTED, "info")
     return redirect(url_for("accounts.index"))
+
+
+def _read_document(raw: bytes) -> tuple[dict | None, list[str]]:
+    """A valid mapping/v1 document from ``raw``, or the Swedish errors saying why not."""
+    errors: list[str] = []
+    try:
+        document = load_json(raw)
+        _check_unicode(document)
+        mapping_schema.load(document)
+        return document, []
+    except UnicodeEncodeError:
+        errors.append(msg.LONE_SURROGATE)
+    except DocumentError as exc:
+        errors.append(msg.not_json(exc))
+    except ValidationError as exc:
+        errors.append(msg.NOT_MAPPING_V1)
+        errors.extend(_flatten(exc.messages))
+    return None, errors
+
+
+def _sources_from_form(document: dict) -> list[SourceRegister]:
+    """The source's registers as the preview carried them (names of another restaurant's registers),
+    else the document's register ids."""
+    try:
+        carried = json.loads(request.form.get("sources", "[]"))
+        sources = [SourceRegister(str(s["pos_id"]), s.get("name"), s.get("code")) for s in carried]
+    except (ValueError, KeyError, TypeError, AttributeError):
+        sources = []
+    codes = set(document["cost_centres"].values())
+    # Only codes the document carries can be chosen, whatever the form says.
+    sources = [s for s in sources if s.code is None or s.code in codes]
+    return sources if any(s.code for s in sources) or not codes else [
+        SourceRegister(pos_id, None, code) for pos_id, code in sorted(document["cost_centres"].items())
+    ]
+
+
+def _preview(document: dict, sources: list[SourceRegister], source_label: str, *, status: int = 200,
+             errors: list[str] | None = None, form=None):
+    company = current_user.company
+    current = load_mapping(session, company)
+    imported = mapping_schema.load(document)
+    choices = suggest_cost_centres(sources, [(r.pos_id, r.name, r.cost_center) for r in company.registers])
+    return render_template(
+        "accounts/preview.html",
+        source_label=source_label,
+        changes=changes(current, imported),
+        choices=choices,
+        sources=sources,
+        current=current,
+        imported=imported,
+        document_text=json.dumps(document, ensure_ascii=False, default=str),
+        sources_text=json.dumps([{"pos_id": s.pos_id, "name": s.name, "code": s.code} for s in sources],
+                                ensure_ascii=False),
+        fingerprint=fingerprint(dump_mapping(current) if current else None),
+        errors=errors or [],
+        form=form or {},
+        ask=ASK,
+        none=NONE,
+    ), status
 
 
 def _check_unicode(document: dict) -> None:

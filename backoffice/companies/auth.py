@@ -32,7 +32,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from backoffice.companies.models import LoginThrottle, Role, User, UserSession, hash_token
+from backoffice.companies.models import Company, LoginThrottle, Membership, Role, User, UserSession, hash_token
 from backoffice.db import now_utc, session
 from backoffice.messages import companies as msg
 
@@ -44,6 +44,9 @@ WINDOW = timedelta(minutes=15)
 LOCKOUT = timedelta(minutes=15)
 #: The Flask session key of the session token.
 SESSION_TOKEN = "sid"
+#: The Flask session key of the company chosen in the header's switch (checked against the
+#: user's memberships on every request, so a forged value shows nothing of another company).
+SESSION_COMPANY = "company"
 #: A hash of a password nobody has, checked when the e-mail is unknown (same method and cost).
 _DUMMY_HASH = generate_password_hash(secrets.token_urlsafe(16))
 
@@ -64,11 +67,24 @@ def _load_user(user_id: str) -> User | None:
     token = web_session.get(SESSION_TOKEN)
     if not token or not user_id.isdigit():
         return None
-    return session.scalar(
+    user = session.scalar(
         select(User)
         .join(UserSession, UserSession.user_id == User.id)
         .where(User.id == int(user_id), UserSession.token_hash == hash_token(token))
     )
+    if user is None or user.use_company(web_session.get(SESSION_COMPANY)) is None:
+        return None  # a user with no company left sees nothing
+    return user
+
+
+def switch_company(user: User, company_id: int) -> Membership | None:
+    """Make ``company_id`` this browser's current company; None (and nothing changed) unless the
+    user is a member of it."""
+    membership = user.membership_in(company_id)
+    if membership is not None:
+        web_session[SESSION_COMPANY] = company_id
+        user.use_company(company_id)
+    return membership
 
 
 class LoginThrottledError(Exception):
@@ -95,7 +111,7 @@ def authenticate(email: str, password: str, client: str | None) -> User | None:
     if locked:
         raise LoginThrottledError(max(locked))
     user = session.scalar(select(User).where(func.lower(User.email) == address))
-    if user is not None and user.check_password(password):
+    if user is not None and user.check_password(password) and user.memberships:
         session.execute(delete(LoginThrottle).where(LoginThrottle.key == _key("account", address)))
         return user
     if user is None:
@@ -168,10 +184,14 @@ def change_password(user: User, password: str) -> None:
     session.flush()
 
 
-def change_role(user: User, role: Role) -> None:
-    """Give ``user`` another role and end all their sessions: the next login has the new rights."""
-    if user.role != role:
-        user.role = role
+def change_role(user: User, company: Company, role: Role) -> None:
+    """Give ``user`` another role in ``company`` and end all their sessions: the next login has the
+    new rights. Raises ``LookupError`` when the user is no member of it."""
+    membership = user.membership_in(company.id)
+    if membership is None:
+        raise LookupError(f"{user.email} is no member of {company.name}")
+    if membership.role != role:
+        membership.role = role
         end_sessions(user)
     session.flush()
 

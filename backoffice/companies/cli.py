@@ -1,5 +1,5 @@
 """Commands to create companies, users and registers (``flask companies|users|registers create``), and to
-change a user's password or role or end their sessions (``flask users set-password|set-role|end-sessions``)."""
+change a user's password or role, give them another company or end their sessions (``flask users set-password|set-role|add-company|end-sessions``)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from backoffice.cli import company_by_name
 from backoffice.companies.auth import change_password, change_role, end_sessions
-from backoffice.companies.models import Company, Register, Role, User
+from backoffice.companies.models import Company, Membership, Register, Role, User
 from backoffice.db import session
 
 companies_cli = AppGroup("companies", help="Restaurant companies.")
@@ -79,15 +79,40 @@ def set_password(email: str, password_stdin: bool) -> None:
     click.echo(f"New password set for {user.email}; their sessions are ended.")
 
 
+@users_cli.command("add-company")
+@click.argument("email")
+@click.option("--company", "company_name", required=True)
+@click.option("--role", type=click.Choice([role.value for role in Role]), required=True)
+def add_company(email: str, company_name: str, role: str) -> None:
+    """Give a user a role in one more company (an owner's restaurants, a byrå's clients)."""
+    user = user_by_email(email)
+    company = company_by_name(company_name)
+    if user.membership_in(company.id) is not None:
+        raise click.ClickException(f"{user.email} is already a member of {company.name!r}; use set-role")
+    user.memberships.append(Membership(company=company, role=Role(role)))
+    session.commit()
+    click.echo(f"{user.email} is now {role} of {company.name!r}.")
+
+
 @users_cli.command("set-role")
 @click.argument("email")
 @click.option("--role", type=click.Choice([role.value for role in Role]), required=True)
-def set_role(email: str, role: str) -> None:
-    """Give a user another role; every session of theirs ends."""
+@click.option("--company", "company_name", default=None, help="Needed when the user belongs to several companies.")
+def set_role(email: str, role: str, company_name: str | None) -> None:
+    """Give a user another role in a company; every session of theirs ends."""
     user = user_by_email(email)
-    change_role(user, Role(role))
+    if company_name is not None:
+        company = company_by_name(company_name)
+    elif len(user.memberships) == 1:
+        company = user.memberships[0].company
+    else:
+        raise click.BadParameter(f"{user.email} belongs to several companies: name one", param_hint="--company")
+    try:
+        change_role(user, company, Role(role))
+    except LookupError as exc:
+        raise click.ClickException(str(exc)) from exc
     session.commit()
-    click.echo(f"{user.email} is now {role}; their sessions are ended.")
+    click.echo(f"{user.email} is now {role} of {company.name!r}; their sessions are ended.")
 
 
 @users_cli.command("end-sessions")

@@ -34,27 +34,101 @@ class Company(Base):
     org_number: Mapped[str] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(default=now_utc)
 
-    users: Mapped[list[User]] = relationship(back_populates="company")
+    memberships: Mapped[list[Membership]] = relationship(back_populates="company", cascade="all, delete-orphan")
     registers: Mapped[list[Register]] = relationship(back_populates="company", order_by="Register.pos_id")
 
 
 class User(UserMixin, Base):
+    """A person who logs in. What they may see is their memberships: a role in each of one or more
+    companies (an owner's group of restaurants, or a byrå's clients).
+
+    ``company``, ``company_id``, ``role`` and ``is_admin`` are those of the *current* membership:
+    the company chosen in the header's switch (``use_company``, set per request by the session
+    loader), else the first one by name. Nothing of a company the user has no membership in is
+    reachable through them.
+    """
+
     __tablename__ = "user_account"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    company_id: Mapped[int] = mapped_column(ForeignKey("company.id"), index=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
-    role: Mapped[Role] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(default=now_utc)
 
-    company: Mapped[Company] = relationship(back_populates="users")
+    memberships: Mapped[list[Membership]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+    def __init__(self, *, company: Company | None = None, role: Role | str = Role.ADMIN, **kwargs):
+        """``User(email=…, company=…, role=…)`` makes the user with one membership."""
+        super().__init__(**kwargs)
+        if company is not None:
+            self.memberships.append(Membership(company=company, role=Role(role)))
 
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password)
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)
+
+    def membership_in(self, company_id: int | None) -> Membership | None:
+        """The user's membership in that company, or None: the one test of "may see this company"."""
+        return next((m for m in self.memberships if m.company_id == company_id), None)
+
+    def sorted_memberships(self) -> list[Membership]:
+        """The user's memberships by company name (the order of the switch and the list)."""
+        return sorted(self.memberships, key=lambda m: (m.company.name.casefold(), m.company_id))
+
+    def use_company(self, company_id: int | None) -> Membership | None:
+        """Make ``company_id`` the current company when the user is a member of it; returns the
+        current membership (the first by name when ``company_id`` is not one of theirs)."""
+        chosen = self.membership_in(company_id)
+        if chosen is None:
+            ordered = self.sorted_memberships()
+            chosen = ordered[0] if ordered else None
+        self._current = chosen
+        return chosen
+
+    @property
+    def membership(self) -> Membership:
+        current = getattr(self, "_current", None)
+        if current is None or current not in self.memberships:
+            current = self.use_company(None)
+        if current is None:
+            raise LookupError(f"user {self.email} has no company")
+        return current
+
+    @property
+    def company(self) -> Company:
+        return self.membership.company
+
+    @property
+    def company_id(self) -> int:
+        return self.membership.company_id
+
+    @property
+    def role(self) -> Role:
+        return Role(self.membership.role)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN
+
+
+class Membership(Base):
+    """A user's role in one company."""
+
+    __tablename__ = "membership"
+    __table_args__ = (UniqueConstraint("user_id", "company_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
+    company_id: Mapped[int] = mapped_column(ForeignKey("company.id"), index=True)
+    role: Mapped[Role] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(default=now_utc)
+
+    user: Mapped[User] = relationship(back_populates="memberships")
+    company: Mapped[Company] = relationship(back_populates="memberships", lazy="joined")
 
     @property
     def is_admin(self) -> bool:

@@ -16,9 +16,10 @@ from backoffice.companies.auth import (
     end_session,
     end_sessions,
     start_session,
+    switch_company,
 )
 from backoffice.companies.forms import LoginForm, PasswordForm
-from backoffice.companies.models import User
+from backoffice.companies.models import Membership, User
 from backoffice.db import session
 from backoffice.messages import companies as msg
 from backoffice.security import safe_next
@@ -64,13 +65,26 @@ def logout():
     return redirect(url_for("companies.login"))
 
 
+@bp.post("/foretag/byt")
+@login_required
+def switch():
+    """The header's company switch: make another of the user's companies this browser's current one."""
+    company_id = request.form.get("company_id", "")
+    if not company_id.isdigit() or switch_company(current_user, int(company_id)) is None:
+        abort(404)  # a company the user has no role in does not exist, for them
+    target = safe_next(request.form.get("next")) or url_for("overview.index")
+    return redirect(target)
+
+
 @bp.get("/foretag/anvandare/")
 @login_required
 def users():
     """The company's users; an admin can log any of them out everywhere."""
     admin_required()
-    people = session.scalars(select(User).where(User.company_id == current_user.company_id).order_by(User.email))
-    return render_template("companies/users.html", users=list(people))
+    members = session.scalars(
+        select(Membership).join(User).where(Membership.company_id == current_user.company_id).order_by(User.email)
+    )
+    return render_template("companies/users.html", members=list(members))
 
 
 @bp.post("/foretag/anvandare/<int:user_id>/logga-ut")
@@ -78,7 +92,7 @@ def users():
 def end_user_sessions(user_id: int):
     """"Logga ut överallt": end every session of a user of this company (the admin's own too, if it is theirs)."""
     user = session.get(User, user_id)
-    if user is None or user.company_id != current_user.company_id:
+    if user is None or user.membership_in(current_user.company_id) is None:
         abort(404)  # another company's user does not exist, for anyone
     admin_required()
     ended = end_sessions(user)

@@ -33,11 +33,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, func, insert, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from backoffice.companies.models import Company
 from backoffice.db import now_utc
 from backoffice.export.models import AttachmentRun, AttachmentState, ExportJob, ExportState, VoucherAttachment
+from backoffice.export.statements import update_row
 from backoffice.integrations.fortnox.client import FortnoxClient
 from backoffice.integrations.fortnox.errors import (
     AccessDeniedError,
@@ -96,7 +98,7 @@ class AttachmentClaim:
 def _claim_statements():
     now, worker, until = bindparam("now"), bindparam("worker"), bindparam("until")
     att, connection = VoucherAttachment.__table__.c, FortnoxConnection.__table__.c
-    candidates = (
+    due = (
         select(att.id, FortnoxIntegration.connection_id)
         .join(FortnoxIntegration, FortnoxIntegration.company_id == att.company_id)
         .where(
@@ -105,7 +107,15 @@ def _claim_statements():
             or_(att.lease_until.is_(None), att.lease_until < now),
         )
         .order_by(att.retry_at.is_not(None), att.id)
-        .limit(25)
+    )
+    # As the export's claim: only connections no worker holds, or the one this worker kept.
+    free = due.outerjoin(FortnoxConnection.__table__, connection.id == FortnoxIntegration.connection_id).where(
+        or_(connection.lease_until.is_(None), connection.lease_until < now))
+    candidates = free.limit(25).with_for_update(skip_locked=True, of=VoucherAttachment.__table__)
+    any_due = select(free.order_by(None).exists())
+    held_candidates = (
+        due.where(FortnoxIntegration.connection_id == bindparam("connection"))
+        .limit(1)
         .with_for_update(skip_locked=True, of=VoucherAttachment.__table__)
     )
     lease_connection = (
@@ -126,20 +136,42 @@ def _claim_statements():
         .where(connection.id == bindparam("connection"), connection.lease_owner == worker)
         .values(lease_owner=None, lease_until=None)
     )
-    return candidates, lease_connection, lease, release, release_connection
+    renew_own_lease = (
+        update(FortnoxConnection.__table__)
+        .where(connection.id == bindparam("connection"), connection.lease_owner == worker)
+        .values(lease_until=until)
+    )
+    return candidates, held_candidates, any_due, lease_connection, renew_own_lease, lease, release, release_connection
 
 
-_CANDIDATES, _LEASE_CONNECTION, _LEASE, _RELEASE, _RELEASE_CONNECTION = _claim_statements()
+(_CANDIDATES, _HELD_CANDIDATES, _ANY_DUE, _LEASE_CONNECTION, _RENEW_OWN_LEASE, _LEASE, _RELEASE,
+ _RELEASE_CONNECTION) = _claim_statements()
+
+
+def has_due_attachment(connection, *, now: datetime) -> bool:
+    """Whether an attachment is due on a connection no worker holds (a look without a lock or a lease)."""
+    return bool(connection.execute(_ANY_DUE, {"now": now}).scalar())
 
 
 def claim_next_attachment(session: Session, worker: str, *, now: datetime, lease: timedelta,
-                          company_id: int | None = None) -> AttachmentClaim | None:
+                          company_id: int | None = None, held: int | None = None) -> AttachmentClaim | None:
     """Lease the oldest due attachment whose connection no other worker holds; commits. None when idle.
 
     The connection's lease is the export's own, so a connection's vouchers and attachments never run
     at once and share its rate limit. ``company_id`` limits the search to one company (the CLI).
+    ``held``: a connection whose lease this worker kept: only its attachments (``claims.claim_next_job``).
     """
     connection = session.connection()
+    if held is not None:
+        # The connection whose lease this worker kept (``release_attachment(keep_connection=True)``).
+        leased = {"worker": worker, "now": now, "until": now + lease, "connection": held}
+        attachment_id = connection.execute(_HELD_CANDIDATES, leased).scalar()
+        if attachment_id is None or not connection.execute(_RENEW_OWN_LEASE, leased).rowcount:
+            session.commit()
+            return None
+        connection.execute(_LEASE, {**leased, "attachment": attachment_id})
+        session.commit()
+        return AttachmentClaim(attachment_id, held)
     query = _CANDIDATES if company_id is None else _CANDIDATES.where(
         VoucherAttachment.__table__.c.company_id == company_id)
     candidates = connection.execute(query, {"now": now}).all()
@@ -159,11 +191,11 @@ def claim_next_attachment(session: Session, worker: str, *, now: datetime, lease
     return None
 
 
-def release_attachment(session: Session, claim: AttachmentClaim, worker: str) -> None:
-    """Give back the leases of a claim (only ours)."""
+def release_attachment(session: Session, claim: AttachmentClaim, worker: str, *, keep_connection: bool = False) -> None:
+    """Give back the leases of a claim (only ours); ``keep_connection`` keeps the connection's for its next work."""
     connection = session.connection()
     connection.execute(_RELEASE, {"attachment": claim.attachment_id, "worker": worker})
-    if claim.connection_id is not None:
+    if claim.connection_id is not None and not keep_connection:
         connection.execute(_RELEASE_CONNECTION, {"connection": claim.connection_id, "worker": worker})
     session.commit()
 
@@ -189,11 +221,15 @@ def attach_one(session: Session, attachment_id: int, *, clients: Clients, now: d
     committed first, and a mark left by a lost answer makes the next try look before it sends.
     """
     now = now or now_utc()
-    attachment = session.get(VoucherAttachment, attachment_id)
+    # What the attachment needs in two queries, not one lazy load each (the job, its report and company;
+    # the integration and its connection): under a loaded machine the worker's CPU per PDF sets the pace.
+    attachment = session.get(VoucherAttachment, attachment_id, options=[
+        joinedload(VoucherAttachment.job).options(joinedload(ExportJob.zreport), joinedload(ExportJob.company))])
     if attachment is None or attachment.state != AttachmentState.PENDING:
         return attachment.state if attachment is not None else AttachmentState.FAILED
     job = attachment.job
-    integration = session.scalar(select(FortnoxIntegration).where(FortnoxIntegration.company_id == job.company_id))
+    integration = session.scalar(select(FortnoxIntegration).options(joinedload(FortnoxIntegration.connection))
+                                 .where(FortnoxIntegration.company_id == job.company_id))
     connection = integration.connection if integration is not None else None
     if job.state != ExportState.EXPORTED or job.voucher_number is None or job.voucher_year is None:
         return _fail(session, attachment, now, "no_voucher", "Verifikationen saknar nummer eller räkenskapsår.")
@@ -206,13 +242,13 @@ def attach_one(session: Session, attachment_id: int, *, clients: Clients, now: d
     report = record.to_report()
     company = job.company
     content = render_pdf(report, company_name=company.name, org_number=company.org_number)
-    attachment.file_name = name = file_name(report)
+    name = file_name(report)
     series, number, year = job.voucher_series, job.voucher_number, job.voucher_year
     if attachment.voucher_number is not None:  # a correction's new voucher ("Rätta dag")
         series, number, year = attachment.voucher_series, attachment.voucher_number, attachment.voucher_year
     client = clients(connection)
     step = "look"
-    session.commit()  # no transaction stays open while Fortnox is called
+    _store(session, attachment, file_name=name)  # commits: no transaction stays open while Fortnox is called
     try:
         if attachment.connect_in_doubt or attachment.look_first:
             # The year as its Id and as the calendar year of the voucher's date: either reading of VoucherYear.
@@ -231,9 +267,11 @@ def attach_one(session: Session, attachment_id: int, *, clients: Clients, now: d
             step = "upload"
             _store(session, attachment, upload_in_doubt=True)
             stored = client.upload_to_inbox(name, content)
-            _store(session, attachment, file_id=str(stored["Id"]), upload_in_doubt=False)
+            # The file's id and the connection's write-ahead mark in one commit, before the connection is sent.
+            _store(session, attachment, file_id=str(stored["Id"]), upload_in_doubt=False, connect_in_doubt=True)
         step = "connect"
-        _store(session, attachment, connect_in_doubt=True)
+        if not attachment.connect_in_doubt:
+            _store(session, attachment, connect_in_doubt=True)
         client.connect_file(attachment.file_id, series, number, financial_year=year)
     except FortnoxError as exc:
         return _handle_error(session, attachment, exc, step, now)
@@ -248,10 +286,15 @@ def _in_inbox(client: FortnoxClient, name: str, size: int) -> str | None:
 
 
 def _store(session: Session, attachment: VoucherAttachment, **values) -> None:
-    """Set and commit: every write-ahead mark is durable before the call it guards."""
-    for column, value in values.items():
-        setattr(attachment, column, value)
+    """Set and commit: every write-ahead mark is durable before the call it guards.
+
+    One prebuilt UPDATE, copied into the loaded attachment as stored (``statements``' rule), instead
+    of a flush of the ORM's unit of work at each of the four commits of an attachment.
+    """
+    update_row(session, VoucherAttachment, attachment.id, values)
     session.commit()
+    for column, value in values.items():
+        set_committed_value(attachment, column, value)
 
 
 def _attached(session: Session, attachment: VoucherAttachment, now: datetime) -> AttachmentState:

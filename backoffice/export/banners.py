@@ -21,8 +21,8 @@ from backoffice.companies.models import Company, Role, User
 from backoffice.db import session
 from backoffice.export.attachments import CONSENT_SENTENCE, needs_new_consent
 from backoffice.export.jobs import integration_of
-from backoffice.export.models import ExportState, Problem
-from backoffice.export.reasons import AUTHORISATION, FORTNOX_SIDE, Reason
+from backoffice.export.models import ExportJob, ExportState, Problem
+from backoffice.export.reasons import AUTHORISATION, COMPLETENESS, FORTNOX_SIDE, Reason
 from backoffice.messages import ask_admin_message, reason_message
 
 #: The kind the yellow banner of a consent without the attaching scopes carries (not a stored problem).
@@ -129,8 +129,16 @@ def problem_actions(
                 ),
             )
         )
-    elif kind == Reason.ZREPORT_MISSING:
+    elif kind in COMPLETENESS:
+        # The register's reports and its units' history: what arrived, from which unit.
         actions.append(Action("Åtgärda detta", url_for("zreport.index", kassa=detail.get("register_id"))))
+    elif kind == Reason.VOUCHER_DIFFERS and admin:
+        job_id = session.scalar(
+            select(ExportJob.id).where(ExportJob.company_id == company.id, ExportJob.state == ExportState.BLOCKED,
+                                       ExportJob.reason_code == kind, ExportJob.reason_key == problem.key)
+            .order_by(ExportJob.id).limit(1))
+        if job_id is not None:
+            actions.append(Action("Åtgärda detta", url_for("export.voucher_differs", job_id=job_id)))
     if kind in FORTNOX_SIDE or kind in (Reason.ACCESS_DENIED, Reason.CONNECTION_INVALIDATED, Reason.VOUCHER_DIFFERS):
         actions.append(Action("Gå till Fortnox", FORTNOX_URL, "external"))
     if kind in FORTNOX_SIDE:

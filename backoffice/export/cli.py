@@ -12,14 +12,15 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 
 from backoffice.cli import company_by_name
-from backoffice.companies.models import Register
+from backoffice.companies.models import Register, RegisterUnit
 from backoffice.db import session
 from backoffice.export.attachments import CONSENT_SENTENCE, AttachConsentMissing, backfill_progress, start_backfill
 from backoffice.export.manual import run_progress, start_manual_export
-from backoffice.export.models import ExportJob
+from backoffice.export.models import ExportJob, Problem
+from backoffice.export.reasons import COMPLETENESS, Reason
 from backoffice.export.tasks import run_due_jobs
 from backoffice.messages import export as msg
-from backoffice.messages import reason_text
+from backoffice.messages import reason_message, reason_text
 from backoffice.zreport.models import ZReportRecord
 
 export_cli = AppGroup("export", help="Exports of Z-reports to Fortnox.")
@@ -35,8 +36,9 @@ def _current(job: ExportJob | None) -> str | None:
 
 def status_rows(company) -> list[dict]:
     rows = session.execute(
-        select(ZReportRecord, Register.pos_id, ExportJob)
+        select(ZReportRecord, Register.pos_id, RegisterUnit.serial_number, ExportJob)
         .join(Register, Register.id == ZReportRecord.register_id)
+        .join(RegisterUnit, RegisterUnit.id == ZReportRecord.unit_id)
         .outerjoin(ExportJob, ExportJob.zreport_id == ZReportRecord.id)
         .where(ZReportRecord.company_id == company.id)
         .order_by(ZReportRecord.business_date, Register.pos_id, ZReportRecord.z_number)
@@ -44,6 +46,7 @@ def status_rows(company) -> list[dict]:
     return [
         {
             "register_id": pos_id,
+            "serial_number": serial_number,
             "z_number": record.z_number,
             "business_date": record.business_date.isoformat(),
             "state": job.state if job else "not_exported",
@@ -55,25 +58,57 @@ def status_rows(company) -> list[dict]:
             "reason_code": job.reason_code if job else None,
             "reason": reason_text(job),
         }
-        for record, pos_id, job in rows
+        for record, pos_id, serial_number, job in rows
     ]
+
+
+def completeness_problems(company) -> list[Problem]:
+    """The company's open problems of completeness (``export.problems.completeness_causes``)."""
+    return session.scalars(
+        select(Problem).where(Problem.company_id == company.id, Problem.closed_at.is_(None),
+                              Problem.kind.in_(COMPLETENESS)).order_by(Problem.id)
+    ).all()
+
+
+def missing_rows(company) -> list[dict]:
+    """A row per Z-report found missing (state ``missing``, no date), from the open problems."""
+    rows = []
+    for problem in completeness_problems(company):
+        if problem.kind != Reason.ZREPORT_MISSING:
+            continue
+        detail = problem.details
+        sentence = reason_message(problem.kind, detail)
+        for z_number in range(int(detail["first_missing"]), int(detail["last_missing"]) + 1):
+            rows.append({
+                "register_id": detail.get("register"), "serial_number": detail.get("serial_number"),
+                "z_number": z_number, "business_date": None, "state": "missing", "voucher_series": None,
+                "voucher_number": None, "voucher_year": None, "current_voucher": None, "reason_code": problem.kind,
+                "reason": sentence,
+            })
+    return rows
 
 
 @export_cli.command("status")
 @click.option("--company", "company_name", required=True)
 @click.option("--json", "as_json", is_flag=True, help="One JSON list of objects.")
 def status(company_name: str, as_json: bool) -> None:
-    """List every Z-report of a company with its export state, voucher and reason."""
-    rows = status_rows(company_by_name(company_name))
+    """List every Z-report of a company with its export state, voucher and reason, and the Z-reports
+    found missing (state ``missing``); the text also names each grand total that jumps."""
+    company = company_by_name(company_name)
+    rows = status_rows(company) + missing_rows(company)
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
     for row in rows:
+        if row["state"] == "missing":
+            continue  # named once, by its problem's sentence below
         voucher = row["current_voucher"] or ""
         if row["voucher_number"] and voucher != f"{row['voucher_series']} {row['voucher_number']}":
             voucher += f" (rättad, först {row['voucher_series']} {row['voucher_number']})"
         reason = f"  {row['reason_code']}: {row['reason']}" if row["reason_code"] else ""
         click.echo(f"{row['business_date']}  {row['register_id']:>6} Z{row['z_number']:<6} {row['state']:<10} {voucher:<10}{reason}")
+    for problem in completeness_problems(company):
+        click.echo(reason_message(problem.kind, problem.details))
 
 
 @export_cli.command("run")

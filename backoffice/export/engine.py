@@ -143,6 +143,10 @@ def _settle_doubt(session: Session, job: ExportJob, context: CompanyContext, cli
         "found_year": stored.get("Year"), "found_date": str(stored.get("TransactionDate")),
         "sent_series": sent.series, "sent_date": sent.day.isoformat(), "sent_description": sent.description,
         "differences": list(found.differences),
+        # What Fortnox holds, for the page where a person settles it (``export.differs``): a view calls no Fortnox.
+        "found_rows": [{"account": r.get("Account"), "debit": str(r.get("Debit") or 0), "credit": str(r.get("Credit") or 0),
+                        "cost_center": r.get("CostCenter") or None, "removed": bool(r.get("Removed"))}
+                       for r in stored.get("VoucherRows") or ()],
     }
     log.error("Z-report %s: Fortnox holds voucher %s %s with our token but %s differ; it is not posted again",
               job.zreport_id, detail["found_series"], detail["found_number"], ", ".join(found.differences))

@@ -94,13 +94,16 @@ class ExportAttempt(Base):
     job_id: Mapped[int] = mapped_column(ForeignKey("export_job.id", ondelete="CASCADE"), index=True)
     started_at: Mapped[datetime] = mapped_column(default=now_utc)
     finished_at: Mapped[datetime | None]
-    #: what the attempt did: posted, found (adopted after doubt), blocked, failed, rate_limited, in_doubt
+    #: what the attempt did: posted, found (adopted after doubt), accepted (a voucher that differs, taken by a
+    #: person), look_again (a person asked to read it again), blocked, failed, rate_limited, in_doubt
     outcome: Mapped[str] = mapped_column(String(20))
     request_body: Mapped[str | None] = mapped_column(Text)
     http_status: Mapped[int | None]
     fortnox_code: Mapped[str | None] = mapped_column(String(20))
     fortnox_message: Mapped[str | None] = mapped_column(Text)
     reason_code: Mapped[str | None] = mapped_column(String(40))
+    #: the person who settled the job by hand (``accepted``: Fortnox's voucher taken as the booking), by e-mail
+    actor: Mapped[str | None] = mapped_column(String(254))
 
     job: Mapped[ExportJob] = relationship(back_populates="attempts")
 

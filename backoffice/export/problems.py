@@ -2,7 +2,8 @@
 
 A problem is one cause (kind + key: "account 3001 inactive") for a company, however many reports
 wait on it. :func:`sync_problems` opens and closes them from the blocked and failed jobs, the
-connection and the mapping checked against the snapshot. :func:`unblock_jobs` re-judges blocked
+connection, the mapping checked against the snapshot and the completeness of the registers'
+Z-reports (:func:`completeness_causes`). :func:`unblock_jobs` re-judges blocked
 jobs without calling Fortnox; :func:`heal_connection` reads the metadata again first, with the
 client its caller gives.
 """
@@ -12,12 +13,13 @@ from __future__ import annotations
 import json
 import logging
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from backoffice.companies.models import Company, Register
+from backoffice.companies.models import Company, Register, RegisterUnit
 from backoffice.db import now_utc
 from backoffice.export.context import (
     CompanyContext,
@@ -27,14 +29,15 @@ from backoffice.export.context import (
 )
 from backoffice.export.jobs import ensure_jobs
 from backoffice.export.models import ExportJob, ExportState, Problem
-from backoffice.export.preflight import Blocker
-from backoffice.export.reasons import Reason
+from backoffice.export.reasons import COMPLETENESS, Reason
 from backoffice.export.states import transition
 from backoffice.integrations.fortnox.client import FortnoxClient
 from backoffice.integrations.fortnox.errors import FortnoxAuthError, FortnoxError
 from backoffice.integrations.fortnox.metadata import refresh_snapshot
 from backoffice.integrations.fortnox.models import ConnectionStatus, FortnoxConnection
-from backoffice.zreport.models import ZReportRecord
+from backoffice.money import to_ore
+from backoffice.zreport.models import LineKind, ZReportLine, ZReportRecord
+from backoffice.zreport.report import MissingReports, UnitReport, completeness_findings
 
 log = logging.getLogger(__name__)
 
@@ -59,53 +62,6 @@ def job_causes(session: Session, company: Company) -> dict[tuple[str, str], tupl
     return causes
 
 
-#: How far back a gap in a register's Z-numbers is looked for (by business date): the recent days
-#: a register can still send again, and a bounded query however long the history.
-MISSING_ZREPORT_WINDOW = timedelta(days=62)
-
-
-def missing_zreports(session: Session, company: Company, *, since: date) -> list[Blocker]:
-    """One cause per gap in a register's Z-numbers among its reports since ``since``.
-
-    Z-numbers are an unbroken rising series per register (docs/domain.md, "löpnummer ur en obruten
-    stigande nummerserie"), so report 41 after 39 means 40 never reached us; the problem closes by
-    itself when the register sends it. Reports are compared in the order they were closed, so a
-    replaced unit whose numbers restart (zreport-v1.md) is no gap. The first report in the window has
-    nothing before it to compare with, so history older than the window raises nothing.
-    """
-    numbered = (
-        select(
-            ZReportRecord.register_id.label("register_id"),
-            ZReportRecord.z_number.label("z_number"),
-            func.lag(ZReportRecord.z_number)
-            .over(partition_by=ZReportRecord.register_id, order_by=(ZReportRecord.closed_at, ZReportRecord.z_number))
-            .label("previous"),
-        )
-        .where(ZReportRecord.company_id == company.id, ZReportRecord.business_date >= since)
-        .subquery()
-    )
-    rows = session.execute(
-        select(numbered.c.register_id, numbered.c.previous, numbered.c.z_number, Register.pos_id, Register.name)
-        .join(Register, Register.id == numbered.c.register_id)
-        .where(numbered.c.z_number - numbered.c.previous > 1)
-        .order_by(Register.pos_id, numbered.c.z_number)
-    ).all()
-    return [
-        Blocker(
-            Reason.ZREPORT_MISSING,
-            f"{pos_id}:{previous + 1}",
-            {
-                "register_id": register_id,
-                "register": pos_id,
-                "register_name": name,
-                "first_missing": previous + 1,
-                "last_missing": z_number - 1,
-            },
-        )
-        for register_id, previous, z_number, pos_id, name in rows
-    ]
-
-
 def _one_authorisation_cause(wanted: dict[tuple[str, str], dict[str, Any]]) -> None:
     """An invalidated connection also reads as "needs a new login" (``auth_expired``): one cause, one
     problem, so the more precise one stays and the other goes."""
@@ -114,12 +70,16 @@ def _one_authorisation_cause(wanted: dict[tuple[str, str], dict[str, Any]]) -> N
 
 
 def sync_problems(session: Session, company: Company, *, now: datetime | None = None,
-                  context: CompanyContext | None = None) -> None:
+                  context: CompanyContext | None = None, completeness: bool = False) -> None:
     """Open a problem for each cause that blocks (or failed) the company's exports, close the rest.
 
-    Causes come from the jobs, from the connection (an ended authorisation) and from checking the
-    mapping against Fortnox's metadata before the next day close. One cause is one problem, however
-    many reports wait on it. Commits.
+    Causes come from the jobs, from the connection (an ended authorisation), from checking the
+    mapping against Fortnox's metadata before the next day close, and from the completeness of the
+    registers' series of Z-reports (:func:`completeness_causes`). Completeness reads the window's
+    reports and their lines, so it is judged when ``completeness`` asks for it (the hourly health
+    check) and by every sync while one of its problems is open, so that the export of the missing
+    report closes it at once; otherwise its problems stay as they are. One cause is one problem,
+    however many reports wait on it. Commits.
     """
     now = now or now_utc()
     context = context or CompanyContext.load(session, company)
@@ -129,13 +89,16 @@ def sync_problems(session: Session, company: Company, *, now: datetime | None = 
         wanted = {key: detail for key, (detail, _) in job_causes(session, company).items()}
         for blocker in connection_blockers(context) + mapping_blockers(context, now.date()):
             wanted.setdefault((str(blocker.reason), blocker.key), blocker.detail)
-        for blocker in missing_zreports(session, company, since=now.date() - MISSING_ZREPORT_WINDOW):
-            wanted.setdefault((str(blocker.reason), blocker.key), blocker.detail)
         _one_authorisation_cause(wanted)
     open_problems = {
         (p.kind, p.key): p
         for p in session.scalars(select(Problem).where(Problem.company_id == company.id, Problem.closed_at.is_(None)))
     }
+    if active and (completeness or any(kind in COMPLETENESS for kind, _ in open_problems)):
+        start = context.mapping.start_date if context.mapping is not None else None
+        wanted.update(completeness_causes(session, company, since=completeness_since(start, now.date())))
+    elif active:
+        wanted.update({key: p.details for key, p in open_problems.items() if key[0] in COMPLETENESS})
     for key, problem in open_problems.items():
         if key not in wanted:
             problem.closed_at = now
@@ -148,6 +111,70 @@ def sync_problems(session: Session, company: Company, *, now: datetime | None = 
         else:
             session.add(Problem(company_id=company.id, kind=kind, key=key, detail=text, opened_at=now))
     session.commit()
+
+
+# --- completeness: every Z-report of a register unit arrived, and its grand totals add up -----------
+
+#: How far back completeness looks (by business date): the recent days a register can still send
+#: again, and a bounded query however long the history.
+COMPLETENESS_WINDOW = timedelta(days=62)
+
+
+def completeness_since(start_date: date | None, today: date) -> date:
+    """The first business date completeness judges: the start date (before it nothing is booked),
+    but no further back than ``COMPLETENESS_WINDOW``."""
+    window = today - COMPLETENESS_WINDOW
+    return window if start_date is None else max(start_date, window)
+
+
+def completeness_causes(session: Session, company: Company, *, since: date) -> dict[tuple[str, str], dict[str, Any]]:
+    """(kind, key) → detail of every break in the company's series of Z-reports dated ``since`` on.
+
+    Per register unit (a replaced register starts a series of its own): missing Z-numbers, and grand
+    totals that do not grow by exactly a report's sales and returns (``report.completeness_findings``,
+    pure). One grouped statement over the window's reports and their lines.
+    """
+    record, line = ZReportRecord, ZReportLine
+    query = (
+        select(
+            record.unit_id, record.z_number, record.grand_total_sales, record.grand_total_returns,
+            func.coalesce(func.sum(case((line.kind == LineKind.SALE, line.gross), else_=0)), 0),
+            func.coalesce(func.sum(case((line.kind == LineKind.RETURN, line.gross), else_=0)), 0),
+        )
+        .outerjoin(line, line.zreport_id == record.id)
+        .where(record.company_id == company.id, record.business_date >= since)
+        .group_by(record.id, record.unit_id, record.z_number, record.grand_total_sales, record.grand_total_returns)
+    )
+    series: dict[int, list[UnitReport]] = {}
+    for unit_id, z_number, gt_sales, gt_returns, sales, returns in session.execute(query):
+        series.setdefault(unit_id, []).append(
+            UnitReport(z_number, _money(gt_sales), _money(gt_returns), _money(sales), _money(returns))
+        )
+    findings = {unit_id: found for unit_id, reports in series.items() if (found := completeness_findings(reports))}
+    causes: dict[tuple[str, str], dict[str, Any]] = {}
+    if not findings:
+        return causes
+    units = session.execute(select(RegisterUnit, Register).join(Register).where(RegisterUnit.id.in_(findings)))
+    for unit, register in units:
+        where = {"register_id": register.id, "register": register.pos_id, "register_name": register.name,
+                 "unit": unit.number, "serial_number": unit.serial_number}
+        for finding in findings[unit.id]:
+            if isinstance(finding, MissingReports):
+                causes[(Reason.ZREPORT_MISSING.value, f"{unit.id}:{finding.first}-{finding.last}")] = {
+                    **where, "first_missing": finding.first, "last_missing": finding.last,
+                }
+            else:
+                causes[(Reason.GRAND_TOTAL_JUMP.value, f"{unit.id}:{finding.z_number}")] = {
+                    **where, "previous": finding.previous, "z_number": finding.z_number,
+                    "expected_sales": str(finding.expected_sales), "reported_sales": str(finding.reported_sales),
+                    "expected_returns": str(finding.expected_returns), "reported_returns": str(finding.reported_returns),
+                }
+    return causes
+
+
+def _money(value) -> Decimal:
+    """A sum as the database gives it (SQLite may give an int or a float-free string) → Decimal öre."""
+    return to_ore(value if isinstance(value, Decimal) else Decimal(str(value)))
 
 
 def unblock_jobs(session: Session, company: Company, *, now: datetime | None = None) -> int:

@@ -39,9 +39,16 @@ class Reason(enum.StrEnum):
     VOUCHER_DIFFERS = "voucher_differs"
     #: transient errors outlasted the retries (5, 25, 125 s)
     EXPORT_FAILED = "export_failed"
-    #: a register's Z-numbers have a gap: a day close never reached us (the register must send it again)
+    #: a register unit's Z-numbers have a gap: a day close never reached us, so its sales are not in
+    #: the books (a problem, never a job's reason; the register must send it again)
     ZREPORT_MISSING = "zreport_missing"
+    #: a register unit's grand total grew by something else than the next report's sales or returns
+    #: (a problem, never a job's reason): registrations are missing or the register's memory was reset
+    GRAND_TOTAL_JUMP = "grand_total_jump"
 
+
+#: The problems of completeness: of the books, found in the stored reports (``problems.completeness_causes``), never a job's reason.
+COMPLETENESS = frozenset({Reason.ZREPORT_MISSING, Reason.GRAND_TOTAL_JUMP})
 
 #: Causes that live in Fortnox: a refreshed metadata snapshot can show them fixed.
 FORTNOX_SIDE = frozenset(

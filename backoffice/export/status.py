@@ -15,16 +15,6 @@ from backoffice.export.reasons import Reason
 from backoffice.integrations.fortnox.models import ConnectionStatus, FortnoxIntegration
 from backoffice.messages import problem_clause, zreports
 
-#: The CSS class of a job's state in the Z-report lists and Översikt (None: no job).
-STATE_CLASSES = {
-    ExportState.PENDING: "pending",
-    ExportState.EXPORTED: "ok",
-    ExportState.BLOCKED: "bad",
-    ExportState.FAILED: "bad",
-    ExportState.SKIPPED: "muted",
-    None: "muted",
-}
-
 
 @dataclass(frozen=True, slots=True)
 class StatusLight:

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from backoffice.accounts.defaults import ACCOUNT_LABELS
 from backoffice.accounts.fields import field_label, fix_link_args, mapped_fields
 from backoffice.accounts.operations import load_mapping
+from backoffice.companies.auth import admin_required
 from backoffice.companies.models import Register
 from backoffice.db import now_utc, session
 from backoffice.export.attachments import (
@@ -30,6 +31,7 @@ from backoffice.export.banners import (
     problem_sentence,
     wizard_link,
 )
+from backoffice.export.differs import NotDiffering, accept_found_voucher, differs_case, look_again
 from backoffice.export.jobs import integration_of
 from backoffice.export.manual import run_progress, start_manual_export
 from backoffice.export.models import AttachmentRun, ExportJob, ExportState, ManualExportRun, Problem
@@ -45,7 +47,7 @@ from backoffice.integrations.fortnox.lists import (
 )
 from backoffice.integrations.fortnox.models import ConnectionStatus
 from backoffice.messages import export as msg
-from backoffice.messages import missing_parts_message, read_ago, reason_text, zreports
+from backoffice.messages import missing_parts_message, read_ago, reason_message, reason_text, zreports
 from backoffice.scheduler import wake
 from backoffice.security import safe_next
 from backoffice.zreport.models import ZReportRecord
@@ -165,6 +167,66 @@ def inactive_accounts():
         for number in sorted(inactive)
     ]
     return render_template("export/inactive_accounts.html", rows=rows, checked=accounts is not None, read_at=read_at)
+
+
+# --- a voucher in Fortnox that differs from what was sent ------------------------------------------
+
+
+def _company_job(job_id: int) -> ExportJob:
+    job = session.get(ExportJob, job_id)
+    if job is None or job.company_id != current_user.company_id:
+        abort(404)
+    return job
+
+
+@bp.get("/foretag/integrationer/fortnox/avvikande-verifikation/<int:job_id>")
+@login_required
+def voucher_differs(job_id: int):
+    """ "Åtgärda detta" of a voucher that differs: what we sent beside what Fortnox holds, and the choice."""
+    job = _company_job(job_id)
+    try:
+        case = differs_case(job)
+    except NotDiffering:
+        return redirect(url_for("zreport.show", zreport_id=job.zreport_id))
+    record = job.zreport
+    return render_template("export/voucher_differs.html", case=case, job=job, record=record,
+                           sentence=reason_message(job.reason_code, job.detail))
+
+
+@bp.post("/foretag/integrationer/fortnox/avvikande-verifikation/<int:job_id>/godkann")
+@login_required
+def voucher_differs_accept(job_id: int):
+    """Take Fortnox's voucher as the report's booking (admins)."""
+    job = _company_job(job_id)  # another company's job is 404 for anyone, before the role is asked
+    admin_required()
+    try:
+        accepted = accept_found_voucher(session, job.id, actor=current_user.email)
+    except NotDiffering:
+        session.rollback()
+        flash("Z-rapporten väntar inte längre på ett beslut om verifikationen.", "info")
+        return redirect(url_for("zreport.show", zreport_id=job.zreport_id))
+    wake(current_app._get_current_object())  # its Z-report PDF is attached next
+    flash(f"Verifikation {accepted.voucher_series} {accepted.voucher_number} i Fortnox är nu Z-rapportens "
+          "bokföring. Ingen ny verifikation skickades.", "info")
+    return redirect(url_for("zreport.show", zreport_id=job.zreport_id))
+
+
+@bp.post("/foretag/integrationer/fortnox/avvikande-verifikation/<int:job_id>/las-igen")
+@login_required
+def voucher_differs_look_again(job_id: int):
+    """Let the worker read the voucher from Fortnox again and compare it anew (admins)."""
+    job = _company_job(job_id)  # another company's job is 404 for anyone, before the role is asked
+    admin_required()
+    try:
+        look_again(session, job.id, actor=current_user.email)
+    except NotDiffering:
+        session.rollback()
+        flash("Z-rapporten väntar inte längre på ett beslut om verifikationen.", "info")
+        return redirect(url_for("zreport.show", zreport_id=job.zreport_id))
+    wake(current_app._get_current_object())
+    flash("Verifikationen läses från Fortnox igen och jämförs med den vi skickade. "
+          "Stämmer den nu, räknas den som Z-rapportens bokföring.", "info")
+    return redirect(url_for("zreport.show", zreport_id=job.zreport_id))
 
 
 # --- actions --------------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from backoffice.companies.models import Company, Role, User
+from backoffice.companies.models import Company, Membership, Role, User
 from backoffice.export.banners import make_banner, open_problems, problem_sentence
 from backoffice.export.models import ExportJob, ExportState, Problem
 from backoffice.export.reasons import Reason
@@ -56,6 +56,7 @@ MAILED_REASONS = frozenset(
         Reason.VOUCHER_INVALID,
         Reason.EXPORT_FAILED,
         Reason.ZREPORT_MISSING,
+        Reason.GRAND_TOTAL_JUMP,
     }
 )
 #: How long a problem stays open before it is mailed: what heals by itself is gone by then.
@@ -77,22 +78,24 @@ def business_day(now: datetime) -> date:
 # --- recipients -----------------------------------------------------------------------------------
 
 
-def wants_problem_mail(user: User, preference: MailPreference | None) -> bool:
-    """Admins get problem mails unless they opted out; others only when they opted in."""
-    return preference.problems if preference is not None else user.role == Role.ADMIN
+def wants_problem_mail(role: Role, preference: MailPreference | None) -> bool:
+    """Admins (of the company the mail is about) get problem mails unless they opted out; others only
+    when they opted in."""
+    return preference.problems if preference is not None else role == Role.ADMIN
 
 
 def recipients(session: Session, company: Company, kind: MailKind) -> list[User]:
     """The company's users who get mails of ``kind``, by their choice on "E-postnotiser"."""
     rows = session.execute(
-        select(User, MailPreference)
+        select(User, Membership.role, MailPreference)
+        .join(Membership, Membership.user_id == User.id)
         .outerjoin(MailPreference, MailPreference.user_id == User.id)
-        .where(User.company_id == company.id)
+        .where(Membership.company_id == company.id)
         .order_by(User.id)
     ).all()
     if kind == MailKind.PROBLEM:
-        return [user for user, preference in rows if wants_problem_mail(user, preference)]
-    return [user for user, preference in rows if preference is not None and preference.weekly]
+        return [user for user, role, preference in rows if wants_problem_mail(Role(role), preference)]
+    return [user for user, _, preference in rows if preference is not None and preference.weekly]
 
 
 def preference_of(session: Session, user: User) -> MailPreference | None:
@@ -246,8 +249,8 @@ def queue_weekly_summaries(session: Session, config, *, now: datetime) -> int:
     queued = 0
     companies = session.scalars(
         select(Company)
-        .join(User, User.company_id == Company.id)
-        .join(MailPreference, MailPreference.user_id == User.id)
+        .join(Membership, Membership.company_id == Company.id)
+        .join(MailPreference, MailPreference.user_id == Membership.user_id)
         .where(MailPreference.weekly.is_(True))
         .distinct()
     ).all()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
+from backoffice.companies.models import Role
 from backoffice.db import session
 from backoffice.mail.forms import MailPreferenceForm
 from backoffice.mail.operations import mail_status, preference_of, set_preference, wants_problem_mail
@@ -21,7 +22,10 @@ def preferences():
     preference = preference_of(session, user)
     form = MailPreferenceForm(
         data={
-            "problems": wants_problem_mail(user, preference),
+            # The default of an admin of any of the user's companies (the choice holds for all of them).
+            "problems": wants_problem_mail(
+                Role.ADMIN if any(m.is_admin for m in user.memberships) else Role.MANAGER, preference
+            ),
             "weekly": preference.weekly if preference is not None else False,
         }
     )

@@ -94,14 +94,41 @@ def _fortnox_says(detail: dict) -> str:
     return f" (Fortnox: ”{said}”)" if said else ""
 
 
-def _zreport_missing(detail: dict) -> str:
-    """``Z-rapport nr 40 från "Kassa 1" har inte kommit fram …`` (one number, or a range)."""
+def _register_of(detail: dict) -> str:
+    """``Kassa 1``, or ``Kassa 1 (CR-00099)`` for a replaced register's later unit."""
+    name = detail.get("register_name") or detail.get("register") or "kassan"
+    if (detail.get("unit") or 1) > 1 and detail.get("serial_number"):
+        return f"{name} ({detail['serial_number']})"
+    return name
+
+
+def _missing_clause(detail: dict) -> str:
+    """``Z-rapport 1043 från Kassa 1 saknas`` (or a range), for a sentence that names several problems."""
     first, last = detail.get("first_missing"), detail.get("last_missing")
-    register = detail.get("register_name") or detail.get("register") or "kassan"
-    numbers = f"Z-rapport nr {first}" if first == last else f"Z-rapporterna nr {first}–{last}"
+    if not first:
+        return "en Z-rapport saknas"
+    numbers = f"Z-rapport {first}" if last in (None, first) else f"Z-rapporterna {first}–{last}"
+    return f"{numbers} från {_register_of(detail)} saknas"
+
+
+def completeness_message(reason: str, detail: dict) -> str:
+    """The banner of a break in a register's series of Z-reports (issue 16's wording).
+
+    ``Z-rapport 1043 från Kassa 1 saknas: dagens försäljning har inte nått bokföringen. …``
+    """
+    register = _register_of(detail)
+    if reason == "zreport_missing":
+        first, last = detail.get("first_missing"), detail.get("last_missing")
+        if first == last:
+            return (f"Z-rapport {first} från {register} saknas: dagens försäljning har inte nått bokföringen. "
+                    "Skicka dagsavslutet igen från kassan så att dagen bokförs i Fortnox.")
+        return (f"Z-rapporterna {first}–{last} från {register} saknas: de dagarnas försäljning har inte nått "
+                "bokföringen. Skicka dagsavsluten igen från kassan så att dagarna bokförs i Fortnox.")
     return (
-        f'{numbers} från "{register}" har inte kommit fram till BackOffice. '
-        "Skicka dagsavslutet igen från kassan så att dagen bokförs i Fortnox."
+        f"Grand total i Z-rapport {detail.get('z_number')} från {register} stämmer inte med Z-rapport "
+        f"{detail.get('previous')}: försäljningen borde ha vuxit till {_kronor(detail.get('expected_sales', 0))} men är "
+        f"{_kronor(detail.get('reported_sales', 0))} (returer {_kronor(detail.get('expected_returns', 0))} mot "
+        f"{_kronor(detail.get('reported_returns', 0))}). Försäljning kan saknas i bokföringen."
     )
 
 
@@ -174,9 +201,9 @@ def problem_clause(reason: str, detail: dict | None = None) -> str:
         "voucher_invalid": "Fortnox godtog inte verifikationen",
         "voucher_differs": "en verifikation i Fortnox skiljer sig från den som skickades",
         "export_failed": "Fortnox svarade inte trots flera försök",
-        "zreport_missing": f"Z-rapport nr {detail.get('first_missing')} från "
-        f"\"{detail.get('register_name') or detail.get('register') or 'kassan'}\" har inte kommit fram"
-        if detail.get("first_missing") else "en Z-rapport har inte kommit fram",
+        "zreport_missing": _missing_clause(detail),
+        "grand_total_jump": f"grand total i Z-rapport {detail['z_number']} från {_register_of(detail)} stämmer inte"
+        if detail.get("z_number") else "en kassas grand total stämmer inte",
     }
     return clauses.get(reason, "exporten till Fortnox har stannat")
 
@@ -207,6 +234,8 @@ def _period_locked(detail: dict) -> str:
 def reason_message(reason: str, detail: dict | None = None) -> str:
     """The banner sentence of an export problem (the seeds' wording where they have one)."""
     detail = detail or {}
+    if reason in ("zreport_missing", "grand_total_jump"):
+        return completeness_message(reason, detail)
     account = detail.get("account", "")
     series = detail.get("series", "")
     code = detail.get("cost_center", "")
@@ -258,7 +287,6 @@ def reason_message(reason: str, detail: dict | None = None) -> str:
         "voucher_differs": _differs_sentence(detail),
         "export_failed": "Bokföringen kunde inte exporteras till Fortnox efter flera försök. "
         "Tryck på Åtgärda detta och sedan på Exportera igen vid Z-rapporten.",
-        "zreport_missing": _zreport_missing(detail),
     }
     sentence = sentences.get(reason, f"Bokföringen kunde inte exporteras till Fortnox ({reason}).")
     if detail.get("financial_year"):  # a cause in another year's chart than the current one
@@ -378,3 +406,30 @@ def reason_text(job) -> str | None:
     if job.reason_code == "mapping_incomplete" and detail.get("missing"):
         return missing_parts_message(detail["missing"])
     return reason_message(job.reason_code, detail)
+def _count_reports(count: int) -> str:
+    return "1 Z-rapport" if count == 1 else f"{count} Z-rapporter"
+
+
+def bulk_export_message(started: list[tuple[str, int]], inactive: list[str]) -> str:
+    """What a bulk "Manuell export" of Alla restauranger did, per restaurant.
+
+    ``Manuell export har startats för Krogen (3 Z-rapporter), Baren (inget att exportera).
+    Inte startad för Caféet: integrationen med Fortnox är inte aktiverad.``
+    """
+    parts = []
+    if started:
+        names = ", ".join(f"{name} ({_count_reports(total) if total else 'inget att exportera'})" for name, total in started)
+        parts.append(f"Manuell export har startats för {names}.")
+    if inactive:
+        parts.append(f"Inte startad för {', '.join(inactive)}: integrationen med Fortnox är inte aktiverad.")
+    return " ".join(parts)
+
+
+def choose_cost_centre_message(register_names: list[str]) -> str:
+    """A settings import whose cost centres the person has not yet assigned to these registers."""
+    return f"Välj kostnadsställe för {', '.join(register_names)}: inställningarna anger inte vilken kassa som får vilket."
+
+
+def settings_changed_message() -> str:
+    """The target's settings changed between the preview and "Importera"."""
+    return "Inställningarna har ändrats sedan förhandsgranskningen. Granska importen igen innan du sparar."

@@ -26,7 +26,11 @@ def _what_is_wrong(kind: str, detail: dict) -> str:
     if kind in (Reason.MAPPING_INCOMPLETE, Reason.MAPPING_MISSING):
         return "konto saknas i inställningarna"
     if kind == Reason.ZREPORT_MISSING:
-        return f"Z-rapport {detail.get('first_missing', '')} saknas från {detail.get('register_name', 'kassan')}"
+        first, last = detail.get("first_missing", ""), detail.get("last_missing", "")
+        numbers = f"Z-rapport {first}" if last in (first, "") else f"Z-rapporterna {first}–{last}"
+        return f"{numbers} saknas från {detail.get('register_name', 'kassan')}"
+    if kind == Reason.GRAND_TOTAL_JUMP:
+        return f"grand total i Z-rapport {detail.get('z_number', '')} från {detail.get('register_name', 'kassan')}"
     if kind == Reason.PERIOD_LOCKED:
         return "låst period i Fortnox"
     return "exporten till Fortnox"

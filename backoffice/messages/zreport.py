@@ -1,15 +1,5 @@
 """The Z-report list and page, and ``flask zreport voucher``."""
 
-#: The export states by their values (pending, exported, …; None: no job), as the list names them.
-STATE_NAMES = {
-    "pending": "Väntar på export",
-    "exported": "Exporterad",
-    "blocked": "Väntar på åtgärd",
-    "failed": "Misslyckades",
-    "skipped": "Före startdatum",
-    None: "Inte exporterad",
-}
-NOTHING_TO_BOOK_STATE = "Inget att bokföra"
 #: What a report not yet in Fortnox says while its company's integration is deactivated.
 NOT_EXPORTED_INACTIVE = "Exporteras inte (integrationen är inaktiverad)"
 NOTHING_TO_BOOK = "Z-rapporten har inget att bokföra: alla konton blir noll."

@@ -11,16 +11,20 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
-from flask import Blueprint, render_template
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_from_directory, url_for
 from flask_login import current_user, login_required
 
 from backoffice.db import now_utc, session
 from backoffice.export.jobs import integration_of
-from backoffice.export.status import STATE_CLASSES, job_counts, status_light
+from backoffice.export.manual import start_manual_export
+from backoffice.export.status import job_counts, status_light
+from backoffice.messages import bulk_export_message
 from backoffice.messages import overview as msg
-from backoffice.messages.zreport import NOTHING_TO_BOOK_STATE, STATE_NAMES
+from backoffice.names import STATE_CLASSES, state_name
 from backoffice.overview.chart import sales_chart
 from backoffice.overview.operations import company_sales_per_day, register_days
+from backoffice.overview.restaurants import FILTERS, SORT_KEYS, restaurant_rows, sort_and_filter
+from backoffice.scheduler import wake
 from backoffice.zreport.report import BUSINESS_TIMEZONE
 
 bp = Blueprint("overview", __name__)
@@ -54,6 +58,61 @@ def index():
     )
 
 
+@bp.get("/restauranger/")
+@login_required
+def restaurants():
+    """Alla restauranger: one row per company the user has a role in, sorted and filtered."""
+    sort = request.args.get("sortera", "namn")
+    sort = sort if sort in SORT_KEYS else "namn"
+    show = request.args.get("visa", "alla")
+    show = show if show in FILTERS else "alla"
+    text = request.args.get("sok", "")[:100]
+    descending = request.args.get("ordning") == "fallande"
+    everything = restaurant_rows(session, current_user.sorted_memberships(), business_today())
+    rows = sort_and_filter(everything, sort=sort, descending=descending, show=show, text=text)
+    return render_template(
+        "overview/restaurants.html", rows=rows, total=len(everything), sort=sort, descending=descending,
+        show=show, text=text,
+    )
+
+
+@bp.post("/restauranger/manuell-export")
+@login_required
+def bulk_export():
+    """"Manuell export" for the selected rows of Alla restauranger (admins and managers alike, as on
+    each restaurant's card). A company the user has no role in is refused before anything starts."""
+    chosen = []
+    for value in request.form.getlist("company_id"):
+        membership = current_user.membership_in(int(value)) if value.isdigit() else None
+        if membership is None:
+            abort(404)
+        if membership not in chosen:
+            chosen.append(membership)
+    if not chosen:
+        flash("Välj minst en restaurang att exportera.", "error")
+        return redirect(url_for("overview.restaurants"))
+    started, inactive = [], []
+    for membership in sorted(chosen, key=lambda m: m.company.name.casefold()):
+        company = membership.company
+        integration = integration_of(session, company.id)
+        if integration is None or not integration.active:
+            inactive.append(company.name)
+            continue
+        run = start_manual_export(session, company, actor=current_user.email)
+        started.append((company.name, run.total))
+    session.commit()
+    if started:
+        wake(current_app._get_current_object())
+    flash(bulk_export_message(started, inactive), "info" if started else "error")
+    return redirect(url_for("overview.restaurants"))
+
+
+@bp.get("/favicon.ico")
+def favicon():
+    """The tab's icon where a browser asks for it without reading the page (a PDF, a JSON answer)."""
+    return send_from_directory(current_app.static_folder, "favicon.svg", mimetype="image/svg+xml", max_age=86400)
+
+
 @bp.app_template_filter("kronor")
 def format_kronor(amount) -> str:
     """An amount in whole kronor, the Swedish way: ``14 001`` (a no-break space between thousands)."""
@@ -67,6 +126,4 @@ def day_state_name(day) -> str:
         return msg.DAY_MISSING
     if not day.reports:
         return msg.DAY_NOT_CLOSED if day.is_today else msg.DAY_WITHOUT_REPORT
-    if day.state == "skipped" and day.reason_code == "nothing_to_book":
-        return NOTHING_TO_BOOK_STATE
-    return STATE_NAMES[day.state]
+    return state_name(day.state, day.reason_code)

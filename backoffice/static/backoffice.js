@@ -17,8 +17,61 @@
     });
   }
 
+  // The page's menu behind a button on narrow screens (CSS shows the button only with this file).
+  document.documentElement.classList.add("js");
+
+  // Where focus goes back to when a dialog or a menu closes: the button that opened it (a button
+  // inside the three-dot menu is hidden once the menu closes, so its menu's own button).
+  function visibleOpener(element) {
+    const menu = element && element.closest("details");
+    return menu && !menu.open ? menu.querySelector("summary") : element;
+  }
+
+  function closeMenus(except) {
+    document.querySelectorAll("details.kebab[open]").forEach(function (menu) {
+      if (menu !== except) menu.open = false;
+    });
+  }
+
+  // Esc: closes the three-dot menu or the page's menu and gives focus back to its button.
+  // (An open modal dialog closes on Esc by itself; its "close" handler below returns the focus.)
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape" || document.querySelector("dialog[open]")) return;
+    const menu = document.querySelector("details.kebab[open]");
+    if (menu) {
+      menu.open = false;
+      menu.querySelector("summary").focus();
+      event.preventDefault();
+      return;
+    }
+    const bar = document.querySelector(".topbar.open");
+    if (bar) {
+      bar.classList.remove("open");
+      const toggle = bar.querySelector("[data-menu-toggle]");
+      toggle.setAttribute("aria-expanded", "false");
+      toggle.focus();
+      event.preventDefault();
+    }
+  });
+
+  document.addEventListener("close", function (event) {
+    const dialog = event.target;
+    if (!(dialog instanceof HTMLDialogElement) || !dialog.returnFocusTo) return;
+    const opener = visibleOpener(dialog.returnFocusTo);
+    dialog.returnFocusTo = null;
+    if (opener && document.contains(opener)) opener.focus();
+  }, true);
+
   // Dialogs: <button data-open-dialog="id">, <button data-close-dialog>.
   document.addEventListener("click", function (event) {
+    const toggle = event.target.closest("[data-menu-toggle]");
+    if (toggle) {
+      const bar = toggle.closest(".topbar");
+      const open = bar.classList.toggle("open");
+      toggle.setAttribute("aria-expanded", open ? "true" : "false");
+      return;
+    }
+    closeMenus(event.target.closest("details.kebab"));
     const opener = event.target.closest("[data-open-dialog]");
     if (opener) {
       const dialog = document.getElementById(opener.dataset.openDialog);
@@ -26,6 +79,7 @@
         const menu = opener.closest("details");
         if (menu) menu.open = false;
         if (opener.dataset.target) dialog.dataset.target = opener.dataset.target;
+        dialog.returnFocusTo = opener;
         dialog.showModal();
         event.preventDefault();
       }
@@ -118,8 +172,8 @@
             input.dispatchEvent(new Event("input", { bubbles: true }));
           }
           form.reset();
+          if (input) dialog.returnFocusTo = input;  // the field that got the new account, not the button
           dialog.close();
-          if (input) input.focus();
         });
     }
   });

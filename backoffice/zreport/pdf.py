@@ -30,7 +30,7 @@ from reportlab.pdfgen.canvas import Canvas
 
 from backoffice.accounts.fields import PAYMENT_METHOD_NAMES
 from backoffice.money import ZERO, format_vat_rate, sek_text
-from backoffice.zreport.report import CountAmount, SalesLine, ZReport
+from backoffice.zreport.report import CountAmount, SalesLine, ZReport, vat_per_rate
 
 #: The restaurants' time zone: the time of closing is printed in it.
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
@@ -89,19 +89,14 @@ def _lines_table(title: str, lines: tuple[SalesLine, ...], total_label: str) -> 
 
 
 def _vat_per_rate(report: ZReport) -> list[_Row]:
-    """Net sales and VAT per rate: sales minus returns (SKVFS 2014:9 7 kap. 3 § g)."""
-    per_rate: dict[Decimal, tuple[Decimal, Decimal]] = {}
-    for sign, lines in ((1, report.sales), (-1, report.returns)):
-        for line in lines:
-            gross, vat = per_rate.get(line.vat_rate, (ZERO, ZERO))
-            per_rate[line.vat_rate] = (gross + sign * line.gross, vat + sign * line.vat)
+    """Net sales and VAT per rate: sales minus returns (SKVFS 2014:9 7 kap. 3 § h)."""
+    per_rate = vat_per_rate(report)
     rows = [_Row("heading", ("Moms per momssats",)),
             _Row("table", ("Momssats", "", "", "Underlag exkl. moms", "Moms"))]
-    for rate in sorted(per_rate, reverse=True):
-        gross, vat = per_rate[rate]
-        rows.append(_Row("table", (_vat(rate), "", "", sek_text(gross - vat), sek_text(vat))))
-    total_vat = sum((vat for _, vat in per_rate.values()), ZERO)
-    total_net = sum((gross - vat for gross, vat in per_rate.values()), ZERO)
+    for one in per_rate:
+        rows.append(_Row("table", (_vat(one.rate), "", "", sek_text(one.net), sek_text(one.vat))))
+    total_vat = sum((one.vat for one in per_rate), ZERO)
+    total_net = sum((one.net for one in per_rate), ZERO)
     rows.append(_Row("total", ("Summa moms", "", "", sek_text(total_net), sek_text(total_vat))))
     return rows
 
@@ -127,8 +122,8 @@ def _rows(report: ZReport, company_name: str, org_number: str) -> list[_Row]:
     rows.append(_Row("space"))
     rows += _lines_table("Returer", report.returns, "Summa returer")
     rows += [_Row("pair", ("Rabatter", _count(report.discounts))), _Row("space"),
-             _Row("heading", ("Betalningar per betalningsmedel",)),
-             _Row("table", ("Betalningsmedel", "", "Antal", "", "Belopp"))]
+             _Row("heading", ("Betalningar per betalningsmetod",)),
+             _Row("table", ("Betalningsmetod", "", "Antal", "", "Belopp"))]
     for payment in report.payments:
         count = "" if payment.count is None else str(payment.count)
         rows.append(_Row("table", (_method(payment.method), "", count, "", sek_text(payment.amount))))

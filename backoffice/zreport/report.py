@@ -24,6 +24,7 @@ booked (contract, "Fields").
 """
 
 import hashlib
+import itertools
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -202,6 +203,35 @@ def balance_sides(report: ZReport) -> tuple[Decimal, Decimal]:
     return paid, due
 
 
+@dataclass(frozen=True, slots=True)
+class VatPerRate:
+    """The day's VAT at one rate, net of returns (SKVFS 2014:9 7 kap. 3 § h).
+
+    rate: the VAT rate in percent.
+    gross: Σ sales.gross − Σ returns.gross at this rate (VAT included; negative when returns exceed sales).
+    vat: Σ sales.vat − Σ returns.vat at this rate.
+    net: ``gross − vat``, the base the VAT is charged on.
+    """
+
+    rate: Decimal
+    gross: Decimal
+    vat: Decimal
+
+    @property
+    def net(self) -> Decimal:
+        return self.gross - self.vat
+
+
+def vat_per_rate(report: ZReport) -> list[VatPerRate]:
+    """The report's VAT per rate, sales minus returns, highest rate first (every rate on a line)."""
+    sums: dict[Decimal, tuple[Decimal, Decimal]] = {}
+    for sign, lines in ((1, report.sales), (-1, report.returns)):
+        for line in lines:
+            gross, vat = sums.get(line.vat_rate, (ZERO, ZERO))
+            sums[line.vat_rate] = (gross + sign * line.gross, vat + sign * line.vat)
+    return [VatPerRate(rate, *sums[rate]) for rate in sorted(sums, reverse=True)]
+
+
 # --- what intake refuses beyond the schema (zreport-v1.md "VAT must fit its rate", "Fields") -----
 
 #: The tolerance of "VAT must fit its rate": max(1.00, 0.01 × count) SEK.
@@ -351,3 +381,74 @@ def fingerprint(report: ZReport) -> str:
         (money(report.grand_total.sales), money(report.grand_total.returns), money(report.grand_total.net)),
     )
     return hashlib.sha256(repr(meaning).encode("utf-8")).hexdigest()
+
+
+# --- completeness (zreport-v1.md "Fields": z_number and grand_total) -----------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class UnitReport:
+    """What completeness needs of one stored report of one register unit.
+
+    z_number: the report's running number.
+    grand_total_sales: the report's grand total of sales (accumulated, this report included).
+    grand_total_returns: the report's grand total of returns.
+    sales: the report's Σ sales.gross.
+    returns: the report's Σ returns.gross.
+    """
+
+    z_number: int
+    grand_total_sales: Decimal
+    grand_total_returns: Decimal
+    sales: Decimal
+    returns: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class MissingReports:
+    """Z-numbers ``first`` … ``last`` of a unit were never received: their days are not in the books."""
+
+    first: int
+    last: int
+
+
+@dataclass(frozen=True, slots=True)
+class GrandTotalJump:
+    """Between two consecutive reports the grand total grew by something else than the later
+    report's sales (or returns): registrations are missing, or the register's memory was reset.
+
+    previous: the earlier report's z_number; z_number: the later one's.
+    expected_sales, reported_sales: previous grand total + this report's sales, and what it reports.
+    expected_returns, reported_returns: the same for returns.
+    """
+
+    previous: int
+    z_number: int
+    expected_sales: Decimal
+    reported_sales: Decimal
+    expected_returns: Decimal
+    reported_returns: Decimal
+
+
+def completeness_findings(reports: list[UnitReport]) -> list[MissingReports | GrandTotalJump]:
+    """What breaks the running series of one unit's reports, in Z-number order.
+
+    The Z-numbers of a register run without gaps (SKVFS 2014:9 7 kap. 3 § c: "en obruten stigande
+    nummerserie"), and from one report to the next its grand totals grow by exactly that report's
+    Σ sales.gross and Σ returns.gross (zreport-v1.md, ``grand_total``). A gap is reported as the
+    missing range; across a gap the grand totals are not compared (the missing days' sales are
+    unknown). Numbers before the first report received are not asked for: a register may have been
+    in use before it was connected.
+    """
+    findings: list[MissingReports | GrandTotalJump] = []
+    ordered = sorted(reports, key=lambda report: report.z_number)
+    for before, after in itertools.pairwise(ordered):
+        if after.z_number > before.z_number + 1:
+            findings.append(MissingReports(before.z_number + 1, after.z_number - 1))
+            continue
+        expected_sales = before.grand_total_sales + after.sales
+        expected_returns = before.grand_total_returns + after.returns
+        if (expected_sales, expected_returns) != (after.grand_total_sales, after.grand_total_returns):
+            findings.append(GrandTotalJump(before.z_number, after.z_number, expected_sales, after.grand_total_sales,
+                                           expected_returns, after.grand_total_returns))
+    return findings

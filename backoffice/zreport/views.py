@@ -29,15 +29,17 @@ from backoffice.export.jobs import integration_of
 from backoffice.export.manual import retry_job
 from backoffice.export.models import AttachmentState, ExportAttempt, ExportJob, ExportState, VoucherAttachment
 from backoffice.export.reasons import Reason
-from backoffice.export.status import STATE_CLASSES
+from backoffice.integrations.fortnox.metadata import stored_snapshot
 from backoffice.messages import mapping_incomplete_message, reason_text
 from backoffice.messages import zreport as msg
 from backoffice.money import ZERO
+from backoffice.names import STATE_CLASSES, STATE_NAMES, count_text, job_state_name, outcome_name, payment_method_name
 from backoffice.scheduler import wake
 from backoffice.security import id_arg, safe_next
 from backoffice.zreport.booking import build_voucher
 from backoffice.zreport.models import LineKind, ZReportLine, ZReportPayment, ZReportRecord
 from backoffice.zreport.pdf import file_name, render_pdf
+from backoffice.zreport.report import vat_per_rate
 from backoffice.zreport.voucher import NothingToBookError
 
 bp = Blueprint("zreport", __name__, url_prefix="/zrapporter")
@@ -45,6 +47,12 @@ bp = Blueprint("zreport", __name__, url_prefix="/zrapporter")
 PAGE_SIZE = 50
 #: The restaurants' time zone: times are shown in it.
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
+
+@bp.app_context_processor
+def _names() -> dict:
+    """The one Swedish name of each engine word, for every template (see backoffice/names.py)."""
+    return {"state_name": state_name, "state_classes": STATE_CLASSES, "state_names": STATE_NAMES,
+            "outcome_name": outcome_name, "method_name": payment_method_name, "count_text": count_text}
 
 
 @bp.app_template_filter("sek")
@@ -70,12 +78,10 @@ def format_when(moment: datetime, seconds: bool = False) -> str:
 def state_name(job: ExportJob | None) -> str:
     """The Swedish name of a report's export state. While the integration is deactivated, a report
     that is not in Fortnox says it will not be exported, not that it waits."""
-    if job is not None and job.state == ExportState.SKIPPED and job.reason_code == "nothing_to_book":
-        return msg.NOTHING_TO_BOOK_STATE
     if (job is None or job.state in (ExportState.PENDING, ExportState.BLOCKED, ExportState.FAILED)) \
             and _integration_deactivated():
         return msg.NOT_EXPORTED_INACTIVE
-    return msg.STATE_NAMES[job.state if job else None]
+    return job_state_name(job)
 
 
 def _integration_deactivated() -> bool:
@@ -142,11 +148,27 @@ def index():
         page=page,
         pages=pages,
         total=total,
-        state_name=state_name,
-        state_classes=STATE_CLASSES,
         can_retry=can_retry,
         reason_text=reason_text,
     )
+
+
+@bp.get("/koppla-kassa")
+@login_required
+def connect_register():
+    """ "Så kopplar du en kassa": where a register sends its Z-reports, and the company's registers."""
+    public = current_app.config.get("PUBLIC_URL")
+    path = url_for("zreport_api.post_zreport")
+    endpoint = public.rstrip("/") + path if public else request.host_url.rstrip("/") + path
+    last = dict(
+        session.execute(
+            select(ZReportRecord.register_id, func.max(ZReportRecord.business_date))
+            .where(ZReportRecord.company_id == current_user.company_id)
+            .group_by(ZReportRecord.register_id)
+        ).all()
+    )
+    return render_template("zreport/connect.html", endpoint=endpoint, registers=current_user.company.registers,
+                           last=last)
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,7 +257,19 @@ class VoucherLine:
     text: str | None = None
 
 
-def _sent_rows(job: ExportJob | None) -> list[VoucherLine] | None:
+def _account_names(company, day: date) -> dict[int, str]:
+    """Account number → name: Fortnox's chart of the financial year of ``day`` (the one metadata store),
+    else the BAS names we suggest."""
+    names = dict(ACCOUNT_LABELS)
+    integration = integration_of(session, company.id)
+    snapshot = stored_snapshot(integration.connection if integration is not None else None)
+    chart = snapshot.chart_for(day) if snapshot is not None else None
+    if chart is not None:
+        names.update({number: account.description for number, account in chart.accounts.items()})
+    return names
+
+
+def _sent_rows(job: ExportJob | None, names: dict[int, str]) -> list[VoucherLine] | None:
     """The rows of the voucher last sent to Fortnox for this job, or None when none was sent."""
     if job is None:
         return None
@@ -251,7 +285,7 @@ def _sent_rows(job: ExportJob | None) -> list[VoucherLine] | None:
     return [
         VoucherLine(
             int(row["Account"]),
-            ACCOUNT_LABELS.get(int(row["Account"]), ""),
+            names.get(int(row["Account"]), ""),
             Decimal(row.get("Debit") or 0).quantize(Decimal("0.01")),
             Decimal(row.get("Credit") or 0).quantize(Decimal("0.01")),
             row.get("CostCenter"),
@@ -267,7 +301,9 @@ def show(zreport_id: int):
     company = current_user.company
     record = _company_record(zreport_id)
     job = session.scalar(select(ExportJob).where(ExportJob.zreport_id == record.id))
-    rows = _sent_rows(job) if job is not None and job.state == ExportState.EXPORTED else None
+    report = record.to_report()
+    names = _account_names(company, record.business_date)
+    rows = _sent_rows(job, names) if job is not None and job.state == ExportState.EXPORTED else None
     from_fortnox = rows is not None
     voucher_error = None
     description = job.voucher_description if job else None
@@ -277,7 +313,7 @@ def show(zreport_id: int):
             voucher_error = msg.NO_MAPPING
         else:
             try:
-                voucher = build_voucher(record.to_report(), mapping, company_name=company.name)
+                voucher = build_voucher(report, mapping, company_name=company.name)
             except MappingIncompleteError as exc:
                 voucher_error = mapping_incomplete_message(exc)
             except NothingToBookError:
@@ -285,7 +321,7 @@ def show(zreport_id: int):
             else:
                 description = voucher.description
                 rows = [
-                    VoucherLine(r.account, ACCOUNT_LABELS.get(r.account, ""), r.debit, r.credit, r.cost_center,
+                    VoucherLine(r.account, names.get(r.account, ""), r.debit, r.credit, r.cost_center,
                                 r.transaction_information)
                     for r in voucher.rows
                 ]
@@ -301,6 +337,8 @@ def show(zreport_id: int):
     return render_template(
         "zreport/show.html",
         record=record,
+        report=report,
+        vat_rates=vat_per_rate(report),
         job=job,
         rows=rows or [],
         from_fortnox=from_fortnox,
@@ -314,8 +352,6 @@ def show(zreport_id: int):
                             and (attachment is None or attachment.state != AttachmentState.ATTACHED)),
         missing_sentence=MISSING_SENTENCE,
         missing_reason=missing_text(attachment),
-        state_name=state_name,
-        state_classes=STATE_CLASSES,
         reason=reason_text(job) if job is not None and job.state in (ExportState.BLOCKED, ExportState.FAILED) else None,
         can_retry=can_retry(job),
         sales_lines=[line for line in record.lines if line.kind == LineKind.SALE],

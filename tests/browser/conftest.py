@@ -109,7 +109,8 @@ def chromium() -> Iterator[object]:
 
 @pytest.fixture()
 def new_page(chromium, worker_server) -> Iterator[Callable[..., object]]:
-    """Open pages, each in its own browser context (its own cookies) on the worker's server.
+    """Open pages, each in its own browser context (its own cookies) on the worker's server;
+    ``new_page(390, 844)`` opens one on a phone's screen.
 
     Every page's console is watched: a script or style the Content-Security-Policy refused (an
     inline one, say) fails the test at its end."""
@@ -120,9 +121,9 @@ def new_page(chromium, worker_server) -> Iterator[Callable[..., object]]:
         if "Content Security Policy" in message.text:
             refused.append(message.text)
 
-    def make():
+    def make(width: int = 1280, height: int = 900):
         context = chromium.new_context(
-            base_url=worker_server.url, locale="sv-SE", viewport={"width": 1280, "height": 900}
+            base_url=worker_server.url, locale="sv-SE", viewport={"width": width, "height": height}
         )
         context.set_default_timeout(15_000)
         contexts.append(context)

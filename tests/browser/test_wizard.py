@@ -100,7 +100,7 @@ def test_an_admin_walks_the_whole_wizard_and_the_reports_reach_fortnox(
         return page.locator("[data-status=green]").count() == 1
 
     wait_for(exported, what="a green light")
-    expect(page.locator(".counts")).to_contain_text("Exporterade: 6")
+    expect(page.locator(".counts")).to_contain_text("Exporterad: 6")
     page.screenshot(path=screenshots / "integrations-active.png", full_page=True)
     page.get_by_role("link", name="Z-rapporter").click()
     expect(page.locator("table.zreports")).to_contain_text("F 6")

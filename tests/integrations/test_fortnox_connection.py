@@ -4,6 +4,7 @@ token store that never kills Fortnox's single-use refresh-token chain."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import threading
@@ -53,19 +54,25 @@ def connection_of(db, company) -> FortnoxConnection | None:
     return integration.connection if integration else None
 
 
-def connect(http: requests.Session, live_server) -> requests.Response:
-    """Press "connect", let the emulator's (auto-approving) consent answer, follow back to us."""
-    return http.get(f"{live_server.url}/integrations/fortnox/connect?next=/", timeout=30)
+def connect(http: requests.Session, live_server, *, confirm: bool = True) -> requests.Response:
+    """Press "connect", let the emulator's (auto-approving) consent answer, follow back to us, and
+    (``confirm``) press "Koppla ändå" where we ask first about a shared or other company."""
+    landed = http.get(f"{live_server.url}/integrations/fortnox/connect?next=/", timeout=30)
+    if confirm and urlsplit(landed.url).path == "/integrations/fortnox/bekrafta":
+        token = re.search(r'name="csrf-token" content="([^"]+)"', landed.text).group(1)
+        landed = http.post(landed.url, data={"decision": "connect", "csrf_token": token}, timeout=30)
+    return landed
 
 
 def test_an_admin_connects_through_fortnox_consent_and_the_connection_is_stored(db, live_server, emulator, admin_session):
     http, company = admin_session()
-    tenant = emulator.control.create_tenant(company.name, "556000-0001")
+    # The restaurant's own organisation number: another one is asked about first (tests/export/test_truth.py).
+    tenant = emulator.control.create_tenant(company.name, company.org_number or "556000-0001")
     emulator.control.set_auto_approve(True, tenant_id=tenant)
 
     start = http.get(f"{live_server.url}/integrations/fortnox/connect", allow_redirects=False, timeout=10)
     query = parse_qs(urlsplit(start.headers["Location"]).query)
-    landed = connect(http, live_server)
+    landed = connect(http, live_server, confirm=False)
 
     assert start.status_code == 302 and start.headers["Location"].startswith(f"{emulator.url}/oauth-v1/auth")
     assert query["access_type"] == ["offline"] and query["response_type"] == ["code"]

@@ -223,7 +223,7 @@ def test_a_missing_z_number_is_mailed_naming_the_register(db, site, connect, smt
 
     [message] = smtp.inbox.to(made.admin.user.email)
     body = message.get_content().replace("\r\n", "\n")
-    assert 'Z-rapport nr 40 från "Kassa 1" har inte kommit fram till BackOffice.' in body
+    assert "Z-rapport 40 från Kassa 1 saknas: dagens försäljning har inte nått bokföringen." in body
     assert "Kassa: Kassa 1 (K1)" in body
     assert f"Åtgärda detta: {PUBLIC_URL}/zrapporter/?kassa={made.registers['K1'].id}" in body
     assert message["Subject"] == f"Åtgärd krävs: {made.company.name} – Z-rapport 40 saknas från Kassa 1"

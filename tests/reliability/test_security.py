@@ -21,9 +21,13 @@ import requests
 from sqlalchemy import select, text
 
 from backoffice.companies.models import Register, Role
+from backoffice.correction.models import CorrectionRun
 from backoffice.db import Base, import_models, now_utc
 from backoffice.demo import deliver, zreport_document
-from backoffice.export.models import AttachmentRun, ManualExportRun, Problem
+from backoffice.export.models import AttachmentRun, ExportJob, ExportState, ManualExportRun, Problem
+from backoffice.export.preflight import Blocker
+from backoffice.export.reasons import Reason
+from backoffice.export.states import transition
 from backoffice.integrations.fortnox.connection import decrypt
 from backoffice.integrations.fortnox.models import FortnoxConnection, FortnoxIntegration
 from backoffice.reconcile.models import ReconcileRun
@@ -33,21 +37,24 @@ from tests.fixtures import login, login_form, run_jobs
 
 pytestmark = pytest.mark.timeout(240)
 
-#: Routes anyone may call: the login page, static files, the POS API's document. The POS API's other
+#: Routes anyone may call: the login page, static files and the favicon, the POS API's document. The POS API's other
 #: routes authenticate registers by bearer token (401 without one).
-PUBLIC = {"static", "companies.login", "zreport_api.openapi"}
+PUBLIC = {"static", "overview.favicon", "companies.login", "zreport_api.openapi"}
 BEARER = {"zreport_api.post_zreport", "zreport_api.get_zreport"}
 #: State-changing routes a manager may use ("sees everything of their own company and may run
 #: Manuell export", companies/models.py Role). Every other POST is an admin's action.
-#: "mail.preferences" is each user's own choice of e-mails (E-postnotiser).
+#: "mail.preferences" is each user's own choice of e-mails (E-postnotiser); "companies.switch" picks
+#: which of the user's companies the browser shows; "overview.bulk_export" is Manuell export for
+#: several of them.
 MANAGER_MAY_POST = {"companies.logout", "companies.password", "export.manual_export_start", "export.recheck",
                     "zreport.retry", "reconcile.read_start", "export.attach_start",
-                    "mail.preferences"}
+                    "mail.preferences", "companies.switch", "overview.bulk_export"}
 #: Pages only an admin may open (connecting Fortnox, the setup wizard).
 ADMIN_ONLY_GET = {"fortnox.connect_start", "fortnox.callback", "integrations.wizard_entry", "integrations.wizard",
-                  "companies.users"}
+                  "companies.users", "accounts.copy_settings"}
 #: URL parameters that name an object of one company: how to fill them with company A's object.
-OBJECT_PARAMS = {"zreport_id", "problem_id", "run_id", "user_id", "reconcile_run_id", "attach_run_id"}
+OBJECT_PARAMS = {"zreport_id", "problem_id", "run_id", "user_id", "reconcile_run_id", "attach_run_id",
+                 "correction_run_id", "job_id"}
 #: URL parameters that select within the user's own company (no object of another company to name).
 CONTEXT_PARAMS = {"step": "konton", "filename": "backoffice.css", "manad": "2026-11", "day": "2026-11-02",
                   "register_id": "K1"}
@@ -88,17 +95,24 @@ def two_companies(db, live_server, restaurant, make_user):
     b = restaurant(registers=("K1",))
     register = db.scalar(select(Register).where(Register.company_id == a.company.id))
     record = deliver(db, register, zreport_document("K1", "Kassa 1", 1, date(2026, 11, 2)))
+    # A job blocked by a voucher that differs: the page of its fix ("Åtgärda detta") names it.
+    job = db.scalar(select(ExportJob).where(ExportJob.zreport_id == record.id))
+    transition(job, ExportState.BLOCKED, blockers=[Blocker(Reason.VOUCHER_DIFFERS, "F 1", {
+        "found_series": "F", "found_number": 1, "found_year": 2, "found_date": "2026-11-02", "differences": ["rows"],
+        "found_rows": []})])
     problem = Problem(company_id=a.company.id, kind="account_inactive", key="3001", detail="{}", opened_at=now_utc())
     run = ManualExportRun(company_id=a.company.id, started_by="test", started_at=now_utc(), job_ids="[]", total=0)
     reconciling = ReconcileRun(company_id=a.company.id, month="2026-11", started_by="test")
     attach_run = AttachmentRun(company_id=a.company.id, started_by="test", started_at=now_utc())
-    db.add_all([problem, run, reconciling, attach_run])
+    correcting = CorrectionRun(company_id=a.company.id, started_by="test", date_from=date(2026, 11, 2),
+                               date_to=date(2026, 11, 2), why="test")
+    db.add_all([problem, run, reconciling, attach_run, correcting])
     db.commit()
     users = {(name, role): make_user(shop.company, role=role) for name, shop in (("a", a), ("b", b)) for role in Role}
     return {
         "objects": {"zreport_id": record.id, "problem_id": problem.id, "run_id": run.id,
                     "user_id": users[("a", Role.MANAGER)].id, "reconcile_run_id": reconciling.id,
-                    "attach_run_id": attach_run.id},
+                    "attach_run_id": attach_run.id, "correction_run_id": correcting.id, "job_id": job.id},
         "a_admin": Browser(live_server.url, users[("a", Role.ADMIN)].email),
         "a_manager": Browser(live_server.url, users[("a", Role.MANAGER)].email),
         "b_admin": Browser(live_server.url, users[("b", Role.ADMIN)].email),

@@ -45,7 +45,7 @@ def test_the_pdf_shows_everything_a_z_dagrapport_must_show():
         "6 200,00 kr", "Summa försäljning", "24 650,00 kr",
         "Moms per momssats", "1 216,00 kr",  # 25 %: 1 240,00 sold less 24,00 returned
         "Returer", "120,00 kr", "Rabatter", "12 st, 350,00 kr",
-        "Betalningar per betalningsmedel", "Kort (card)", "22 390,00 kr", "Kontant (cash)", "2 779,79 kr",
+        "Betalningar per betalningsmetod", "Kort (card)", "22 390,00 kr", "Kontant (cash)", "2 779,79 kr",
         "Dricks, Kort (card)", "640,00 kr", "Sålda presentkort", "Öresavrundning", "-0,21 kr", "Kassadifferens",
         "Växelkassa", "2 000,00 kr", "Antal kvitton", "220", "Antal lådöppningar", "14", "Antal sålda varor", "310",
         "Antal sålda tjänster", "Kvittokopior", "1 st, 245,00 kr", "Övningskvitton", "Ej avslutade försäljningar",

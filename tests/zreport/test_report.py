@@ -1,11 +1,21 @@
 """report.py: the ZReport values and the contract's balance rule."""
 
 import dataclasses
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 
 from backoffice.money import ZERO
-from backoffice.zreport.report import balance_sides
+from backoffice.zreport.report import (
+    GrandTotalJump,
+    MissingReports,
+    UnitReport,
+    balance_sides,
+    completeness_findings,
+    date_problems,
+    fingerprint,
+    vat_misfits,
+)
 from tests.zreport.factories import amounts, contract_example, line, make_report
 
 
@@ -83,9 +93,7 @@ def test_report_values_are_immutable_and_slotted():
 
 # --- VAT must fit its rate, dates, identity (zreport-v1.md, amended 2026-12) -------------------
 
-from datetime import UTC, date, datetime, timedelta  # noqa: E402
 
-from backoffice.zreport.report import date_problems, fingerprint, vat_misfits  # noqa: E402
 
 
 @pytest.mark.parametrize(
@@ -162,4 +170,42 @@ def test_the_fingerprint_is_the_reports_meaning_not_its_form():
     assert fingerprint(dataclasses.replace(report, tips_paid_out_cash=amounts("0.01")[0])) != fingerprint(report)
 
 
-from datetime import timezone  # noqa: E402
+
+
+# --- completeness -------------------------------------------------------------------------------
+
+
+
+def unit_report(z: int, gt_sales: str, gt_returns: str, sales: str, returns: str = "0.00") -> UnitReport:
+    return UnitReport(z, *amounts(gt_sales, gt_returns, sales, returns))
+
+
+def test_a_running_series_whose_grand_totals_grow_by_each_days_sales_is_complete():
+    reports = [
+        unit_report(1042, "9123456.00", "23456.00", "24650.00", "120.00"),
+        unit_report(1043, "9148106.00", "23576.00", "24650.00", "120.00"),
+        unit_report(1044, "9148106.00", "23576.00", "0.00"),  # a closed day without sales
+    ]
+    assert completeness_findings(reports[::-1]) == []
+
+
+def test_a_missing_z_number_is_found_as_a_range_and_not_compared_across():
+    reports = [unit_report(1042, "100.00", "0.00", "100.00"), unit_report(1046, "999.00", "0.00", "10.00")]
+    assert completeness_findings(reports) == [MissingReports(1043, 1045)]
+
+
+def test_a_grand_total_that_jumps_is_found_with_what_was_expected():
+    reports = [unit_report(7, "1000.00", "50.00", "100.00"), unit_report(8, "1300.00", "50.00", "200.00", "0.00")]
+    assert completeness_findings(reports) == [
+        GrandTotalJump(7, 8, amounts("1200.00")[0], amounts("1300.00")[0], amounts("50.00")[0], amounts("50.00")[0])
+    ]
+
+
+def test_returns_must_grow_by_the_days_returns_too():
+    reports = [unit_report(1, "100.00", "0.00", "100.00"), unit_report(2, "200.00", "0.00", "100.00", "10.00")]
+    [jump] = completeness_findings(reports)
+    assert (jump.expected_returns, jump.reported_returns) == amounts("10.00", "0.00")
+
+
+def test_the_first_report_of_a_unit_needs_no_predecessor():
+    assert completeness_findings([unit_report(1042, "5.00", "0.00", "1.00")]) == []

@@ -54,5 +54,5 @@ def test_a_report_of_the_new_unit_names_its_serial_number_and_unit(db, site, pos
 
     old, new = (made.manager.get(f"/zrapporter/{record_id}").text for record_id in record_ids)
 
-    assert "tillverkningsnummer CR-00017" in old and "(enhet" not in old
-    assert "tillverkningsnummer CR-00099 (enhet 2)" in new
+    assert 'data-field="serial_number">CR-00017<' in old and "enhet " not in old
+    assert 'data-field="serial_number">CR-00099<' in new and "(id K1), enhet 2<" in new

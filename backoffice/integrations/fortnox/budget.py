@@ -21,6 +21,7 @@ The database's clock is the only clock, so machines whose clocks disagree still 
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 import uuid
@@ -32,6 +33,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from backoffice.integrations.fortnox.ratelimit import MAX_CALLS, PERIOD, RateBudget, limiter_for
+
+log = logging.getLogger(__name__)
 
 #: Longest single sleep while waiting for a slot: another process's release or pause may change the
 #: answer, and a waiter should see it without sleeping a whole period.
@@ -119,11 +122,14 @@ class SharedBudget:
         """Block until a slot is free, take it and return it (pass it to :meth:`release`)."""
         holder = str(uuid.uuid4())
         params = {"key": self.key, "period": self.period, "holder": holder, "slots": self.max_calls}
+        asked = time.monotonic()
         with self._turn:
             while True:
                 with self.engine.connect() as connection:
                     slot = connection.execute(_TAKE, params).scalar()
                     if slot is not None:
+                        if log.isEnabledFor(logging.DEBUG):  # which calls wait, and for how long
+                            log.debug("Rate budget %s: slot %s after %.3f s", self.key, slot, time.monotonic() - asked)
                         return SlotPermit(slot, holder)
                     count, wait = connection.execute(_WAIT, params).one()
                     if count < self.max_calls:  # first use of this tenant's budget (or fewer slots before)
