@@ -27,7 +27,7 @@ from backoffice.accounts.fields import (
 )
 from backoffice.accounts.operations import load_mapping
 from backoffice.companies.auth import admin_required
-from backoffice.companies.models import Company, Register, Role, User
+from backoffice.companies.models import Company, Membership, Register, Role, User
 from backoffice.db import now_utc, session
 from backoffice.export.attachments import (
     CONSENT_SENTENCE,
@@ -215,7 +215,8 @@ def _admin_emails(company: Company) -> list[str]:
     cached = g.get("admin_emails")
     if cached is None or cached[0] != company.id:
         emails = session.scalars(
-            select(User.email).where(User.company_id == company.id, User.role == Role.ADMIN).order_by(User.email)
+            select(User.email).join(Membership, Membership.user_id == User.id)
+            .where(Membership.company_id == company.id, Membership.role == Role.ADMIN).order_by(User.email)
         ).all()
         cached = g.admin_emails = (company.id, list(emails))
     return cached[1]
