@@ -51,6 +51,8 @@ OUTCOME_NAMES: dict[str, str] = {
     "failed": "Misslyckades — inget bokfördes",
     "blocked": "Stoppad — väntar på åtgärd",
     "nothing_to_book": "Inget att bokföra",
+    "accepted": "Verifikationen i Fortnox godkändes som dagens bokföring",
+    "look_again": "Läses från Fortnox igen efter rättelse där",
 }
 
 

@@ -162,13 +162,15 @@ def activation_run(kind: str, reports: int, delay: float, concurrency: int, work
             config = app_config(url, emulator.url, EXPORT_CONCURRENCY=concurrency)
             app = create_app(config)
             with app.app_context():
-                shop = make_restaurant(session, emulator.control, "Årskrogen AB", ("K1",))
+                today = date.today()
+                # The wizard requires a start date before activating: the first of the stored reports.
+                mapping = {**contract_mapping(), "start_date": (today - timedelta(days=reports)).isoformat()}
+                shop = make_restaurant(session, emulator.control, "Årskrogen AB", ("K1",), mapping=mapping)
                 session.execute(update(FortnoxIntegration).where(FortnoxIntegration.company_id == shop.company_id)
                                 .values(active=False))
                 session.commit()
                 company = session.get(Company, shop.company_id)
                 register = company.registers[0]
-                today = date.today()
                 for z in range(1, reports + 1):
                     deliver(session, register, zreport("K1", z, today - timedelta(days=reports + 1 - z)))
                 session.commit()

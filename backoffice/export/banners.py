@@ -17,7 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from backoffice.accounts.fields import field_for_missing, fields_of_account, fix_link_args, missing_from_detail
 from backoffice.accounts.operations import load_mapping
-from backoffice.companies.models import Company, Role, User
+from backoffice.companies.models import Company, Membership, Role, User
 from backoffice.db import session
 from backoffice.export.attachments import CONSENT_SENTENCE, needs_new_consent
 from backoffice.export.jobs import integration_of
@@ -176,7 +176,8 @@ def _admin_emails(company: Company) -> list[str]:
     cached = g.get("admin_emails")
     if cached is None or cached[0] != company.id:
         emails = session.scalars(
-            select(User.email).where(User.company_id == company.id, User.role == Role.ADMIN).order_by(User.email)
+            select(User.email).join(Membership, Membership.user_id == User.id)
+            .where(Membership.company_id == company.id, Membership.role == Role.ADMIN).order_by(User.email)
         ).all()
         cached = g.admin_emails = (company.id, list(emails))
     return cached[1]

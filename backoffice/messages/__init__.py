@@ -353,6 +353,23 @@ def finding_message(kind: str, finding: dict) -> str:
         return (f"Verifikation {voucher} för {report} saknar Z-rapporten som bifogad fil (PDF), och "
                 "underlaget ska sparas med verifikationen. Tryck på Bifoga underlag för tidigare dagar under "
                 "Företag → Integrationer, så bifogar BackOffice den, och läs sedan månaden från Fortnox igen.")
+    if kind == "correction_incomplete":
+        corrected, reversal, new = data.get("corrected"), data.get("reversal"), data.get("new")
+        if data.get("in_progress"):
+            return (f"Rättelsen av verifikation {corrected} för {report} pågår: "
+                    + ("vändningen finns i Fortnox men inte den nya verifikationen än, så dagen är inte bokförd just nu."
+                       if data.get("missing") == "new" else "den är inte klar i Fortnox än.")
+                    + " Läs månaden från Fortnox igen när rättelsen är klar under Z-rapporter → Rätta dagarna.")
+        if data.get("missing") == "new":
+            return (f"Verifikation {reversal} vänder {corrected} för {report}, men den nya verifikationen saknas i "
+                    "Fortnox, så dagen är inte bokförd. Tryck på Bekräfta igen under Z-rapporter → Rätta dagarna, "
+                    "eller bokför dagen i Fortnox, och läs sedan månaden från Fortnox igen.")
+        if data.get("missing") == "reversal":
+            return (f"Den nya verifikationen {new} för {report} finns i Fortnox, men inte vändningen av {corrected}, "
+                    f"så dagen är bokförd två gånger. Gör en rättelseverifikation av {corrected} i Fortnox.")
+        return (f"Rättelsen av verifikation {corrected} för {report} är bokförd som {reversal} och {new} enligt "
+                "BackOffice, men de finns inte i Fortnox. Kontrollera att rätt Fortnox-företag är kopplat och "
+                "kontakta supporten om verifikationerna har försvunnit.")
     if kind == "attachment_unknown":
         if data.get("reason") == "scope":
             return ("Om verifikationerna har Z-rapporten bifogad kunde inte kontrolleras: kopplingen till Fortnox "

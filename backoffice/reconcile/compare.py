@@ -13,6 +13,14 @@ Invariants of :func:`reconcile_month`:
 - A report with two or more vouchers is ``duplicate``; an exported report whose voucher Fortnox
   does not have is ``missing``; a voucher whose net per (account, cost centre), struck-out rows left
   out, is not what was sent is ``differs``, with the difference per account to the öre.
+- A corrected report ("Rätta dag", ``backoffice/correction/``) expects a chain: its exported voucher,
+  then per correction a reversal of the voucher then current and a new voucher (:class:`CorrectionLink`).
+  They all belong to the report (by the numbers recorded, the correction's tokens in ``Comments``,
+  or a reversal's description ``Rättelse av F 12: `` + the report's); the day is ``ok`` when every
+  correction has both vouchers and the chain's net per (account, cost centre) is the report's
+  current booking. A reversal without its new voucher is ``correction_incomplete`` (state
+  ``missing``: the day nets to zero), a new voucher without its reversal likewise (``duplicate``);
+  a voucher beyond the chain is a ``duplicate_voucher``.
 - A voucher is named as accountants write it (``F 12``); when the month holds the same series and
   number in two financial years (a year that ends inside the month), each such name also carries its
   year (:func:`voucher_labels`), so no two vouchers of a result share a name.
@@ -59,6 +67,8 @@ class FindingKind(enum.StrEnum):
     VOUCHER_MISSING = "voucher_missing"
     #: a voucher without its Z-report PDF
     ATTACHMENT_MISSING = "attachment_missing"
+    #: a correction's reversal is in Fortnox without its new voucher (or the other way round)
+    CORRECTION_INCOMPLETE = "correction_incomplete"
     #: the files connected to the month's vouchers could not be read (no permission): whether each
     #: has its PDF is unknown, which is not the same as missing
     ATTACHMENT_UNKNOWN = "attachment_unknown"
@@ -92,6 +102,42 @@ class VoucherRef:
         return f"{self.series} {self.number}"
 
 
+def same_voucher(a: VoucherRef, b: VoucherRef) -> bool:
+    """Whether two refs name one voucher: series and number equal, and the year too when both know it."""
+    return (a.series, a.number) == (b.series, b.number) and (a.year is None or b.year is None or a.year == b.year)
+
+
+@dataclass(frozen=True, slots=True)
+class CorrectionLink:
+    """One correction of a report ("Rätta dag"), in order: the voucher it reverses and the two it posts.
+
+    corrected: the voucher reversed (the export's, or the previous correction's new one).
+    reversal, new: the vouchers Fortnox holds, as recorded; None until recorded.
+    reversal_token, new_token: the correction's own marks in the vouchers' ``Comments``.
+    under_way: the worker has yet to finish it (pending); a blocked or failed one waits for a person.
+    """
+
+    corrected: VoucherRef
+    reversal: VoucherRef | None = None
+    new: VoucherRef | None = None
+    reversal_token: str | None = None
+    new_token: str | None = None
+    under_way: bool = False
+
+
+#: The start of a reversal's description, ``Rättelse av F 12: `` (``correction.compare.reversal_description``).
+_REVERSAL_WORDS = ("Rättelse", "av")
+
+
+def reversed_by_text(description: str) -> tuple[tuple[str, int], str] | None:
+    """The (series, number) a reversal's description names and the rest's :func:`description_key`,
+    or None when the text is not ``Rättelse av <series> <number>: …``."""
+    words = description_key(description).split(" ")
+    if len(words) < 5 or tuple(words[:2]) != _REVERSAL_WORDS or not words[3].isdigit():
+        return None
+    return (words[2], int(words[3])), " ".join(words[4:])
+
+
 @dataclass(frozen=True, slots=True)
 class ExpectedReport:
     """One Z-report of the month as the back office knows it.
@@ -107,6 +153,7 @@ class ExpectedReport:
     nothing_to_book: every account nets to zero, so no voucher is expected.
     before_start: the report is from before the integration's start date, so no voucher is expected.
     token: the export job's own mark, sent in the voucher's ``Comments``, or None.
+    corrections: the report's corrections in order; ``postings`` is then the current voucher's booking.
     """
 
     zreport_id: int
@@ -120,6 +167,7 @@ class ExpectedReport:
     nothing_to_book: bool = False
     before_start: bool = False
     token: str | None = None
+    corrections: tuple[CorrectionLink, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +214,7 @@ class DayEntry:
     vouchers: the labels (``F 12``) of the Fortnox vouchers that belong to the report.
     differences: per (account, cost centre) where Fortnox differs from what was sent.
     corrected: a voucher of the report has struck-out rows.
+    rectified: the report was corrected by "Rätta dag" (a reversal and a new voucher).
     attachment_missing: the report's voucher has no file connected.
     attachment_unknown: whether the report's voucher has a file connected could not be read.
     """
@@ -178,6 +227,7 @@ class DayEntry:
     vouchers: tuple[str, ...] = ()
     differences: tuple[Difference, ...] = ()
     corrected: bool = False
+    rectified: bool = False
     attachment_missing: bool = False
     attachment_unknown: bool = False
     nothing_to_book: bool = False
@@ -365,7 +415,16 @@ def _assign_vouchers(reports: list[ExpectedReport], vouchers: list[FortnoxVouche
                            candidates[0] if candidates else None)
         if voucher is not None and voucher.ref not in owner:
             owner[voucher.ref] = report.zreport_id
+    for report in reports:  # a corrected report's chain, by the numbers its corrections recorded
+        chain = [ref for link in report.corrections for ref in (link.corrected, link.reversal, link.new) if ref]
+        for ref in chain:
+            for voucher in by_number.get((ref.series, ref.number), []):
+                if same_voucher(voucher.ref, ref) and voucher.ref not in owner:
+                    owner[voucher.ref] = report.zreport_id
+                    break
     tokens = [(r.token, r) for r in reports if r.token]
+    tokens += [(token, r) for r in reports for link in r.corrections
+               for token in (link.reversal_token, link.new_token) if token]
     for voucher in vouchers:
         if voucher.ref in owner or not voucher.comments:
             continue
@@ -380,6 +439,10 @@ def _assign_vouchers(reports: list[ExpectedReport], vouchers: list[FortnoxVouche
         named = by_text.get(description_key(voucher.description))
         if named is not None and named.business_date == voucher.transaction_date:
             owner[voucher.ref] = named.zreport_id
+            continue
+        reversal = reversed_by_text(voucher.description)  # dated the first open day, maybe not the report's
+        if reversal is not None and reversal[1] in by_text and by_text[reversal[1]].corrections:
+            owner[voucher.ref] = by_text[reversal[1]].zreport_id
     return owner
 
 
@@ -401,6 +464,8 @@ def _judge(report: ExpectedReport, vouchers: list[FortnoxVoucher],
     def finding(kind: FindingKind, voucher: str | None, data: dict[str, object]) -> Finding:
         return Finding(kind, register_id=report.register_id, z_number=report.z_number, voucher=voucher, data=data)
 
+    if report.corrections:
+        return _judge_chain(report, vouchers, names, base)
     if not vouchers:
         if report.nothing_to_book:
             return base, []
@@ -432,6 +497,93 @@ def _judge(report: ExpectedReport, vouchers: list[FortnoxVoucher],
         findings.append(finding(FindingKind.ATTACHMENT_MISSING, kept, {}))
     entry = replace(base, state=state, differences=diffs, corrected=any(v.corrected for v in vouchers),
                     attachment_missing=ours.has_attachment is False, attachment_unknown=ours.has_attachment is None)
+    return entry, findings
+
+
+def _judge_chain(report: ExpectedReport, vouchers: list[FortnoxVoucher], names: Mapping[VoucherRef, str],
+                 base: DayEntry) -> tuple[DayEntry, list[Finding]]:
+    """The cell and findings of a corrected report: its vouchers sorted into the chain (the export's,
+    each correction's reversal and new voucher) and what is beyond it."""
+
+    def name(ref: VoucherRef | None) -> str | None:
+        return None if ref is None else names.get(ref, ref.label)
+
+    def finding(kind: FindingKind, voucher: str | None, data: dict[str, object]) -> Finding:
+        return Finding(kind, register_id=report.register_id, z_number=report.z_number, voucher=voucher, data=data)
+
+    def marked(voucher: FortnoxVoucher, ref: VoucherRef | None, token: str | None) -> bool:
+        return (ref is not None and same_voucher(voucher.ref, ref)) or bool(token and token in (voucher.comments or ""))
+
+    links = report.corrections
+    original: FortnoxVoucher | None = None
+    reversals: list[FortnoxVoucher | None] = [None] * len(links)
+    news: list[FortnoxVoucher | None] = [None] * len(links)
+    extras: list[FortnoxVoucher] = []
+    for voucher in vouchers:
+        if original is None and report.voucher is not None and same_voucher(voucher.ref, report.voucher):
+            original = voucher
+            continue
+        text = reversed_by_text(voucher.description)
+        slot = next((i for i, link in enumerate(links) if reversals[i] is None and (
+            marked(voucher, link.reversal, link.reversal_token)
+            or (link.reversal is None and text is not None and text[0] == (link.corrected.series, link.corrected.number)))),
+            None)
+        if slot is not None:
+            reversals[slot] = voucher
+            continue
+        slot = next((i for i, link in enumerate(links) if news[i] is None and marked(voucher, link.new, link.new_token)),
+                    None)
+        if slot is not None:
+            news[slot] = voucher
+        else:
+            extras.append(voucher)
+    chain = [v for v in [original, *reversals, *news] if v is not None]
+    current = next((v for v in reversed(news) if v is not None), original)
+    findings: list[Finding] = []
+    if original is None and report.exported:
+        findings.append(finding(FindingKind.VOUCHER_MISSING, name(report.voucher),
+                                {"date": report.business_date.isoformat()}))
+    state = DayState.OK
+    for link, reversal, new in zip(links, reversals, news, strict=True):
+        missing = ("new" if reversal is not None and new is None
+                   else "reversal" if new is not None and reversal is None
+                   else "both" if link.reversal is not None and reversal is None and new is None else None)
+        if missing is None:
+            continue
+        state = DayState.DUPLICATE if missing == "reversal" else DayState.MISSING
+        findings.append(finding(FindingKind.CORRECTION_INCOMPLETE, name(reversal.ref if reversal else link.reversal), {
+            "corrected": name(link.corrected), "reversal": name(reversal.ref if reversal else link.reversal),
+            "new": name(new.ref if new else link.new), "missing": missing, "in_progress": link.under_way,
+        }))
+    totals: dict[tuple[int, str | None], Decimal] = {}
+    for voucher in chain:
+        for posting in voucher.postings:
+            key = (posting.account, posting.cost_center)
+            totals[key] = totals.get(key, ZERO) + posting.amount
+    summed = tuple(Posting(account, cost_center, amount) for (account, cost_center), amount in totals.items() if amount)
+    diffs = differences(report.postings, summed)
+    kept = name(current.ref) if current is not None else None
+    if diffs and state == DayState.OK and current is not None:
+        state = DayState.DIFFERS
+        findings.append(finding(FindingKind.VOUCHER_DIFFERS, kept, {
+            "differences": [
+                {"account": d.account, "cost_center": d.cost_center, "sent": str(d.sent), "fortnox": str(d.fortnox),
+                 "difference": str(d.difference)} for d in diffs
+            ],
+            "corrected": any(v.corrected for v in chain),
+        }))
+    if extras:
+        state = DayState.DUPLICATE
+        extra = [names[v.ref] for v in extras]
+        findings.append(finding(FindingKind.DUPLICATE_VOUCHER, extra[0],
+                                {"vouchers": list(base.vouchers), "kept": kept, "extra": extra}))
+    if original is None and not chain and report.exported:
+        state = DayState.MISSING
+    attachment = current.has_attachment if current is not None else True
+    if attachment is False:
+        findings.append(finding(FindingKind.ATTACHMENT_MISSING, kept, {}))
+    entry = replace(base, state=state, differences=diffs, corrected=any(v.corrected for v in chain), rectified=True,
+                    attachment_missing=attachment is False, attachment_unknown=attachment is None)
     return entry, findings
 
 

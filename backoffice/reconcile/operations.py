@@ -28,6 +28,7 @@ from backoffice.accounts.defaults import ACCOUNT_LABELS
 from backoffice.accounts.mapping import MappingIncompleteError
 from backoffice.accounts.operations import load_mapping
 from backoffice.companies.models import Company, Register
+from backoffice.correction.models import Correction, CorrectionState
 from backoffice.db import now_utc
 from backoffice.export.jobs import integration_of
 from backoffice.export.models import ExportAttempt, ExportJob, ExportState
@@ -39,6 +40,7 @@ from backoffice.integrations.fortnox.models import ConnectionStatus, FortnoxConn
 from backoffice.messages import finding_message
 from backoffice.money import ORE
 from backoffice.reconcile.compare import (
+    CorrectionLink,
     ExpectedReport,
     FortnoxVoucher,
     MonthResult,
@@ -171,9 +173,12 @@ def expected_reports(session: Session, company: Company, month: date) -> tuple[l
     records = month_records(session, company, month)
     bodies = sent_bodies(session, [job.id for _, _, job in records if job is not None])
     mapping = load_mapping(session, company)
+    chains = corrections_of(session, [record.id for record, _, _ in records])
     expected = []
     for record, register, job in records:
         body = bodies.get(job.id) if job is not None else None
+        links, current_body = chains.get(record.id, ((), None))
+        body = current_body or body
         description = job.voucher_description if job is not None else None
         postings: tuple[Posting, ...] = ()
         nothing_to_book = job is not None and job.reason_code == "nothing_to_book"
@@ -207,6 +212,7 @@ def expected_reports(session: Session, company: Company, month: date) -> tuple[l
             nothing_to_book=nothing_to_book,
             before_start=job is not None and job.state == ExportState.SKIPPED and not nothing_to_book,
             token=job.voucher_token if job is not None else None,
+            corrections=links,
         ))
     previous = dict(session.execute(
         select(Register.pos_id, func.max(ZReportRecord.z_number))
@@ -216,6 +222,33 @@ def expected_reports(session: Session, company: Company, month: date) -> tuple[l
     ).all())
     registers = [r.pos_id for r in company.registers]
     return expected, registers, previous
+
+
+def corrections_of(session: Session, zreport_ids: list[int]) -> dict[int, tuple[tuple[CorrectionLink, ...], dict | None]]:
+    """Per corrected report: its corrections in order ("Rätta dag"), and the body of the last new
+    voucher posted (today's booking of the report), or None while no new voucher is in Fortnox."""
+    chains: dict[int, tuple[tuple[CorrectionLink, ...], dict | None]] = {}
+    if not zreport_ids:
+        return chains
+    rows = session.scalars(select(Correction).where(Correction.zreport_id.in_(zreport_ids))
+                           .order_by(Correction.zreport_id, Correction.sequence)).all()
+    for correction in rows:
+        links, current = chains.get(correction.zreport_id, ((), None))
+
+        def ref(series, number, year):
+            return VoucherRef(year, series, number) if series and number else None
+
+        new = ref(correction.new_series, correction.new_number, correction.new_year)
+        link = CorrectionLink(
+            corrected=VoucherRef(correction.corrected_year, correction.corrected_series, correction.corrected_number),
+            reversal=ref(correction.reversal_series, correction.reversal_number, correction.reversal_year),
+            new=new, reversal_token=correction.reversal_token, new_token=correction.new_token,
+            under_way=correction.state == CorrectionState.PENDING,
+        )
+        if new is not None and correction.new_body:
+            current = json.loads(correction.new_body, parse_float=Decimal)
+        chains[correction.zreport_id] = ((*links, link), current)
+    return chains
 
 
 def our_series(session: Session, company: Company, month: date) -> list[str]:

@@ -73,6 +73,8 @@ def cell_look(entry: dict) -> Look:
         return Look("green", "Inget att bokföra")
     if entry.get("corrected"):
         return Look("yellow", "Rättad i Fortnox")
+    if entry.get("rectified"):
+        return Look("yellow", "Rättad med rättelseverifikation")
     if entry.get("attachment_missing"):
         return Look("yellow", "PDF saknas")
     if entry.get("attachment_unknown"):

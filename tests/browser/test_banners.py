@@ -140,7 +140,8 @@ def test_missing_cost_centre_is_set_on_redovisning_and_exported_once_fortnox_has
 def test_expired_authorisation_runs_the_fortnox_login_and_returns_to_the_wizard(
     db, shop, connect, pos, new_page, emulator
 ):
-    made = connect(shop(), active=True, mapping=DEMO_MAPPING)
+    # A start date, as every activated integration has one: the wizard is walked again with NÄSTA.
+    made = connect(shop(), active=True, mapping={**DEMO_MAPPING, "start_date": "2026-11-01"})
     emulator.control.revoke_tokens(made.tenant_id)  # e.g. a new password in Fortnox
     deliver(pos, made)
     page = new_page()

@@ -7,7 +7,9 @@ from decimal import Decimal
 
 import pytest
 
+from backoffice.messages import finding_message
 from backoffice.reconcile.compare import (
+    CorrectionLink,
     DayState,
     ExpectedReport,
     FindingKind,
@@ -164,3 +166,48 @@ def test_files_that_cannot_be_read_give_one_unknown_finding_and_a_duplicate_need
 
     copied = run([report()], [voucher(1, has_attachment=True), voucher(2, has_attachment=False)])
     assert [f.kind for f in copied.findings] == [FindingKind.DUPLICATE_VOUCHER]
+
+
+NEW_ROWS = (Posting(1580, None, Decimal("125.00")), Posting(2611, None, Decimal("-25.00")),
+            Posting(3002, "10", Decimal("-100.00")))
+REVERSED = tuple(Posting(p.account, p.cost_center, -p.amount) for p in ROWS)
+
+
+def corrected_report(reversal: int | None = 2, new: int | None = 3, under_way: bool = False) -> ExpectedReport:
+    link = CorrectionLink(corrected=VoucherRef(2, "F", 1), reversal=VoucherRef(2, "F", reversal) if reversal else None,
+                          new=VoucherRef(2, "F", new) if new else None, reversal_token="rev-1", new_token="new-1",
+                          under_way=under_way)
+    return report(postings=NEW_ROWS, corrections=(link,))
+
+
+def test_a_corrected_day_is_ok_with_its_original_reversal_and_new_voucher():
+    reversal = voucher(2, description="Rättelse av F 1: Z-rapport 1 Kassa 1 (K1) 2026-11-01 · Krogen AB", postings=REVERSED)
+    result = run([corrected_report()], [voucher(1), reversal, voucher(3, postings=NEW_ROWS)])
+
+    assert result.findings == ()
+    [entry] = [d for d in result.days if d.z_number == 1]
+    assert entry.state == DayState.OK and entry.vouchers == ("F 1", "F 2", "F 3") and entry.rectified
+
+
+def test_a_reversal_without_its_new_voucher_is_an_incomplete_correction_found_by_its_text():
+    reversal = voucher(2, day=3, description="Rättelse av F 1: Z-rapport 1 Kassa 1 (K1) 2026-11-01 · Krogen AB",
+                       postings=REVERSED)
+    result = run([corrected_report(reversal=None, new=None, under_way=True)], [voucher(1), reversal])
+
+    [entry] = [d for d in result.days if d.z_number == 1]
+    assert entry.state == DayState.MISSING and entry.vouchers == ("F 1", "F 2")
+    [found] = result.findings
+    assert found.kind == FindingKind.CORRECTION_INCOMPLETE and found.voucher == "F 2"
+    assert found.data == {"corrected": "F 1", "reversal": "F 2", "new": None, "missing": "new", "in_progress": True}
+    assert "pågår" in finding_message(str(found.kind), {"register_id": "K1", "z_number": 1, "data": found.data})
+
+
+def test_a_new_voucher_beyond_the_chain_is_a_duplicate_and_a_chain_typed_over_differs():
+    reversal = voucher(2, postings=REVERSED)
+    extra = voucher(4, postings=NEW_ROWS)
+    [duplicate] = run([corrected_report()], [voucher(1), reversal, voucher(3, postings=NEW_ROWS), extra]).findings
+    assert duplicate.kind == FindingKind.DUPLICATE_VOUCHER and duplicate.data["extra"] == ["F 4"]
+
+    typed = voucher(3, postings=ROWS, comments="Export-id: new-1")
+    [differs] = run([corrected_report(new=None)], [voucher(1), reversal, typed]).findings
+    assert differs.kind == FindingKind.VOUCHER_DIFFERS and differs.voucher == "F 3"

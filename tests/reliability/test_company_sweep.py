@@ -30,7 +30,7 @@ from backoffice.companies.models import Company, Membership, Register, Role
 from backoffice.correction.models import CorrectionRun
 from backoffice.db import Base, import_models, now_utc
 from backoffice.demo import deliver, zreport_document
-from backoffice.export.models import AttachmentRun, ManualExportRun, Problem
+from backoffice.export.models import AttachmentRun, ExportJob, ManualExportRun, Problem
 from backoffice.integrations.fortnox.models import FortnoxConnection, FortnoxIntegration
 from backoffice.reconcile.models import ReconcileRun
 from tests.companies.test_login import login
@@ -103,7 +103,7 @@ def world(db, live_server, restaurant, make_user):
     db.commit()
     objects = {"zreport_id": record.id, "problem_id": problem.id, "run_id": run.id, "user_id": b_user.id,
                "reconcile_run_id": reconciling.id, "attach_run_id": attach_run.id, "correction_run_id": correcting.id,
-               "company_id": b_company.id}
+               "company_id": b_company.id, "job_id": db.scalar(select(ExportJob.id).where(ExportJob.zreport_id == record.id))}
     fields = {"company_id": b_company.id, "fran": b_company.id, "source": b_company.id,
               "kassa": b_register.pos_id, "register": b_register.id, "run": run.id, "next": f"/zrapporter/{record.id}"}
     markers = [b_company.name, marker, b_register.name, connection.fortnox_company_name, b_user.email,
