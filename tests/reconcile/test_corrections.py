@@ -11,7 +11,6 @@ from tests.correction.conftest import (  # noqa: F401 (fixtures)
     MOVED_SALES,
     booked,
     change_mapping,
-    restaurant,
     run_corrections,
 )
 from tests.fixtures import jobs_of
