@@ -10,6 +10,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
+from backoffice.companies.models import Company
 from backoffice.export.problems import heal_connection, sync_problems
 from backoffice.export.reasons import Reason
 from backoffice.integrations.fortnox.connection import client_for
@@ -74,7 +75,7 @@ def test_a_locked_period_moved_but_still_covering_the_report_stays_open_and_clos
 
 
 def test_deactivating_closes_problems_as_avslutad_not_fixed_and_its_reports_are_not_exported(
-    db, site, connect, reports
+    db, site, connect, reports, test_sessionmaker
 ):
     made = connect(site(registers=("K1",)), active=True, mapping=DEMO_MAPPING)
     problem = open_problem(db, made.company, Reason.NO_FINANCIAL_YEAR, "2031", {"date": "2031-01-02"})
@@ -82,7 +83,8 @@ def test_deactivating_closes_problems_as_avslutad_not_fixed_and_its_reports_are_
     made.admin.post("/foretag/integrationer/fortnox/inaktivera")
     listing = made.admin.get("/foretag/notifikationer/").text
     one = made.admin.get(f"/foretag/notifikationer/{problem.id}").text
-    sync_problems(db, made.company)  # the hourly health check opens nothing for an inactive integration
+    with test_sessionmaker() as health_check:  # its own session, as the worker's hourly check has
+        sync_problems(health_check, health_check.get(Company, made.company.id))  # opens nothing now
     again = made.admin.get("/foretag/notifikationer/").text
 
     assert "Avslutad (integrationen inaktiverad)" in listing and "Åtgärdat" not in listing
