@@ -14,18 +14,26 @@
   client's, not the proxy's; without it the ``X-Forwarded-*`` headers are ignored.
 - Object ids in URLs are bounded (``MAX_ID`` = 2⁶³ − 1, the largest id either database can hold):
   a larger one is a 404 at routing, never an ``OverflowError`` from the database driver.
+- ``company_object``: an object named in a URL is the logged-in user's company's, or a 404 (the
+  same answer as a row that does not exist, so nothing tells another company's ids apart).
 """
 
 from __future__ import annotations
 
+from typing import TypeVar
 from urllib.parse import unquote, urlsplit
 
 from flask import Flask, Response, abort, request
+from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
+from backoffice.db import session
+
 #: The largest id a row can have on SQLite and PostgreSQL (a signed 64-bit integer).
 MAX_ID = 2**63 - 1
+
+T = TypeVar("T")
 
 HEADERS = {
     "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'",
@@ -69,6 +77,14 @@ def id_arg(name: str) -> int | None:
     if not text.isascii() or not text.isdigit() or not 0 < int(text) <= MAX_ID:
         abort(404)
     return int(text)
+
+
+def company_object(model: type[T], object_id: int) -> T:
+    """The ``model`` row ``object_id`` when it belongs to the logged-in user's company, else 404."""
+    found = session.get(model, object_id)
+    if found is None or found.company_id != current_user.company_id:  # type: ignore[attr-defined]
+        abort(404)
+    return found
 
 
 class IdConverter(IntegerConverter):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -21,6 +21,7 @@ from backoffice.correction.operations import CorrectionError, preview, run_progr
 from backoffice.db import session
 from backoffice.export.models import ExportJob, ExportState
 from backoffice.scheduler import wake
+from backoffice.security import company_object
 
 bp = Blueprint("correction", __name__, url_prefix="/zrapporter/ratta")
 
@@ -122,18 +123,11 @@ def confirm():
     return redirect(url_for("correction.run", correction_run_id=run.id))
 
 
-def _run_of_company(run_id: int) -> CorrectionRun:
-    run = session.get(CorrectionRun, run_id)
-    if run is None or run.company_id != current_user.company_id:
-        abort(404)
-    return run
-
-
 @bp.get("/<int:correction_run_id>")
 @login_required
 def run(correction_run_id: int):
     """A confirmed run: its progress bar while it runs, then each day's chain (the history)."""
-    run = _run_of_company(correction_run_id)
+    run = company_object(CorrectionRun, correction_run_id)
     progress = run_progress(session, run)
     return render_template("correction/run.html", run=run, progress=progress,
                            text=result_message(progress.done, progress.blocked, progress.failed, progress.pending),
@@ -154,7 +148,7 @@ def status_text(correction: Correction) -> str:
 @login_required
 def progress(correction_run_id: int):
     """The counts the progress bar polls, as JSON (the shape the page's progress script reads)."""
-    run = _run_of_company(correction_run_id)
+    run = company_object(CorrectionRun, correction_run_id)
     progress = run_progress(session, run)
     finished = progress.total - progress.pending
     return jsonify(run_id=run.id, total=progress.total, done=progress.finished, corrected=progress.done,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -49,7 +49,7 @@ from backoffice.integrations.fortnox.models import ConnectionStatus
 from backoffice.messages import export as msg
 from backoffice.messages import missing_parts_message, read_ago, reason_message, reason_text, zreports
 from backoffice.scheduler import wake
-from backoffice.security import safe_next
+from backoffice.security import company_object, safe_next
 from backoffice.zreport.models import ZReportRecord
 
 bp = Blueprint("export", __name__)
@@ -63,13 +63,6 @@ def _inject_banners() -> dict:
 
 
 # --- notifications --------------------------------------------------------------------------------
-
-
-def _company_problem(problem_id: int) -> Problem:
-    problem = session.get(Problem, problem_id)
-    if problem is None or problem.company_id != current_user.company_id:
-        abort(404)
-    return problem
 
 
 @bp.get("/foretag/notifikationer/")
@@ -90,7 +83,7 @@ def notifications():
 @login_required
 def notification(problem_id: int):
     company = current_user.company
-    problem = _company_problem(problem_id)
+    problem = company_object(Problem, problem_id)
     banner = make_banner(problem, company)
     detail = problem.details
     missing_text = missing_parts_message(detail["missing"]) if detail.get("missing") else None
@@ -172,18 +165,11 @@ def inactive_accounts():
 # --- a voucher in Fortnox that differs from what was sent ------------------------------------------
 
 
-def _company_job(job_id: int) -> ExportJob:
-    job = session.get(ExportJob, job_id)
-    if job is None or job.company_id != current_user.company_id:
-        abort(404)
-    return job
-
-
 @bp.get("/foretag/integrationer/fortnox/avvikande-verifikation/<int:job_id>")
 @login_required
 def voucher_differs(job_id: int):
     """ "Åtgärda detta" of a voucher that differs: what we sent beside what Fortnox holds, and the choice."""
-    job = _company_job(job_id)
+    job = company_object(ExportJob, job_id)
     try:
         case = differs_case(job)
     except NotDiffering:
@@ -197,7 +183,7 @@ def voucher_differs(job_id: int):
 @login_required
 def voucher_differs_accept(job_id: int):
     """Take Fortnox's voucher as the report's booking (admins)."""
-    job = _company_job(job_id)  # another company's job is 404 for anyone, before the role is asked
+    job = company_object(ExportJob, job_id)  # another company's job is 404 for anyone, before the role is asked
     admin_required()
     try:
         accepted = accept_found_voucher(session, job.id, actor=current_user.email)
@@ -215,7 +201,7 @@ def voucher_differs_accept(job_id: int):
 @login_required
 def voucher_differs_look_again(job_id: int):
     """Let the worker read the voucher from Fortnox again and compare it anew (admins)."""
-    job = _company_job(job_id)  # another company's job is 404 for anyone, before the role is asked
+    job = company_object(ExportJob, job_id)  # another company's job is 404 for anyone, before the role is asked
     admin_required()
     try:
         look_again(session, job.id, actor=current_user.email)
@@ -293,21 +279,13 @@ def manual_export_start():
 @login_required
 def manual_export_progress(run_id: int):
     """The counts the progress bar polls, as JSON."""
-    run = _own_run(ManualExportRun, run_id)
+    run = company_object(ManualExportRun, run_id)
     progress = run_progress(session, run)
     return _progress_answer(
         run, progress, msg.progress_text(progress),
         exported=progress.exported, already_there=progress.already_there, blocked=progress.blocked,
         failed=progress.failed,
     )
-
-
-def _own_run(model, run_id: int):
-    """The run ``run_id`` of the logged-in user's company (a manual export or attaching), or 404."""
-    run = session.get(model, run_id)
-    if run is None or run.company_id != current_user.company_id:
-        abort(404)
-    return run
 
 
 def _progress_answer(run, progress, text: str, **counts):
@@ -357,7 +335,7 @@ def attach_start():
 @login_required
 def attach_progress(attach_run_id: int):
     """The counts the progress bar of "Bifoga underlag för tidigare dagar" polls, as JSON."""
-    run = _own_run(AttachmentRun, attach_run_id)
+    run = company_object(AttachmentRun, attach_run_id)
     progress = backfill_progress(session, run)
     return _progress_answer(
         run, progress, msg.attach_progress_text(progress),

@@ -34,6 +34,7 @@ from backoffice.reconcile.operations import (
     parse_month,
     start_run,
 )
+from backoffice.security import company_object
 from backoffice.zreport.models import LineKind, ZReportRecord
 
 bp = Blueprint("reconcile", __name__, url_prefix="/ekonomi/avstamning")
@@ -182,9 +183,7 @@ def _wake() -> None:
 @login_required
 def progress(reconcile_run_id: int):
     """The run's progress, as JSON, for the progress bar."""
-    run = session.get(ReconcileRun, reconcile_run_id)
-    if run is None or run.company_id != current_user.company_id:
-        abort(404)
+    run = company_object(ReconcileRun, reconcile_run_id)
     done = run.state in (RunState.DONE, RunState.FAILED)
     if run.state == RunState.FAILED:
         text = reconcile_error_message(run.error_code or "", run.error_data)

@@ -14,7 +14,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, Response, current_app, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import case, func, select
 
@@ -35,7 +35,7 @@ from backoffice.messages import zreport as msg
 from backoffice.money import ZERO
 from backoffice.names import STATE_CLASSES, STATE_NAMES, count_text, job_state_name, outcome_name, payment_method_name
 from backoffice.scheduler import wake
-from backoffice.security import id_arg, safe_next
+from backoffice.security import company_object, id_arg, safe_next
 from backoffice.zreport.booking import build_voucher
 from backoffice.zreport.models import LineKind, ZReportLine, ZReportPayment, ZReportRecord
 from backoffice.zreport.pdf import file_name, render_pdf
@@ -239,13 +239,6 @@ def _money(value) -> Decimal:
     return (value if isinstance(value, Decimal) else Decimal(str(value))).quantize(Decimal("0.01"))
 
 
-def _company_record(zreport_id: int) -> ZReportRecord:
-    record = session.get(ZReportRecord, zreport_id)
-    if record is None or record.company_id != current_user.company_id:
-        abort(404)
-    return record
-
-
 @dataclass(frozen=True, slots=True)
 class VoucherLine:
     account: int
@@ -299,7 +292,7 @@ def _sent_rows(job: ExportJob | None, names: dict[int, str]) -> list[VoucherLine
 @login_required
 def show(zreport_id: int):
     company = current_user.company
-    record = _company_record(zreport_id)
+    record = company_object(ZReportRecord, zreport_id)
     job = session.scalar(select(ExportJob).where(ExportJob.zreport_id == record.id))
     report = record.to_report()
     names = _account_names(company, record.business_date)
@@ -363,7 +356,7 @@ def show(zreport_id: int):
 @login_required
 def pdf(zreport_id: int):
     """ "Visa Z-rapport (PDF)": the Z-dagrapport as attached to the voucher, rendered from the stored report."""
-    record = _company_record(zreport_id)
+    record = company_object(ZReportRecord, zreport_id)
     report = record.to_report()
     company = current_user.company
     content = render_pdf(report, company_name=company.name, org_number=company.org_number)
@@ -375,7 +368,7 @@ def pdf(zreport_id: int):
 @login_required
 def retry(zreport_id: int):
     """ "Exportera igen" for a failed or refused export (admins and managers)."""
-    record = _company_record(zreport_id)
+    record = company_object(ZReportRecord, zreport_id)
     job = session.scalar(select(ExportJob).where(ExportJob.zreport_id == record.id))
     if not can_retry(job):
         flash(msg.CANNOT_RETRY, "error")
