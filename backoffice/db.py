@@ -84,7 +84,12 @@ def make_engine(url: str, *, sqlite_write_lock_at_begin: bool = True) -> Engine:
     """An engine for ``url``; SQLite gets foreign keys, WAL and a busy timeout for concurrent writers.
 
     ``sqlite_write_lock_at_begin=False`` gives plain deferred transactions, for a reader (a test
-    looking at the database) that must never hold the write lock while the app works.
+    looking at the database) that must never hold the write lock while the app works. When such a
+    reader writes after reading, its transaction starts again with the write lock just before the
+    first write: a deferred transaction can't take the lock once another connection has committed
+    since its snapshot (SQLite answers "database is locked" at once, without waiting), so it waits
+    its turn instead. What it read may then be older than what it writes over: fit for a test, not
+    for the app, which takes the lock at BEGIN.
     """
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
@@ -103,6 +108,23 @@ def make_engine(url: str, *, sqlite_write_lock_at_begin: bool = True) -> Engine:
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn):
             conn.exec_driver_sql("BEGIN IMMEDIATE" if sqlite_write_lock_at_begin else "BEGIN")
+            conn.info["sqlite_has_write_lock"] = sqlite_write_lock_at_begin
+
+        if not sqlite_write_lock_at_begin:
+
+            @event.listens_for(engine, "before_cursor_execute")
+            def _sqlite_lock_before_first_write(conn, _cursor, statement, _parameters, _context, _many):
+                if conn.info.get("sqlite_has_write_lock", True):
+                    return
+                verb = statement.lstrip()[:9].upper()
+                if verb.startswith(("INSERT", "UPDATE", "DELETE", "REPLACE")):
+                    dbapi_connection = conn.connection.dbapi_connection
+                    if dbapi_connection.in_transaction:
+                        dbapi_connection.execute("ROLLBACK")  # nothing written yet: only reads end
+                    dbapi_connection.execute("BEGIN IMMEDIATE")
+                    conn.info["sqlite_has_write_lock"] = True
+                elif verb.startswith("SAVEPOINT"):
+                    conn.info["sqlite_has_write_lock"] = True  # never restart under a savepoint
 
         return engine
     return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
