@@ -10,19 +10,21 @@ import click
 from flask import current_app
 
 from backoffice.cli import company_by_name
-from backoffice.correction.messages import (
-    attention_message,
-    confirm_question,
-    input_message,
-    kronor,
-    locked_message,
-    result_message,
-)
 from backoffice.correction.operations import CorrectionError, Preview, preview, run_progress, start_correction
 from backoffice.correction.tasks import run_due_corrections
 from backoffice.db import session
 from backoffice.export.cli import export_cli
 from backoffice.export.tasks import run_due_jobs
+from backoffice.messages.correction import (
+    attention_message,
+    confirm_question,
+    input_message,
+    locked_message,
+    preview_change_line,
+    preview_day_line,
+    preview_summary,
+    result_message,
+)
 
 
 def _day(text: str) -> date:
@@ -35,18 +37,17 @@ def _day(text: str) -> date:
 def echo_preview(result: Preview) -> None:
     for day in result.days:
         record = day.record
-        click.echo(f"{record.business_date}  {day.register} Z{record.z_number}  verifikation {day.current.name}: "
-                   f"återföring och ny verifikation {day.booking_date}")
+        click.echo(preview_day_line(record.business_date, day.register, record.z_number, day.current.name,
+                                    day.booking_date))
         if day.locked_through:
             click.echo(f"    {locked_message(day.locked_through, day.booking_date)}")
         for change in day.changes:
-            where = f" ({change.cost_center})" if change.cost_center else ""
-            click.echo(f"    konto {change.account}{where}: {kronor(change.before)} → {kronor(change.after)} "
-                       f"(skillnad {kronor(change.change)})")
+            click.echo(preview_change_line(change.account, change.cost_center, change.before, change.after,
+                                           change.change))
     for item in result.attention:
         click.echo(f"{item.record.business_date}  {item.register} Z{item.record.z_number}  "
                    f"{attention_message(item.code, item.detail)}")
-    click.echo(f"{len(result.days)} dagar rättas, {result.unchanged} bokförs redan rätt.")
+    click.echo(preview_summary(len(result.days), result.unchanged))
 
 
 @export_cli.command("correct")

@@ -71,7 +71,7 @@ class Correction(Base):
     job_id: Mapped[int] = mapped_column(ForeignKey("export_job.id"), index=True)
     sequence: Mapped[int]
     state: Mapped[CorrectionState] = mapped_column(String(20), default=CorrectionState.PENDING)
-    #: why it is blocked or failed (``correction.messages``): voucher_typed_over, voucher_differs, a Fortnox refusal…
+    #: why it is blocked or failed (``messages.correction``): voucher_typed_over, voucher_differs, a Fortnox refusal…
     reason_code: Mapped[str | None] = mapped_column(String(40))
     #: JSON object with what the reason's sentence needs
     reason_detail: Mapped[str | None] = mapped_column(Text)

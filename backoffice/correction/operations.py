@@ -33,20 +33,19 @@ from backoffice.db import now_utc
 from backoffice.export.context import CompanyContext, voucher_or_blockers
 from backoffice.export.doubt import sent_by
 from backoffice.export.models import ExportJob, ExportState
+from backoffice.messages.correction import DEFAULT_WHY
 from backoffice.zreport.models import ZReportRecord
 from backoffice.zreport.voucher import Voucher
 
 #: Blocks a person must settle in Fortnox: confirming again does not send these corrections again.
 NEEDS_A_PERSON = ("voucher_typed_over", "voucher_differs")
-#: The reason written into the Comments when the user gives none.
-DEFAULT_WHY = "Ändrade inställningar för konteringen"
 
 
 class CorrectionError(Exception):
     """A range that cannot be corrected; nothing was written or posted.
 
     code: ``range_reversed``, ``range_in_future``, ``not_active``, ``no_exported_voucher``,
-    ``nothing_to_correct``. detail: what the Swedish sentence names (``correction.messages``).
+    ``nothing_to_correct``. detail: what the Swedish sentence names (``messages.correction``).
     """
 
     def __init__(self, code: str, **detail: Any) -> None:
@@ -93,7 +92,7 @@ class DayCorrection:
 
 @dataclass(frozen=True, slots=True)
 class Attention:
-    """A report in the range that is not corrected now, and why (``correction.messages.attention_message``).
+    """A report in the range that is not corrected now, and why (``messages.correction.attention_message``).
 
     code: ``not_exported``, ``under_way``, ``voucher_typed_over``, ``voucher_differs``, ``cannot_book``,
     ``failed``, ``blocked``. detail: what the sentence names.

@@ -48,6 +48,7 @@ from backoffice.integrations.fortnox.errors import (
 from backoffice.integrations.fortnox.metadata import refresh_snapshot, snapshot_for
 from backoffice.integrations.fortnox.models import FortnoxConnection, FortnoxIntegration
 from backoffice.integrations.fortnox.schemas import dumps_body, voucher_body
+from backoffice.messages.correction import reversal_comment
 from backoffice.zreport.voucher import Voucher
 
 log = logging.getLogger(__name__)
@@ -248,7 +249,7 @@ def comments_of(correction: Correction, token: str) -> str:
     """The reversal's ``Comments``: who corrected, when and why (BFL 5 kap. 5 §), and our token."""
     run = correction.run
     when = run.started_at.strftime("%Y-%m-%d %H:%M UTC")
-    text = f"Rättad av {run.started_by} {when}. Orsak: {run.why}. "
+    text = reversal_comment(run.started_by, when, run.why)
     return text[: 1000 - len(comments_for(token))] + comments_for(token)
 
 

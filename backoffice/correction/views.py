@@ -9,17 +9,24 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from backoffice.companies.auth import admin_required
-from backoffice.correction.messages import (
+from backoffice.correction.models import Correction, CorrectionRun, CorrectionState
+from backoffice.correction.operations import CorrectionError, preview, run_progress, start_correction
+from backoffice.db import session
+from backoffice.export.models import ExportJob, ExportState
+from backoffice.messages.correction import (
+    BOOKED_IN_FORTNOX,
+    CHAIN_NEW,
+    CHAIN_ORIGINAL,
+    CHAIN_REVERSAL,
+    UNDER_WAY,
+    WAITING_TO_BOOK,
     attention_message,
+    corrected_on,
     input_message,
     kronor,
     locked_message,
     result_message,
 )
-from backoffice.correction.models import Correction, CorrectionRun, CorrectionState
-from backoffice.correction.operations import CorrectionError, preview, run_progress, start_correction
-from backoffice.db import session
-from backoffice.export.models import ExportJob, ExportState
 from backoffice.scheduler import wake
 from backoffice.security import company_object
 
@@ -60,15 +67,15 @@ def correction_chain(zreport_id: int) -> list[dict]:
                                   .order_by(Correction.sequence)).all()
     if not corrections:
         return []
-    chain = [{"kind": "Original", "voucher": f"{job.voucher_series} {job.voucher_number}",
-              "answer": "Bokförd i Fortnox", "when": job.exported_at}]
+    chain = [{"kind": CHAIN_ORIGINAL, "voucher": f"{job.voucher_series} {job.voucher_number}",
+              "answer": BOOKED_IN_FORTNOX, "when": job.exported_at}]
     for correction in corrections:
-        for kind, number, series in (("Återföring", correction.reversal_number, correction.reversal_series),
-                                     ("Ny verifikation", correction.new_number, correction.new_series)):
+        for kind, number, series in ((CHAIN_REVERSAL, correction.reversal_number, correction.reversal_series),
+                                     (CHAIN_NEW, correction.new_number, correction.new_series)):
             if number is not None:
-                answer = "Bokförd i Fortnox"
+                answer = BOOKED_IN_FORTNOX
             elif correction.state == CorrectionState.PENDING:
-                answer = "Väntar på att bokföras"
+                answer = WAITING_TO_BOOK
             else:
                 answer = attention_message(correction.reason_code or str(correction.state),
                                            {"voucher": f"{correction.corrected_series} {correction.corrected_number}",
@@ -137,9 +144,9 @@ def run(correction_run_id: int):
 def status_text(correction: Correction) -> str:
     """A correction's state in Swedish, for its row in the run's table."""
     if correction.state == CorrectionState.DONE:
-        return f"Rättad {correction.booking_date}"
+        return corrected_on(correction.booking_date)
     if correction.state == CorrectionState.PENDING:
-        return "Pågår"
+        return UNDER_WAY
     detail = {"voucher": f"{correction.corrected_series} {correction.corrected_number}", **correction.detail}
     return attention_message(correction.reason_code or str(correction.state), detail)
 

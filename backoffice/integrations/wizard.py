@@ -53,7 +53,6 @@ from backoffice.accounts.mapping import (
 )
 from backoffice.accounts.operations import save_mapping
 from backoffice.companies.models import Company
-from backoffice.correction.messages import changed_days_hint
 from backoffice.correction.operations import changed_days
 from backoffice.db import session
 from backoffice.export.models import ExportJob, ExportState, Problem
@@ -83,6 +82,7 @@ from backoffice.messages import (
     vat_account_message,
 )
 from backoffice.messages import integrations as msg
+from backoffice.messages.correction import changed_days_hint
 from backoffice.money import ZERO
 from backoffice.scheduler import wake
 from backoffice.zreport.booking import build_voucher

@@ -20,7 +20,7 @@ def test_the_cli_previews_asks_and_corrects_only_with_yes(app, db, emulator, boo
 
     assert declined.exit_code == 1 and "Rätta 1 dag för" in declined.output
     assert "konto 3002: 0,00 → −16 473,21 (skillnad −16 473,21)" in declined.output
-    assert "1 dagar rättas, 2 bokförs redan rätt." in declined.output
+    assert "1 dag rättas, 2 bokförs redan rätt." in declined.output
     preview = json.loads(as_json.output)
     assert [d["business_date"] for d in preview["days"]] == ["2026-11-21"] and preview["unchanged"] == 2
     assert {c["account"]: c["change"] for c in preview["days"][0]["changes"]} == {3002: "-16473.21", 3052: "16473.21"}

@@ -8,7 +8,6 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select, update
 
-from backoffice.correction.messages import attention_message, input_message, locked_message
 from backoffice.correction.models import Correction, CorrectionState
 from backoffice.correction.operations import CorrectionError, preview, start_correction
 from backoffice.correction.steps import RETRY_DELAYS
@@ -17,6 +16,7 @@ from backoffice.export.models import AttachmentState, VoucherAttachment
 from backoffice.integrations.fortnox.connection import client_for
 from backoffice.integrations.fortnox.metadata import refresh_snapshot
 from backoffice.integrations.fortnox.models import FortnoxConnection
+from backoffice.messages.correction import attention_message, input_message, locked_message
 from tests.correction.conftest import MOVED_SALES, change_mapping, run_corrections
 from tests.fixtures import ATTACH_SCOPE, jobs_of, later, run_attachments
 

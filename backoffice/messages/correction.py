@@ -87,3 +87,43 @@ def kronor(amount) -> str:
     """``1 234,50`` (Swedish digit grouping and decimal comma), with its sign."""
     text = f"{abs(amount):,.2f}".replace(",", " ").replace(".", ",")
     return ("−" if amount < 0 else "") + text
+
+
+# The chain on a Z-report's page (original → reversal → new) and a run's rows.
+CHAIN_ORIGINAL = "Original"
+CHAIN_REVERSAL = "Återföring"
+CHAIN_NEW = "Ny verifikation"
+BOOKED_IN_FORTNOX = "Bokförd i Fortnox"
+WAITING_TO_BOOK = "Väntar på att bokföras"
+UNDER_WAY = "Pågår"
+
+
+def corrected_on(booking_date: date) -> str:
+    """A done correction's state in a run's table."""
+    return f"Rättad {booking_date.isoformat()}"
+
+
+def preview_day_line(business_date: date, register: str, z_number: int, voucher: str, booking_date: date) -> str:
+    """``flask export correct``: one day of the preview."""
+    return (f"{business_date}  {register} Z{z_number}  verifikation {voucher}: "
+            f"återföring och ny verifikation {booking_date}")
+
+
+def preview_change_line(account: int, cost_center: str | None, before, after, change) -> str:
+    """``flask export correct``: one account's difference, to the öre."""
+    where = f" ({cost_center})" if cost_center else ""
+    return f"    konto {account}{where}: {kronor(before)} → {kronor(after)} (skillnad {kronor(change)})"
+
+
+def preview_summary(days: int, unchanged: int) -> str:
+    """``flask export correct``: the preview's last line."""
+    return f"{days} {'dag rättas' if days == 1 else 'dagar rättas'}, {unchanged} bokförs redan rätt."
+
+
+#: The reason written into the reversal's Comments when the user gives none.
+DEFAULT_WHY = "Ändrade inställningar för konteringen"
+
+
+def reversal_comment(started_by: str, when: str, why: str) -> str:
+    """The reversal's ``Comments`` in Fortnox: who corrected, when and why (BFL 5 kap. 5 §)."""
+    return f"Rättad av {started_by} {when}. Orsak: {why}. "
