@@ -16,6 +16,8 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 from werkzeug.local import LocalProxy
 
+from backoffice.zreport.report import business_date_at
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -28,6 +30,12 @@ NAMING_CONVENTION = {
 def now_utc() -> datetime:
     """The current time, timezone-aware in UTC."""
     return datetime.now(UTC)
+
+
+def business_today(now: datetime | None = None) -> date:
+    """Today's business day, where the restaurants are: the date in Europe/Stockholm at ``now``
+    (default: this instant). Never ``date.today()``, which is the server's local date."""
+    return business_date_at(now or now_utc())
 
 
 class UTCDateTime(TypeDecorator):

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backoffice.companies.models import Company, Register, Role, User
-from backoffice.db import session
+from backoffice.db import business_today, session
 from backoffice.messages import demo as msg
 from backoffice.money import ORE, to_ore
 from backoffice.zreport.models import ZReportRecord
@@ -181,7 +181,7 @@ demo_cli = AppGroup("demo", help="Demo data for trying the back office.")
 @click.option("--days", default=30, show_default=True, help="Days of Z-reports per register.")
 def seed(days: int) -> None:
     """Create the demo restaurant (once) with a month of Z-reports, and print how to log in."""
-    company, password = seed_demo(session, Path(current_app.instance_path), date.today(), days)
+    company, password = seed_demo(session, Path(current_app.instance_path), business_today(), days)
     session.commit()
     click.echo("")
     click.echo(msg.RUNS_AT)

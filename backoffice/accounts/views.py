@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
@@ -29,7 +29,7 @@ from backoffice.accounts.copy import (
 from backoffice.accounts.operations import load_mapping, save_mapping
 from backoffice.accounts.schemas import dump_mapping, mapping_schema
 from backoffice.companies.auth import admin_required
-from backoffice.db import now_utc, session
+from backoffice.db import business_today, now_utc, session
 from backoffice.documents import DocumentError, load_json
 from backoffice.export.jobs import integration_of
 from backoffice.export.problems import heal_connection, unblock_jobs
@@ -179,7 +179,7 @@ def export_settings():
         flash(msg.NOTHING_TO_EXPORT, "error")
         return redirect(url_for("accounts.index"))
     body = json.dumps(dump_mapping(mapping), indent=2, ensure_ascii=False) + "\n"
-    filename = f"kontoplan-{date.today().isoformat()}.json"
+    filename = f"kontoplan-{business_today().isoformat()}.json"
     return Response(
         body,
         mimetype="application/json",

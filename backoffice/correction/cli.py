@@ -12,7 +12,7 @@ from flask import current_app
 from backoffice.cli import company_by_name
 from backoffice.correction.operations import CorrectionError, Preview, preview, run_progress, start_correction
 from backoffice.correction.tasks import run_due_corrections
-from backoffice.db import session
+from backoffice.db import business_today, session
 from backoffice.export.cli import export_cli
 from backoffice.export.tasks import run_due_jobs
 from backoffice.messages.correction import (
@@ -63,7 +63,7 @@ def correct(company_name: str, date_from: str, date_to: str, why: str | None, ye
     """Rätta dag: correct booked days with a reversal and a new voucher each, after a preview."""
     company = company_by_name(company_name)
     first, last = _day(date_from), _day(date_to)
-    today = date.today()
+    today = business_today()
     try:
         result = preview(session, company, first, last, today=today)
     except CorrectionError as exc:

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from backoffice.companies.auth import admin_required
 from backoffice.correction.models import Correction, CorrectionRun, CorrectionState
 from backoffice.correction.operations import CorrectionError, preview, run_progress, start_correction
-from backoffice.db import session
+from backoffice.db import business_today, session
 from backoffice.export.models import ExportJob, ExportState
 from backoffice.messages.correction import (
     BOOKED_IN_FORTNOX,
@@ -31,10 +31,6 @@ from backoffice.scheduler import wake
 from backoffice.security import company_object
 
 bp = Blueprint("correction", __name__, url_prefix="/zrapporter/ratta")
-
-
-def _today() -> date:
-    return date.today()
 
 
 def _range() -> tuple[date | None, date | None, str | None]:
@@ -97,7 +93,7 @@ def show():
     result = None
     if first is not None and last is not None:
         try:
-            result = preview(session, company, first, last, today=_today())
+            result = preview(session, company, first, last, today=business_today())
         except CorrectionError as exc:
             error = input_message(exc.code, exc.detail)
     session.commit()
@@ -105,7 +101,7 @@ def show():
                            .order_by(CorrectionRun.id.desc()).limit(20)).all()
     return render_template("correction/preview.html", result=result, error=error, first=first, last=last,
                            runs=runs, kronor=kronor, locked_message=locked_message,
-                           attention_message=attention_message, today=_today())
+                           attention_message=attention_message, today=business_today())
 
 
 @bp.post("/")
@@ -120,7 +116,7 @@ def confirm():
         return redirect(url_for("correction.show"))
     try:
         run = start_correction(session, company, first, last, actor=current_user.email,
-                               why=request.form.get("why"), today=_today())
+                               why=request.form.get("why"), today=business_today())
     except CorrectionError as exc:
         session.rollback()
         flash(input_message(exc.code, exc.detail), "error")

@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 from flask import current_app, flash, redirect, render_template, request, url_for
@@ -54,7 +54,7 @@ from backoffice.accounts.mapping import (
 from backoffice.accounts.operations import save_mapping
 from backoffice.companies.models import Company
 from backoffice.correction.operations import changed_days
-from backoffice.db import session
+from backoffice.db import business_today, session
 from backoffice.export.models import ExportJob, ExportState, Problem
 from backoffice.export.problems import unblock_jobs
 from backoffice.export.reasons import Reason
@@ -126,7 +126,7 @@ def _save(company: Company, mapping: Mapping, next_step: str):
     integration.wizard_step = next_step
     session.commit()
     unblock_jobs(session, company)
-    changed = changed_days(session, company, date.today())  # "12 exporterade dagar bokförs annorlunda …"
+    changed = changed_days(session, company, business_today())  # "12 exporterade dagar bokförs annorlunda …"
     if changed:
         flash(changed_days_hint(changed), "info")
     return redirect(step_url(next_step))

@@ -8,13 +8,12 @@ and quick links. A company that has not activated the integration sees that firs
 
 from __future__ import annotations
 
-from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_from_directory, url_for
 from flask_login import current_user, login_required
 
-from backoffice.db import now_utc, session
+from backoffice.db import business_today, session
 from backoffice.export.jobs import integration_of
 from backoffice.export.manual import start_manual_export
 from backoffice.export.status import job_counts, status_light
@@ -25,14 +24,8 @@ from backoffice.overview.chart import sales_chart
 from backoffice.overview.operations import company_sales_per_day, register_days
 from backoffice.overview.restaurants import FILTERS, SORT_KEYS, restaurant_rows, sort_and_filter
 from backoffice.scheduler import wake
-from backoffice.zreport.report import BUSINESS_TIMEZONE
 
 bp = Blueprint("overview", __name__)
-
-
-def business_today(now: datetime | None = None):
-    """Today's date where the restaurants are (a business day is a Swedish date)."""
-    return (now or now_utc()).astimezone(BUSINESS_TIMEZONE).date()
 
 
 @bp.get("/")

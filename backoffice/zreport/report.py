@@ -288,6 +288,14 @@ BUSINESS_TIMEZONE = ZoneInfo("Europe/Stockholm")
 CLOCK_SKEW = timedelta(minutes=5)
 
 
+def business_date_at(moment: datetime) -> date:
+    """The business day at the aware instant ``moment``: its date in Europe/Stockholm.
+
+    2026-12-01T23:30Z is 2026-12-02 00:30 in Stockholm, so the business day 2026-12-02.
+    """
+    return moment.astimezone(BUSINESS_TIMEZONE).date()
+
+
 @dataclass(frozen=True, slots=True)
 class DateProblem:
     """A date of a report that cannot be.
@@ -327,7 +335,7 @@ def date_problems(report: ZReport, now: datetime) -> list[DateProblem]:
     latest = now + CLOCK_SKEW
     if report.closed_at > latest:
         problems.append(DateProblem("closed_at", "in_the_future", latest))
-    tomorrow = now.astimezone(BUSINESS_TIMEZONE).date() + timedelta(days=1)
+    tomorrow = business_date_at(now) + timedelta(days=1)
     if report.business_date > tomorrow:
         problems.append(DateProblem("business_date", "after_tomorrow", tomorrow))
     return problems
