@@ -286,9 +286,24 @@ def run_progress(session: Session, run: CorrectionRun) -> RunProgress:
                        counts.get(CorrectionState.FAILED, 0), counts.get(CorrectionState.PENDING, 0))
 
 
-def changed_days(session: Session, company: Company, today: date) -> int:
-    """How many exported days would be booked otherwise with today's settings (the wizard's hint)."""
+@dataclass(frozen=True, slots=True)
+class ChangedDays:
+    """The exported reports today's settings would book otherwise (the wizard's hint and its button).
+
+    count: how many; date_from, date_to: the first and last of their business days (None when none),
+    the range **Rätta dagarna** previews (days between them whose booking is unchanged are not listed).
+    """
+
+    count: int
+    date_from: date | None = None
+    date_to: date | None = None
+
+
+def changed_days(session: Session, company: Company, today: date) -> ChangedDays:
+    """Which exported days would be booked otherwise with today's settings; reads only our database."""
     try:
-        return len(preview(session, company, date(2000, 1, 1), today, today=today).days)
+        days = preview(session, company, date(2000, 1, 1), today, today=today).days
     except CorrectionError:
-        return 0
+        return ChangedDays(0)
+    dates = [day.record.business_date for day in days]
+    return ChangedDays(len(days), min(dates, default=None), max(dates, default=None))

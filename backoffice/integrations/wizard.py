@@ -15,10 +15,11 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import session as cookie
 from flask_login import current_user
 from sqlalchemy import func, select
 from wtforms import SelectChoice
@@ -92,6 +93,8 @@ from backoffice.zreport.voucher import NothingToBookError, is_result_account
 
 #: The series offered when the company has none for the cash register (Loco: "F - Kassa").
 CASH_SERIES = ("F", "Kassa")
+#: The key of the signed session cookie that carries "N exporterade dagar bokförs annorlunda" to the next page.
+CORRECTION_HINT = "correction_hint"
 
 
 # --- the wizard: plumbing -------------------------------------------------------------------------
@@ -127,9 +130,23 @@ def _save(company: Company, mapping: Mapping, next_step: str):
     session.commit()
     unblock_jobs(session, company)
     changed = changed_days(session, company, business_today())  # "12 exporterade dagar bokförs annorlunda …"
-    if changed:
-        flash(changed_days_hint(changed), "info")
+    if changed.count:
+        # Shown once, on the next page of the wizard, with its Rätta dagarna button (like a flash).
+        cookie[CORRECTION_HINT] = {"count": changed.count, "fran": changed.date_from.isoformat(),
+                                   "till": changed.date_to.isoformat()}
+    else:
+        cookie.pop(CORRECTION_HINT, None)
     return redirect(step_url(next_step))
+
+
+def correction_hint() -> dict | None:
+    """The hint the last save left, once: its sentence and the range its Rätta dagarna button previews."""
+    hint = cookie.pop(CORRECTION_HINT, None)
+    if not hint:
+        return None
+    first, last = date.fromisoformat(hint["fran"]), date.fromisoformat(hint["till"])
+    return {"sentence": changed_days_hint(hint["count"], first, last),
+            "url": url_for("correction.show", fran=hint["fran"], till=hint["till"])}
 
 
 def _render(step: str, integration, status: int = 200, **context):
@@ -143,6 +160,7 @@ def _render(step: str, integration, status: int = 200, **context):
             reached=max(reached, STEPS.index(step)),
             integration=integration,
             previous=STEPS[STEPS.index(step) - 1] if STEPS.index(step) > 0 else None,
+            correction_hint=correction_hint(),
             **context,
         ),
         status,
@@ -474,7 +492,7 @@ def _step_preview(step, company, integration, connection, mapping):
     seen = seen_parts(company, mapping.start_date)
     problems: list[tuple[str, str | None]] = []  # (sentence, link to the field that fixes it)
     try:
-        accounts = fortnox_accounts(connection, fresh=request.method == "POST")
+        accounts = fortnox_accounts(connection, fresh=request.method == "POST" or "las-om" in request.args)
     except FortnoxUnavailable as exc:
         accounts = None
         problems.append((exc.message, None))
@@ -548,6 +566,7 @@ def _step_preview(step, company, integration, connection, mapping):
         mapping=mapping,
         summary=summary,
         next_label="NÄSTA" if summary is None else "Aktivera och exportera",
+        read_at=chart_read_at(connection),
     )
 
 

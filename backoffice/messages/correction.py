@@ -70,9 +70,11 @@ def changed_days_message(count: int) -> str:
     return f"{count} exporterade dagar bokförs annorlunda med de nya inställningarna"
 
 
-def changed_days_hint(count: int) -> str:
-    """The wizard's flash after saving, leading to Rätta dagarna."""
-    return changed_days_message(count) + ". Tryck på Rätta dagarna under Z-rapporter för att rätta dem."
+def changed_days_hint(count: int, date_from: date, date_to: date) -> str:
+    """What the wizard says after saving, beside its **Rätta dagarna** button."""
+    span = date_from.isoformat() if date_from == date_to else f"{date_from.isoformat()} – {date_to.isoformat()}"
+    return (f"{changed_days_message(count)} ({span}). Tryck på Rätta dagarna för att se rättelsen; "
+            "ingenting bokförs förrän du bekräftar.")
 
 
 def confirm_question(days: int, company: str) -> str:

@@ -83,6 +83,7 @@ def test_an_admin_walks_the_whole_wizard_and_the_reports_reach_fortnox(
     preview = page.locator("table.voucher")
     expect(preview).to_contain_text("1689")
     expect(preview.locator("thead")).to_contain_text("Kostnadsställe")
+    expect(page.locator("[data-read-at]")).to_contain_text("Kontoplanen lästes från Fortnox")  # the names' age
     page.screenshot(path=screenshots / "wizard-preview.png", full_page=True)
     expect(page.locator("[data-activation-summary]")).to_contain_text("bokförs nu i serie F")
     page.get_by_role("button", name="Aktivera och exportera").click()

@@ -72,6 +72,11 @@ def test_saving_the_wizard_says_how_many_exported_days_would_be_booked_otherwise
     saved = admin.post(wizard, {"sales:12:Mat": "3052", "sales:25:Dryck": "3051", "sales:12:Dryck": "3002"})
     after = admin.get(saved.headers["Location"])
 
-    assert "1 exporterad dag bokförs annorlunda med de nya inställningarna" in after.text
+    assert "1 exporterad dag bokförs annorlunda med de nya inställningarna (2026-11-21)." in after.text
+    button = re.search(r'<a class="button primary" href="([^"]+)">Rätta dagarna</a>', after.text)
+    assert button and button.group(1).replace("&amp;", "&") == "/zrapporter/ratta/?fran=2026-11-21&till=2026-11-21"
+    assert "bokförs annorlunda" not in admin.get(saved.headers["Location"]).text  # said once, like a flash
+    preview = admin.get(button.group(1).replace("&amp;", "&"))
+    assert 'data-day="2026-11-21"' in preview.text and "Bekräfta</button>" in preview.text
     zreports = admin.get("/zrapporter/")
     assert "data-correction-start" in zreports.text and "Rätta dagarna</button>" in zreports.text
