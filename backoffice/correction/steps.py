@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
-from backoffice.correction.compare import first_open_day, reversal_description, reversal_rows, rows_of
+from backoffice.correction.compare import changes, first_open_day, reversal_description, reversal_rows, rows_of
 from backoffice.correction.models import Correction, CorrectionState
 from backoffice.db import now_utc
 from backoffice.export.context import CompanyContext, connection_blockers, voucher_or_blockers
@@ -206,9 +206,13 @@ def _reverse(session: Session, correction: Correction, context: CompanyContext, 
                                 financial_year=correction.corrected_year)
     typed_over = differences(sent, stored)
     if typed_over:
+        # What the person must compare, per account to the öre: our rows against Fortnox's.
+        by_hand = changes(rows_of(sent_rows), rows_of(stored.get("VoucherRows") or ()))
         raise _Stop(_block(session, correction, "voucher_typed_over", {
             "voucher": f"{correction.corrected_series} {correction.corrected_number}",
-            "differences": list(typed_over)}))
+            "differences": list(typed_over),
+            "accounts": [{"account": c.account, "cost_center": c.cost_center, "sent": str(c.before),
+                          "fortnox": str(c.after)} for c in by_hand]}))
     snapshot = snapshot_for(session, context.connection, client, correction.corrected_date, now=now)
     day = first_open_day(correction.corrected_date, snapshot.locked_through)
     if day != correction.corrected_date:

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 
 from backoffice.messages import reason_message
 
@@ -15,6 +16,15 @@ _DIFFERENCES = {"series": "en annan verifikationsserie", "date": "ett annat datu
 
 def _differences(detail: dict) -> str:
     return " och ".join(_DIFFERENCES[d] for d in detail.get("differences", ()) if d in _DIFFERENCES) or "annat innehåll"
+
+
+def _by_account(detail: dict) -> str:
+    """`` Skillnad per konto (skickat → i Fortnox): konto 1580: 1 000,00 → 0,00; …`` or nothing."""
+    parts = []
+    for a in detail.get("accounts") or ():
+        where = f" ({a['cost_center']})" if a.get("cost_center") else ""
+        parts.append(f"konto {a['account']}{where}: {kronor(Decimal(a['sent']))} → {kronor(Decimal(a['fortnox']))}")
+    return f" Skillnad per konto (skickat → i Fortnox): {'; '.join(parts)}." if parts else ""
 
 
 def input_message(code: str, detail: dict | None = None) -> str:
@@ -50,7 +60,8 @@ def attention_message(code: str, detail: dict | None = None) -> str:
         "not_exported": "Dagen har ingen exporterad verifikation och rättas inte.",
         "under_way": f"En rättelse av verifikation {voucher} pågår redan.",
         "voucher_typed_over": f"Verifikation {voucher} i Fortnox har ändrats för hand (den har {_differences(d)} "
-        "än vi skickade) och rättas inte automatiskt. Jämför den med Z-rapporten och rätta den i Fortnox.",
+        "än vi skickade) och rättas inte automatiskt." + _by_account(d)
+        + " Jämför den med Z-rapporten och rätta den i Fortnox.",
         "voucher_differs": f"Fortnox har redan verifikation {d.get('found', '')} med vårt export-id för rättelsen, "
         f"men den har {_differences(d)} än vi skickade. Vi skickar den inte igen, så att ingenting bokförs två "
         "gånger. Be er redovisningskonsult jämföra den med Z-rapporten.",

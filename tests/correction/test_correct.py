@@ -16,7 +16,7 @@ from backoffice.export.models import AttachmentState, VoucherAttachment
 from backoffice.integrations.fortnox.connection import client_for
 from backoffice.integrations.fortnox.metadata import refresh_snapshot
 from backoffice.integrations.fortnox.models import FortnoxConnection
-from backoffice.messages.correction import attention_message, input_message, locked_message
+from backoffice.messages.correction import attention_message, input_message, kronor, locked_message
 from tests.correction.conftest import MOVED_SALES, change_mapping, run_corrections
 from tests.fixtures import ATTACH_SCOPE, jobs_of, later, run_attachments
 
@@ -217,6 +217,9 @@ def test_a_voucher_typed_over_in_fortnox_is_listed_for_a_person_and_never_revers
     assert item.code == "voucher_typed_over"
     sentence = attention_message(item.code, item.detail)
     assert f"Verifikation F {job_21.voucher_number}" in sentence and "andra rader" in sentence
+    moved = kronor(Decimal(str(original["rows"][0]["debit"])) - Decimal(str(original["rows"][0]["credit"])))
+    assert original["rows"][0]["account"] == 1580  # card payments, moved by hand to 1930
+    assert f"Skillnad per konto (skickat → i Fortnox): konto 1580: {moved} → 0,00; konto 1930: 0,00 → {moved}." in sentence
     with pytest.raises(CorrectionError):  # confirming again does not send it
         start_correction(db, shop.company, NOV_20, NOV_22, actor="test", today=TODAY)
 
