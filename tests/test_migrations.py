@@ -1,16 +1,25 @@
 """The migrations produce exactly the models' schema (autogenerate finds no difference), in one chain
-whose file names sort in its order."""
+whose file names sort in its order; a migration that moves data keeps it, tried from the revision
+before it with rows written the old way."""
 
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine
+from sqlalchemy import Engine, create_engine, inspect, text
+from sqlalchemy.engine import make_url
 
 from backoffice.cli import alembic_config
 from backoffice.db import Base, import_models
 from backoffice.db import compare_type_for_migrations as compare_type
+
+#: A timestamp as the rows of before would have it (the text both databases read as aware UTC).
+CREATED = "2026-11-01 09:00:00.000000+00:00"
 
 
 def test_migrations_produce_exactly_the_models_schema(database_url):
@@ -29,3 +38,71 @@ def test_the_migrations_are_one_chain_whose_file_names_sort_in_its_order(databas
 
     assert len(scripts.get_heads()) == 1
     assert sorted(chain) == chain
+
+
+# --- the migrations that move data: each from the revision before it, with rows made the old way ------
+
+
+@pytest.fixture()
+def empty_database(database_url) -> Iterator[Engine]:
+    """An empty database of the suite's kind (SQLite, or PostgreSQL when DATABASE_URL says so), dropped after."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "postgresql":
+        name = f"{url.database}_m{uuid.uuid4().hex[:6]}"
+        admin = create_engine(url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        engine = create_engine(url.set(database=name))
+        yield engine
+        engine.dispose()
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        admin.dispose()
+    else:
+        engine = create_engine(f"sqlite:///{Path(url.database).parent / f'm{uuid.uuid4().hex[:6]}.db'}")
+        yield engine
+        engine.dispose()
+
+
+def migrate(engine: Engine, revision: str, *, down: bool = False) -> None:
+    config = alembic_config(engine.url.render_as_string(hide_password=False))
+    (command.downgrade if down else command.upgrade)(config, revision)
+
+
+MEMBERSHIPS = "ff6c0a1e3b72"  # "Give users a role in each of several companies (memberships)"
+
+
+def test_the_memberships_migration_gives_every_user_their_company_and_role_and_back(empty_database):
+    before = ScriptDirectory.from_config(alembic_config("sqlite://")).get_revision(MEMBERSHIPS).down_revision
+    migrate(empty_database, before)
+    with empty_database.begin() as connection:
+        connection.execute(text(
+            "INSERT INTO company (id, name, org_number, created_at) VALUES"
+            " (1, 'Krogen AB', '556677-8899', :at), (2, 'Bistron AB', '556000-0001', :at)"), {"at": CREATED})
+        connection.execute(text(
+            "INSERT INTO user_account (id, company_id, email, password_hash, role, created_at) VALUES"
+            " (10, 1, 'anna@krogen.se', 'x', 'admin', :at), (11, 1, 'bo@krogen.se', 'x', 'manager', :at),"
+            " (12, 2, 'cilla@bistron.se', 'x', 'admin', :at)"), {"at": CREATED})
+
+    migrate(empty_database, MEMBERSHIPS)
+
+    with empty_database.connect() as connection:
+        memberships = connection.execute(text(
+            "SELECT user_id, company_id, role FROM membership ORDER BY user_id")).all()
+        columns = {c["name"] for c in inspect(connection).get_columns("user_account")}
+    assert [tuple(m) for m in memberships] == [(10, 1, "admin"), (11, 1, "manager"), (12, 2, "admin")]
+    assert "company_id" not in columns and "role" not in columns
+    with empty_database.begin() as connection:  # Anna is an admin of Bistron too now; Dan has no company
+        connection.execute(text("INSERT INTO membership (user_id, company_id, role, created_at)"
+                                " VALUES (10, 2, 'manager', :at)"), {"at": CREATED})
+        connection.execute(text("INSERT INTO user_account (id, email, password_hash, created_at)"
+                                " VALUES (13, 'dan@byran.se', 'x', :at)"), {"at": CREATED})
+
+    migrate(empty_database, before, down=True)
+
+    with empty_database.connect() as connection:
+        users = connection.execute(text("SELECT id, company_id, role FROM user_account ORDER BY id")).all()
+        tables = inspect(connection).get_table_names()
+    # Each user keeps their first membership; one with none cannot exist without a company, and goes.
+    assert [tuple(u) for u in users] == [(10, 1, "admin"), (11, 1, "manager"), (12, 2, "admin")]
+    assert "membership" not in tables
