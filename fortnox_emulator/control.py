@@ -168,6 +168,12 @@ class EmulatorControl:
         body = {"from_date": str(from_date), "to_date": str(to_date)}
         return self._call("POST", f"/tenants/{tenant_id}/financialyears", body)["financial_year"]
 
+    def move_financial_year(self, tenant_id: int, year_id: int, from_date: date | str, to_date: date | str
+                            ) -> dict[str, Any]:
+        """PUT /_emulator/tenants/{id}/financialyears/{year_id}: other dates for a year without vouchers."""
+        body = {"from_date": str(from_date), "to_date": str(to_date)}
+        return self._call("PUT", f"/tenants/{tenant_id}/financialyears/{year_id}", body)
+
     def set_permission(self, tenant_id: int, name: str, granted: bool) -> dict[str, Any]:
         """PUT /_emulator/tenants/{id}/permissions/{name}: give or take a user right (``vouchers``)."""
         return self._call("PUT", f"/tenants/{tenant_id}/permissions/{name}", {"granted": granted})

@@ -256,6 +256,30 @@ def create_financial_year(app: EmulatorApp, request: Request, tenant_id: int) ->
     return json_response({"financial_year": year_id}, 201)
 
 
+def move_financial_year(app: EmulatorApp, request: Request, tenant_id: int, year_id: int) -> dict[str, Any]:
+    """PUT /_emulator/tenants/{id}/financialyears/{year_id} {"from_date", "to_date"}: give a year without
+    vouchers other dates (a broken financial year, such as 2026-05-01 – 2027-04-30); chart and series stay."""
+    data = _body(request)
+    tenant = _tenant(app, tenant_id)
+    year = tenant.financial_years.get(year_id)
+    if year is None:
+        raise ControlError(404, f"no financial year {year_id}")
+    try:
+        from_date, to_date = date.fromisoformat(data["from_date"]), date.fromisoformat(data["to_date"])
+    except (KeyError, TypeError, ValueError):
+        raise ControlError(400, "from_date and to_date must be YYYY-MM-DD") from None
+    if to_date < from_date:
+        raise ControlError(400, "to_date must not be before from_date")
+    if any(y.id != year_id and y.from_date <= to_date and from_date <= y.to_date
+           for y in tenant.financial_years.values()):
+        raise ControlError(409, "the dates overlap another financial year")
+    if any(key[0] == year_id for key in tenant.vouchers):
+        raise ControlError(409, "the financial year has vouchers")
+    year.from_date, year.to_date = from_date, to_date
+    app.store.mark_dirty()
+    return {"financial_year": year_id, "from_date": from_date.isoformat(), "to_date": to_date.isoformat()}
+
+
 def set_permission(app: EmulatorApp, request: Request, tenant_id: int, name: str) -> dict[str, Any]:
     """PUT /_emulator/tenants/{id}/permissions/{name} {"granted": bool}: give or take a user right
     (``vouchers``: creating vouchers) from the user the tenant's tokens act for."""
@@ -504,6 +528,7 @@ ROUTES: dict[str, tuple[str, tuple[str, ...], Handler]] = {
     "lockedperiod.set": (f"{T}/lockedperiod", ("PUT",), set_locked_period),
     "financialyears.delete": (f"{T}/financialyears/<int:year_id>", ("DELETE",), delete_financial_year),
     "financialyears.create": (f"{T}/financialyears", ("POST",), create_financial_year),
+    "financialyears.move": (f"{T}/financialyears/<int:year_id>", ("PUT",), move_financial_year),
     "permissions.set": (f"{T}/permissions/<name>", ("PUT",), set_permission),
     "vouchers.list": (f"{T}/vouchers", ("GET",), stored_vouchers),
     "vouchers.type_over": (f"{T}/vouchers/<int:year_id>/<series>/<int:number>", ("PUT",), type_over_voucher),

@@ -30,13 +30,14 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import bindparam, func, insert, or_, select, update
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from backoffice.companies.models import Company
+from backoffice.correction.models import Correction
 from backoffice.db import now_utc
 from backoffice.export.models import AttachmentRun, AttachmentState, ExportJob, ExportState, VoucherAttachment
 from backoffice.export.statements import update_row
@@ -47,6 +48,7 @@ from backoffice.integrations.fortnox.errors import (
     FortnoxError,
     FortnoxRateLimited,
 )
+from backoffice.integrations.fortnox.metadata import refresh_snapshot, stored_snapshot
 from backoffice.integrations.fortnox.models import ConnectionStatus, FortnoxConnection, FortnoxIntegration
 from backoffice.zreport.pdf import file_name, render_pdf
 
@@ -251,8 +253,7 @@ def attach_one(session: Session, attachment_id: int, *, clients: Clients, now: d
     _store(session, attachment, file_name=name)  # commits: no transaction stays open while Fortnox is called
     try:
         if attachment.connect_in_doubt or attachment.look_first:
-            # The year as its Id and as the calendar year of the voucher's date: either reading of VoucherYear.
-            years = (year, record.business_date.year)
+            years = _voucher_years(session, connection, client, year, _voucher_day(session, attachment), now)
             files = [c.get("FileId") for c in client.voucher_file_connections(series, number, years=years)]
             if attachment.file_id is not None and attachment.file_id in files:
                 return _attached(session, attachment, now)  # our connection went through
@@ -276,6 +277,34 @@ def attach_one(session: Session, attachment_id: int, *, clients: Clients, now: d
     except FortnoxError as exc:
         return _handle_error(session, attachment, exc, step, now)
     return _attached(session, attachment, now)
+
+
+def _voucher_day(session: Session, attachment: VoucherAttachment) -> date:
+    """The date of the voucher the file goes to: a correction's new voucher is booked on the
+    correction's booking day, the export's voucher on the date it was sent with (its business day)."""
+    if attachment.correction_id is not None:
+        correction = session.get(Correction, attachment.correction_id)
+        if correction is not None and correction.booking_date is not None:
+            return correction.booking_date
+    job = attachment.job
+    return job.sent_date or job.zreport.business_date
+
+
+def _voucher_years(session: Session, connection: FortnoxConnection, client: FortnoxClient, year_id: int,
+                   day: date, now: datetime) -> tuple[int, ...]:
+    """``VoucherYear`` of the voucher's file connections under either reading (no source says which): its
+    financial year's Id, and the calendar year that financial year starts in.
+
+    The financial year is the voucher's own, the one covering its date, looked up as the export's
+    pre-flight does (``FortnoxSnapshot.financial_year_for``): for a year of 2026-05-01 – 2027-04-30 a
+    voucher of March 2027 is of 2026, not of its date's calendar year. The stored snapshot answers
+    unless it does not know the year yet (then the years are read again; commits).
+    """
+    snapshot = stored_snapshot(connection)
+    year = snapshot.financial_year_for(day) if snapshot is not None else None
+    if year is None or year.id != year_id:
+        year = refresh_snapshot(session, connection, client, now=now).financial_year_for(day)
+    return (year_id,) if year is None else (year_id, year.from_date.year)
 
 
 def _in_inbox(client: FortnoxClient, name: str, size: int) -> str | None:

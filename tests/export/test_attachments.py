@@ -254,3 +254,47 @@ def test_the_worker_posts_every_due_voucher_before_it_attaches(app, db, pos, emu
     posts = [r["path"] for r in emulator.control.requests(shop.tenant_id) if r["method"] == "POST"]
     assert posts == ["/3/vouchers"] * 3 + ["/3/inbox", "/3/voucherfileconnections"] * 3
     assert sorted(len(files) for files in files_per_voucher(emulator, shop.tenant_id).values()) == [1, 1, 1]
+
+
+def broken_financial_year(emulator, tenant_id) -> tuple[date, tuple[date, date]]:
+    """Give the tenant a financial year of 1 May – 30 April (brutet räkenskapsår) and return a past day
+    of it in the calendar year after the one it starts in, with the year's dates."""
+    today = emulator.app.today()
+    day = date(today.year, 1, 15) if today > date(today.year, 1, 16) else date(today.year - 1, 1, 15)
+    start, end = date(day.year - 1, 5, 1), date(day.year, 4, 30)
+    years = {1: (date(today.year - 1, 1, 1), date(today.year - 1, 12, 31)),
+             2: (date(today.year, 1, 1), date(today.year, 12, 31))}  # the seed's two calendar years
+    [covering] = [year_id for year_id, (first, last) in years.items() if first <= day <= last]
+    for year_id, (first, last) in years.items():
+        if year_id != covering and first <= end and start <= last:
+            emulator.control.delete_financial_year(tenant_id, year_id)
+    emulator.control.move_financial_year(tenant_id, covering, start, end)
+    return day, (start, end)
+
+
+@pytest.mark.parametrize("reading", [("honoured", "id", "whole"), ("honoured", "calendar", "whole"),
+                                     ("ignored", "calendar", "paged")], indirect=True, ids="-".join)
+def test_a_lost_connection_answer_in_a_broken_financial_year_finds_the_file_under_each_reading(
+        db, pos, emulator, restaurant, make_document, reading):
+    shop = restaurant(scope=ATTACH_SCOPE)
+    day, _ = broken_financial_year(emulator, shop.tenant_id)
+    assert pos.post(shop.tokens["K1"], make_document(business_date=day.isoformat(),
+                                                     closed_at=f"{day.isoformat()}T23:00:00+01:00")).status_code == 201
+    assert run_jobs(db) == ["exported"]
+    emulator.control.add_fault("timeout_after_store", method="POST", path_prefix="/3/voucherfileconnections",
+                               seconds=0, after="drop", tenant_id=shop.tenant_id)
+
+    assert run_attachments(db, shop.company) == ["pending"]  # connected in Fortnox, the answer lost
+    assert run_attachments(db, shop.company, now=later(6)) == ["attached"]
+
+    [job] = jobs_of(db, shop.company)
+    [voucher] = emulator.control.vouchers(shop.tenant_id)
+    assert (voucher["transaction_date"], voucher["financial_year"]) == (day.isoformat(), job.voucher_year)
+    [listed] = emulator.control.files(shop.tenant_id)
+    # Found by asking which files the voucher has, under either meaning of VoucherYear (for this voucher
+    # of January the calendar reading is the year the financial year starts in, not January's year),
+    # so the file was connected once and not a second time.
+    assert len(calls(emulator, shop.tenant_id, "POST", "/3/voucherfileconnections")) == 1
+    assert len(calls(emulator, shop.tenant_id, "GET", "/3/voucherfileconnections")) == 1
+    assert files_per_voucher(emulator, shop.tenant_id) == {(job.voucher_year, "F", job.voucher_number): [listed["id"]]}
+    assert stray_files(emulator, shop.tenant_id) == []
