@@ -106,3 +106,46 @@ def test_the_memberships_migration_gives_every_user_their_company_and_role_and_b
     # Each user keeps their first membership; one with none cannot exist without a company, and goes.
     assert [tuple(u) for u in users] == [(10, 1, "admin"), (11, 1, "manager"), (12, 2, "admin")]
     assert "membership" not in tables
+
+
+PER_COMPANY_MAIL = "ff8e4c2a1b96"  # "Keep mail preferences per user and company"
+
+
+def test_the_per_company_mail_migration_keeps_every_users_choice_for_each_of_their_companies(empty_database):
+    before = ScriptDirectory.from_config(alembic_config("sqlite://")).get_revision(PER_COMPANY_MAIL).down_revision
+    migrate(empty_database, before)
+    with empty_database.begin() as connection:
+        connection.execute(text(
+            "INSERT INTO company (id, name, org_number, created_at) VALUES"
+            " (1, 'Krogen AB', '556677-8899', :at), (2, 'Bistron AB', '556000-0001', :at)"), {"at": CREATED})
+        connection.execute(text(
+            "INSERT INTO user_account (id, email, password_hash, created_at) VALUES"
+            " (10, 'anna@byran.se', 'x', :at), (11, 'bo@krogen.se', 'x', :at), (12, 'cilla@bistron.se', 'x', :at)"),
+            {"at": CREATED})
+        connection.execute(text(
+            "INSERT INTO membership (user_id, company_id, role, created_at) VALUES"
+            " (10, 1, 'admin', :at), (10, 2, 'manager', :at), (11, 1, 'manager', :at), (12, 2, 'admin', :at)"),
+            {"at": CREATED})
+        # Anna wants no problem mails but the weekly summary; Bo the problem mails; Cilla never chose.
+        connection.execute(text(
+            "INSERT INTO mail_preference (user_id, problems, weekly, updated_at) VALUES"
+            " (10, :no, :yes, :at), (11, :yes, :no, :at)"), {"at": CREATED, "yes": True, "no": False})
+
+    migrate(empty_database, PER_COMPANY_MAIL)
+
+    with empty_database.connect() as connection:
+        choices = connection.execute(text(
+            "SELECT user_id, company_id, problems, weekly FROM mail_preference ORDER BY user_id, company_id")).all()
+    assert [(u, c, bool(p), bool(w)) for u, c, p, w in choices] == [
+        (10, 1, False, True), (10, 2, False, True), (11, 1, True, False)]  # Cilla keeps her role's default
+    with empty_database.begin() as connection:  # Anna takes Bistron's problem mails after all
+        connection.execute(text("UPDATE mail_preference SET problems = :yes WHERE user_id = 10 AND company_id = 2"),
+                           {"yes": True})
+
+    migrate(empty_database, before, down=True)
+
+    with empty_database.connect() as connection:
+        choices = connection.execute(text(
+            "SELECT user_id, problems, weekly FROM mail_preference ORDER BY user_id")).all()
+    # One choice per user again: a mail chosen for any of their companies.
+    assert [(u, bool(p), bool(w)) for u, p, w in choices] == [(10, True, True), (11, True, False)]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, ForeignKeyConstraint, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backoffice.db import Base, now_utc
@@ -24,14 +24,23 @@ class MailKind(enum.StrEnum):
 
 
 class MailPreference(Base):
-    """A user's choice on "E-postnotiser"; no row means the default (problem mails for admins only)."""
+    """A user's choice on "E-postnotiser" for one of their companies: who gets which mail for which
+    restaurant. No row means the default for their role there (problem mails for an admin, nothing
+    for a manager, no weekly summary). The choice belongs to the membership and goes with it.
+    """
 
     __tablename__ = "mail_preference"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["user_id", "company_id"], ["membership.user_id", "membership.company_id"], ondelete="CASCADE"
+        ),
+    )
 
-    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True)
-    #: mails about problems that need a person
+    user_id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(primary_key=True)
+    #: mails about this company's problems that need a person
     problems: Mapped[bool]
-    #: the weekly summary
+    #: this company's weekly summary
     weekly: Mapped[bool] = mapped_column(default=False)
     updated_at: Mapped[datetime] = mapped_column(default=now_utc, onupdate=now_utc)
 

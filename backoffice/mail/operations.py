@@ -84,33 +84,82 @@ def wants_problem_mail(role: Role, preference: MailPreference | None) -> bool:
     return preference.problems if preference is not None else role == Role.ADMIN
 
 
+def wants_weekly(preference: MailPreference | None) -> bool:
+    """The weekly summary is opt-in for everyone."""
+    return preference is not None and preference.weekly
+
+
 def recipients(session: Session, company: Company, kind: MailKind) -> list[User]:
-    """The company's users who get mails of ``kind``, by their choice on "E-postnotiser"."""
+    """The company's users who get mails of ``kind`` about it, by their choice for it on "E-postnotiser"."""
     rows = session.execute(
         select(User, Membership.role, MailPreference)
         .join(Membership, Membership.user_id == User.id)
-        .outerjoin(MailPreference, MailPreference.user_id == User.id)
+        .outerjoin(
+            MailPreference,
+            (MailPreference.user_id == Membership.user_id) & (MailPreference.company_id == Membership.company_id),
+        )
         .where(Membership.company_id == company.id)
         .order_by(User.id)
     ).all()
     if kind == MailKind.PROBLEM:
         return [user for user, role, preference in rows if wants_problem_mail(Role(role), preference)]
-    return [user for user, _, preference in rows if preference is not None and preference.weekly]
+    return [user for user, _, preference in rows if wants_weekly(preference)]
 
 
-def preference_of(session: Session, user: User) -> MailPreference | None:
-    return session.get(MailPreference, user.id)
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """What a user gets for one of their companies, for "E-postnotiser".
+
+    membership: the user's role in the company.
+    problems, weekly: the mails they get (their choice, else their role's default).
+    chosen: whether it is their own choice (a stored preference) rather than the default.
+    """
+
+    membership: Membership
+    problems: bool
+    weekly: bool
+    chosen: bool
 
 
-def set_preference(session: Session, user: User, *, problems: bool, weekly: bool) -> MailPreference:
-    """Store a user's choice. Flushes."""
-    preference = session.get(MailPreference, user.id)
-    if preference is None:
-        preference = MailPreference(user_id=user.id, problems=problems, weekly=weekly)
-        session.add(preference)
-    preference.problems, preference.weekly = problems, weekly
+def choices_of(session: Session, user: User) -> list[Choice]:
+    """The user's mails per company, in the order of the header's switch."""
+    stored = {
+        preference.company_id: preference
+        for preference in session.scalars(select(MailPreference).where(MailPreference.user_id == user.id))
+    }
+    return [
+        Choice(m, wants_problem_mail(Role(m.role), stored.get(m.company_id)), wants_weekly(stored.get(m.company_id)),
+               m.company_id in stored)
+        for m in user.sorted_memberships()
+    ]
+
+
+class NotAMemberError(LookupError):
+    """A mail choice for a company the user has no role in."""
+
+    def __init__(self, user_id: int, company_id: int) -> None:
+        super().__init__(f"user {user_id} is not a member of company {company_id}")
+        self.user_id, self.company_id = user_id, company_id
+
+
+def set_preference(session: Session, user: User, company_id: int, *, problems: bool, weekly: bool) -> None:
+    """Store a user's choice for one of their companies. Flushes.
+
+    A choice that is the default of their role there is stored as no row, so that the default keeps
+    following the role (a manager made admin gets the admins' problem mails unless they opted out).
+    """
+    membership = user.membership_in(company_id)
+    if membership is None:
+        raise NotAMemberError(user.id, company_id)
+    preference = session.get(MailPreference, (user.id, company_id))
+    if (problems, weekly) == (wants_problem_mail(Role(membership.role), None), False):
+        if preference is not None:
+            session.delete(preference)
+    elif preference is None:
+        session.add(MailPreference(user_id=user.id, company_id=company_id, problems=problems, weekly=weekly))
+    else:
+        preference.problems, preference.weekly = problems, weekly
     session.flush()
-    return preference
 
 
 # --- queueing -------------------------------------------------------------------------------------
@@ -250,7 +299,10 @@ def queue_weekly_summaries(session: Session, config, *, now: datetime) -> int:
     companies = session.scalars(
         select(Company)
         .join(Membership, Membership.company_id == Company.id)
-        .join(MailPreference, MailPreference.user_id == Membership.user_id)
+        .join(
+            MailPreference,
+            (MailPreference.user_id == Membership.user_id) & (MailPreference.company_id == Membership.company_id),
+        )
         .where(MailPreference.weekly.is_(True))
         .distinct()
     ).all()

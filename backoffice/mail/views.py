@@ -1,14 +1,14 @@
-"""E-postnotiser: each user chooses the mails they get (problems that need a person; the weekly summary)."""
+"""E-postnotiser: each user chooses, per company of theirs, the mails they get (problems that need a
+person; the weekly summary)."""
 
 from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
-from backoffice.companies.models import Role
 from backoffice.db import session
-from backoffice.mail.forms import MailPreferenceForm
-from backoffice.mail.operations import mail_status, preference_of, set_preference, wants_problem_mail
+from backoffice.mail.forms import mail_preference_form
+from backoffice.mail.operations import choices_of, mail_status, set_preference
 from backoffice.mail.smtp import SmtpSettings
 from backoffice.messages import mail as msg
 
@@ -19,18 +19,17 @@ bp = Blueprint("mail", __name__, url_prefix="/konto")
 @login_required
 def preferences():
     user = current_user._get_current_object()
-    preference = preference_of(session, user)
-    form = MailPreferenceForm(
-        data={
-            # The default of an admin of any of the user's companies (the choice holds for all of them).
-            "problems": wants_problem_mail(
-                Role.ADMIN if any(m.is_admin for m in user.memberships) else Role.MANAGER, preference
-            ),
-            "weekly": preference.weekly if preference is not None else False,
-        }
-    )
+    choices = choices_of(session, user)
+    data = {}
+    for choice in choices:
+        data[f"problems_{choice.membership.company_id}"] = choice.problems
+        data[f"weekly_{choice.membership.company_id}"] = choice.weekly
+    form = mail_preference_form({c.membership.company_id: c.membership.company.name for c in choices}, data)
     if form.validate_on_submit():
-        set_preference(session, user, problems=form.problems.data, weekly=form.weekly.data)
+        for choice in choices:
+            company_id = choice.membership.company_id
+            set_preference(session, user, company_id, problems=form[f"problems_{company_id}"].data,
+                           weekly=form[f"weekly_{company_id}"].data)
         session.commit()
         flash(msg.PREFERENCES_SAVED, "info")
         return redirect(url_for("mail.preferences"))
@@ -38,8 +37,7 @@ def preferences():
     return render_template(
         "mail/preferences.html",
         form=form,
+        choices=choices,
         configured=configured,
-        default_on=user.is_admin,
-        chosen=preference is not None,
         status=mail_status(session, user.company),
     )

@@ -34,3 +34,11 @@ def _what_is_wrong(kind: str, detail: dict) -> str:
     if kind == Reason.PERIOD_LOCKED:
         return "låst period i Fortnox"
     return "exporten till Fortnox"
+
+
+def problems_choice(company_name: str) -> str:
+    return f"E-post när något behöver åtgärdas för {company_name}"
+
+
+def weekly_choice(company_name: str) -> str:
+    return f"Veckosammanfattning för {company_name}"

@@ -9,6 +9,7 @@ from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import select
 
+from backoffice.companies.models import Membership, Role
 from backoffice.db import now_utc
 from backoffice.export.reasons import Reason
 from backoffice.mail.models import MailPreference, OutgoingMail
@@ -27,6 +28,11 @@ LATER = GRACE + timedelta(minutes=1)
 def outbox(db, company) -> list[OutgoingMail]:
     fresh(db)
     return db.scalars(select(OutgoingMail).where(OutgoingMail.company_id == company.id).order_by(OutgoingMail.id)).all()
+
+
+def checked(html: str, name: str) -> bool:
+    """Whether the page's checkbox ``name`` is ticked."""
+    return "checked" in re.search(rf'<input[^>]*name="{name}"[^>]*>', html).group(0)
 
 
 def test_an_inactive_account_is_mailed_to_the_admins_in_the_banners_words_with_the_fix_link(
@@ -139,19 +145,77 @@ def test_without_smtp_host_nothing_is_queued_and_the_settings_page_says_so(db, s
 
 def test_each_user_opts_in_or_out_on_e_postnotiser(db, site, connect, smtp, mail_app):
     made = connect(site(registers=("K1",)), active=True, mapping=DEMO_MAPPING)
-    page = made.manager.get("/konto/e-post").text
-    assert 'name="problems"' in page and "checked" not in page.split('name="problems"')[0][-80:]
+    field = f"problems_{made.company.id}"
+    assert not checked(made.manager.get("/konto/e-post").text, field)
+    assert checked(made.admin.get("/konto/e-post").text, field)  # the admins' default
 
-    assert made.admin.post("/konto/e-post", {"weekly": "y"}).status_code == 302  # admin: problems off
-    assert made.manager.post("/konto/e-post", {"problems": "y"}).status_code == 302  # manager: on
+    assert made.admin.post("/konto/e-post", {f"weekly_{made.company.id}": "y"}).status_code == 302  # problems off
+    assert made.manager.post("/konto/e-post", {field: "y"}).status_code == 302  # manager: on
     open_problem(db, made.company, Reason.ACCOUNT_INACTIVE, "1910", {"account": 1910})
     send_mail(mail_app, now=now_utc() + LATER)
 
     assert smtp.inbox.to(made.admin.user.email) == []
     assert len(smtp.inbox.to(made.manager.user.email)) == 1
     fresh(db)
-    assert db.get(MailPreference, made.admin.user.id).weekly is True
-    assert "checked" in made.manager.get("/konto/e-post").text
+    assert db.get(MailPreference, (made.admin.user.id, made.company.id)).weekly is True
+    assert checked(made.manager.get("/konto/e-post").text, field)
+    assert not checked(made.admin.get("/konto/e-post").text, field)
+
+
+def test_a_user_of_several_companies_chooses_per_company_which_mails_they_get(db, site, connect, smtp, mail_app):
+    krogen = connect(site(registers=("K1",)), active=True, mapping=DEMO_MAPPING)
+    bistron = connect(site(registers=("K1",)), active=True, mapping=DEMO_MAPPING)
+    owner = krogen.admin  # admin of Krogen, and a manager of Bistron too (a byrå's or an owner's login)
+    db.add(Membership(user_id=owner.user.id, company_id=bistron.company.id, role=Role.MANAGER))
+    db.commit()
+    for made in (krogen, bistron):
+        open_problem(db, made.company, Reason.ACCOUNT_INACTIVE, "1910", {"account": 1910})
+
+    page = owner.get("/konto/e-post").text
+    # Noon in Stockholm on two days to come, so that they are two Swedish days whenever the suite runs.
+    noon = datetime.combine(business_today() + timedelta(days=1), time(12), tzinfo=STOCKHOLM)
+    send_mail(mail_app, now=noon)
+
+    # The defaults: each company by the role there, so Krogen's problems and not Bistron's.
+    assert [m["Subject"] for m in smtp.inbox.to(owner.user.email)] == [
+        f"Åtgärd krävs: {krogen.company.name} – konto 1910 i Fortnox"]
+    rows = {company_id: row for company_id, row in re.findall(r'<tr data-company="(\d+)">(.*?)</tr>', page, re.S)}
+    assert krogen.company.name in rows[str(krogen.company.id)] and bistron.company.name in rows[str(bistron.company.id)]
+    assert checked(rows[str(krogen.company.id)], f"problems_{krogen.company.id}")
+    assert not checked(rows[str(bistron.company.id)], f"problems_{bistron.company.id}")
+    assert not checked(rows[str(krogen.company.id)], f"weekly_{krogen.company.id}")
+
+    # Bistron's problems and Krogen's weekly summary instead.
+    assert owner.post("/konto/e-post", {f"problems_{bistron.company.id}": "y",
+                                        f"weekly_{krogen.company.id}": "y"}).status_code == 302
+    send_mail(mail_app, now=noon + timedelta(days=1))
+
+    subjects = [m["Subject"] for m in smtp.inbox.to(owner.user.email)][1:]
+    assert subjects == [f"Åtgärd krävs: {bistron.company.name} – konto 1910 i Fortnox"]
+    fresh(db)
+    stored = {(p.company_id, p.problems, p.weekly) for p in db.scalars(
+        select(MailPreference).where(MailPreference.user_id == owner.user.id))}
+    assert stored == {(krogen.company.id, False, True), (bistron.company.id, True, False)}
+    # Bistron's admin is untouched by the owner's choices, and its manager still gets nothing.
+    assert len(smtp.inbox.to(bistron.admin.user.email)) == 2  # one on each day
+    assert smtp.inbox.to(bistron.manager.user.email) == []
+
+
+def test_a_choice_equal_to_the_default_follows_the_role_and_goes_with_the_membership(db, site, connect, smtp):
+    made = connect(site(registers=("K1",)), active=True, mapping=DEMO_MAPPING)
+    field = f"problems_{made.company.id}"
+    manager = made.manager
+
+    assert manager.post("/konto/e-post", {field: "y"}).status_code == 302
+    assert manager.post("/konto/e-post", {}).status_code == 302  # back to a manager's default
+    fresh(db)
+    assert db.get(MailPreference, (manager.user.id, made.company.id)) is None
+    assert manager.post("/konto/e-post", {field: "y", f"weekly_{made.company.id}": "y"}).status_code == 302
+    membership = db.scalar(select(Membership).where(Membership.user_id == manager.user.id))
+    db.delete(membership)
+    db.commit()
+
+    assert db.get(MailPreference, (manager.user.id, made.company.id)) is None
 
 
 def test_veckosammanfattning_goes_on_monday_to_those_who_opted_in(db, site, connect, reports, smtp, mail_app):
@@ -169,7 +233,7 @@ def test_veckosammanfattning_goes_on_monday_to_those_who_opted_in(db, site, conn
         if job.zreport.business_date == tuesday:
             transition(job, ExportState.EXPORTED)  # Tuesday is booked, the other days wait
     db.commit()
-    assert made.manager.post("/konto/e-post", {"weekly": "y"}).status_code == 302
+    assert made.manager.post("/konto/e-post", {f"weekly_{made.company.id}": "y"}).status_code == 302
     monday_morning = datetime.combine(last_monday + timedelta(days=7), time(7), tzinfo=STOCKHOLM)
 
     send_mail(mail_app, now=monday_morning - timedelta(days=1))  # a Sunday: no summary
@@ -227,3 +291,4 @@ def test_a_missing_z_number_is_mailed_naming_the_register(db, site, connect, smt
     assert "Kassa: Kassa 1 (K1)" in body
     assert f"Åtgärda detta: {PUBLIC_URL}/zrapporter/?kassa={made.registers['K1'].id}" in body
     assert message["Subject"] == f"Åtgärd krävs: {made.company.name} – Z-rapport 40 saknas från Kassa 1"
+
