@@ -37,7 +37,8 @@ from backoffice.zreport.report import BUSINESS_TIMEZONE
 
 log = logging.getLogger(__name__)
 
-#: The problems a person must fix (the banner kinds of issue 20's list), and "failed after the retries".
+#: The problems a person must fix (the banner kinds of issue 20's list, a permission or licence for the
+#: cost centres, a voucher in Fortnox that differs from the one sent), and "failed after the retries".
 MAILED_REASONS = frozenset(
     {
         Reason.ACCOUNT_INACTIVE,
@@ -53,7 +54,9 @@ MAILED_REASONS = frozenset(
         Reason.MAPPING_MISSING,
         Reason.COST_CENTER_MISSING,
         Reason.COST_CENTER_INACTIVE,
+        Reason.COST_CENTERS_UNREADABLE,
         Reason.VOUCHER_INVALID,
+        Reason.VOUCHER_DIFFERS,
         Reason.EXPORT_FAILED,
         Reason.ZREPORT_MISSING,
         Reason.GRAND_TOTAL_JUMP,

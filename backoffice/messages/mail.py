@@ -31,6 +31,11 @@ def _what_is_wrong(kind: str, detail: dict) -> str:
         return f"{numbers} saknas från {detail.get('register_name', 'kassan')}"
     if kind == Reason.GRAND_TOTAL_JUMP:
         return f"grand total i Z-rapport {detail.get('z_number', '')} från {detail.get('register_name', 'kassan')}"
+    if kind == Reason.COST_CENTERS_UNREADABLE:
+        return "kostnadsställena i Fortnox"
+    if kind == Reason.VOUCHER_DIFFERS:
+        found = f"{detail.get('found_series', '')} {detail.get('found_number', '')}".strip()
+        return f"verifikation {found} i Fortnox skiljer sig" if found else "en verifikation i Fortnox skiljer sig"
     if kind == Reason.PERIOD_LOCKED:
         return "låst period i Fortnox"
     return "exporten till Fortnox"

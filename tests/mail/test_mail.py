@@ -292,3 +292,16 @@ def test_a_missing_z_number_is_mailed_naming_the_register(db, site, connect, smt
     assert f"Åtgärda detta: {PUBLIC_URL}/zrapporter/?kassa={made.registers['K1'].id}" in body
     assert message["Subject"] == f"Åtgärd krävs: {made.company.name} – Z-rapport 40 saknas från Kassa 1"
 
+
+def test_a_voucher_that_differs_in_fortnox_is_mailed_for_a_person_to_compare(db, site, connect, smtp, mail_app):
+    made = connect(site(registers=("K1",)), active=True, mapping=DEMO_MAPPING)
+    detail = {"found_series": "F", "found_number": 7, "differences": ["rows"], "sent_series": "F",
+              "sent_date": "2026-11-30", "sent_description": "Kassa 1 Z 7"}
+    open_problem(db, made.company, Reason.VOUCHER_DIFFERS, "F 7", detail)
+
+    send_mail(mail_app, now=now_utc() + LATER)
+
+    [message] = smtp.inbox.to(made.admin.user.email)
+    assert message["Subject"] == f"Åtgärd krävs: {made.company.name} – verifikation F 7 i Fortnox skiljer sig"
+    assert "Be er redovisningskonsult jämföra verifikation F 7 i Fortnox med Z-rapporten." in (
+        message.get_content().replace("\r\n", "\n"))
