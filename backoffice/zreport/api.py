@@ -10,9 +10,8 @@ from functools import wraps
 
 from flask import Blueprint, Response, g, jsonify, request
 from marshmallow import ValidationError
-from sqlalchemy import bindparam, select
 
-from backoffice.companies.models import Register, hash_token
+from backoffice.companies.models import hash_token
 from backoffice.db import now_utc, session
 from backoffice.documents import MAX_COUNT, DocumentError, load_json
 from backoffice.scheduler import wake
@@ -24,6 +23,7 @@ from backoffice.zreport.operations import (
     store_zreport,
 )
 from backoffice.zreport.schemas import check_intake, zreport_schema
+from backoffice.zreport.statements import REGISTER_BY_TOKEN
 
 bp = Blueprint("zreport_api", __name__, url_prefix="/api/v1")
 
@@ -33,23 +33,19 @@ def api_error(status: int, field: str, message: str):
     return jsonify(errors={field: [message]}), status
 
 
-#: the register of a token: its id, company and POS id are all the POS API needs (a row, not an ORM
-#: object, and a statement built once: this runs on every request of the intake's hot path)
-_registers = Register.__table__
-_REGISTER_BY_TOKEN = select(_registers.c.id, _registers.c.company_id, _registers.c.pos_id).where(
-    _registers.c.token_hash == bindparam("token_hash")
-)
-
-
 def register_required(view):
-    """Authenticate the register by ``Authorization: Bearer <token>``; 401 otherwise."""
+    """Authenticate the register by ``Authorization: Bearer <token>``; 401 otherwise.
+
+    Every request of the intake runs this, so the register is one row read by the prebuilt
+    ``zreport/statements.py`` ``REGISTER_BY_TOKEN`` (its id, company and POS id), not an ORM object.
+    """
 
     @wraps(view)
     def wrapper(*args, **kwargs):
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
         register = None
         if scheme.lower() == "bearer" and token.strip():
-            found = session.connection().execute(_REGISTER_BY_TOKEN, {"token_hash": hash_token(token.strip())})
+            found = session.connection().execute(REGISTER_BY_TOKEN, {"token_hash": hash_token(token.strip())})
             register = found.first()
         if register is None:
             response = api_error(401, "authorization", "A valid register API token is required (Authorization: Bearer <token>).")

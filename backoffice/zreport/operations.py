@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-import functools
 import json
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Protocol
 
-from sqlalchemy import Connection, Select, Text, bindparam, cast, func, insert, select, true, update
-from sqlalchemy import column as sql_column
+from sqlalchemy import Connection, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from backoffice.companies.models import Register, RegisterUnit
 from backoffice.db import now_utc
 from backoffice.export.jobs import create_job
-from backoffice.export.statements import job_insert
-from backoffice.zreport.models import LineKind, ZReportLine, ZReportPayment, ZReportRecord, ZReportTip
+from backoffice.zreport import statements
+from backoffice.zreport.models import LineKind, ZReportRecord
 from backoffice.zreport.report import ZReport, fingerprint
 
 
@@ -80,12 +78,13 @@ def store_zreport(session: Session, register: RegisterRef, zreport: ZReport, doc
     ``ZReportConflictError`` when the key is taken by other content. Writes in the caller's
     transaction; the caller commits.
 
-    This is the POS API's hot path (issue 8's intake goal), so it bypasses the ORM's unit of work:
-    the report is inserted with ``INSERT … ON CONFLICT DO NOTHING`` (when another request stored the
-    same key first, the unique constraint decides and this one answers as for a repeat, with no
-    savepoint), then its lines, payments and tips and its export job (``export.statements.job_insert``).
-    On PostgreSQL all of that is one statement, data-modifying CTEs hanging off the report's
-    INSERT (``_store_statement``); SQLite has no such CTEs and gets one statement per table.
+    This is the POS API's hot path, so it writes with the prebuilt Core statements of
+    ``zreport/statements.py`` (the rule they follow is at its top): the report is inserted with
+    ``INSERT … ON CONFLICT DO NOTHING`` (when another request stored the same key first, the unique
+    constraint decides and this one answers as for a repeat, with no savepoint), then its lines,
+    payments and tips and its export job (``export.statements.job_insert``). On PostgreSQL all of
+    that is one statement, data-modifying CTEs hanging off the report's INSERT
+    (``statements.store_statement``); SQLite has no such CTEs and gets one statement per table.
     """
     if zreport.register.id != register.pos_id:
         raise WrongRegisterError(register.pos_id, zreport.register.id)
@@ -96,12 +95,15 @@ def store_zreport(session: Session, register: RegisterRef, zreport: ZReport, doc
     row = _report_row(register, unit_id, zreport, raw, content_hash, received_at)
     children = _child_rows(zreport)
     if connection.dialect.name == "postgresql":
-        rows_as_json = {name: json.dumps(rows, default=str) for name, rows in zip(_CHILD_NAMES, children, strict=True)}
-        zreport_id = connection.execute(_store_statement(), {**row, **rows_as_json, "now": received_at}).scalar()
+        names = statements.CHILD_NAMES
+        rows_as_json = {name: json.dumps(rows, default=str) for name, rows in zip(names, children, strict=True)}
+        zreport_id = connection.execute(
+            statements.store_statement(), {**row, **rows_as_json, "now": received_at}
+        ).scalar()
     else:
-        zreport_id = connection.execute(_INSERT_NEW_SQLITE, row).scalar()
+        zreport_id = connection.execute(statements.INSERT_NEW_SQLITE, row).scalar()
         if zreport_id is not None:
-            for insert_rows, rows in zip(_INSERT_CHILDREN, children, strict=True):
+            for insert_rows, rows in zip(statements.INSERT_CHILDREN, children, strict=True):
                 if rows:
                     connection.execute(insert_rows, [{**values, "zreport_id": zreport_id} for values in rows])
             create_job(session, register.company_id, zreport_id, zreport.business_date, received_at)
@@ -136,12 +138,6 @@ def find_zreport(
 # --- units: a replaced register keeps its id, its new unit starts again at Z 1 ------------------
 
 _units = RegisterUnit.__table__
-_UNITS = (
-    select(_units.c.id, _units.c.number, _units.c.serial_number)
-    .where(_units.c.register_id == bindparam("register_id"))
-    .order_by(_units.c.number)
-)
-_LAST_Z = select(func.max(ZReportRecord.__table__.c.z_number)).where(ZReportRecord.__table__.c.unit_id == bindparam("unit_id"))
 
 
 def unit_for(connection: Connection, register: RegisterRef, zreport: ZReport, now: datetime) -> int:
@@ -158,7 +154,7 @@ def unit_for(connection: Connection, register: RegisterRef, zreport: ZReport, no
 
     Registers send one report at a time, so a new unit is rare: the common path is one small SELECT.
     """
-    units = connection.execute(_UNITS, {"register_id": register.id}).all()
+    units = connection.execute(statements.UNITS, {"register_id": register.id}).all()
     serial = zreport.register.serial_number or None
     if not units:
         return _start_unit(connection, register, 1, serial, now)
@@ -169,7 +165,7 @@ def unit_for(connection: Connection, register: RegisterRef, zreport: ZReport, no
     if serial is None:
         return current.id
     if current.serial_number is None:
-        last = connection.execute(_LAST_Z, {"unit_id": current.id}).scalar()
+        last = connection.execute(statements.LAST_Z, {"unit_id": current.id}).scalar()
         if last is None or zreport.z_number > last:
             connection.execute(
                 update(_units).where(_units.c.id == current.id, _units.c.serial_number.is_(None)).values(serial_number=serial)
@@ -199,16 +195,6 @@ def _name_serial_number(connection: Connection, register: RegisterRef, serial: s
     """The register shows the serial number of its current unit."""
     registers = Register.__table__
     connection.execute(update(registers).where(registers.c.id == register.id).values(serial_number=serial))
-
-
-def _insert_report(dialect) -> postgresql.Insert | sqlite.Insert:
-    """``INSERT INTO zreport … ON CONFLICT (unit_id, z_number) DO NOTHING`` of ``dialect``'s module:
-    a key already taken inserts nothing, and the caller answers as for a repeat or a conflict."""
-    return dialect.insert(ZReportRecord.__table__).on_conflict_do_nothing(index_elements=["unit_id", "z_number"])
-
-
-#: SQLite: the report's row alone, passed as parameters so that the compiled statement is reused
-_INSERT_NEW_SQLITE = _insert_report(sqlite).returning(ZReportRecord.__table__.c.id)
 
 
 def _report_row(
@@ -250,17 +236,6 @@ def _report_row(
     )
 
 
-#: the columns ``_report_row`` fills
-_REPORT_COLUMNS = tuple(column.name for column in ZReportRecord.__table__.c if column.name != "id")
-
-#: the tables of a report's lines, payments and tips, in ``_child_rows``'s order
-_CHILD_MODELS = (ZReportLine, ZReportPayment, ZReportTip)
-#: their multi-row INSERTs (SQLite)
-_INSERT_CHILDREN = tuple(model.__table__.insert() for model in _CHILD_MODELS)
-#: the names of the same rows' JSON parameters and CTEs in ``_store_statement``
-_CHILD_NAMES = ("lines", "payments", "tips")
-
-
 def _child_rows(zreport: ZReport) -> tuple[list[dict], list[dict], list[dict]]:
     """The report's lines, payments and tips as rows of their tables, without ``zreport_id``."""
     lines = [(LineKind.SALE, line) for line in zreport.sales] + [(LineKind.RETURN, line) for line in zreport.returns]
@@ -276,35 +251,3 @@ def _child_rows(zreport: ZReport) -> tuple[list[dict], list[dict], list[dict]]:
         ],
         [dict(position=position, method=tip.method, amount=tip.amount) for position, tip in enumerate(zreport.tips)],
     )
-
-
-@functools.cache
-def _store_statement() -> Select:
-    """PostgreSQL: a report, its lines, payments and tips, and its export job in one statement.
-
-    ``WITH report AS (INSERT INTO zreport … ON CONFLICT DO NOTHING RETURNING id), lines AS (INSERT
-    INTO zreport_line … SELECT report.id, … FROM report, jsonb_to_recordset(:lines) AS …), …
-    SELECT id FROM report``: when the key is taken, ``report`` is empty and so is every INSERT that
-    selects from it. The rows travel as one JSON array per table, which keeps the statement one
-    shape with few parameters (psycopg caches the conversion of such statements only).
-    """
-    table = ZReportRecord.__table__
-    report = (
-        _insert_report(postgresql)
-        .values({name: bindparam(name, type_=table.c[name].type) for name in _REPORT_COLUMNS})
-        .returning(table.c.id)
-        .cte("report")
-    )
-    writes = []
-    for model, name in zip(_CHILD_MODELS, _CHILD_NAMES, strict=True):
-        child = model.__table__
-        columns = [column.name for column in child.c if column.name not in ("id", "zreport_id")]
-        rows = (
-            func.jsonb_to_recordset(cast(bindparam(name, type_=Text), postgresql.JSONB))
-            .table_valued(*(sql_column(column, child.c[column].type) for column in columns))
-            .render_derived(name=f"{name}_given", with_types=True)
-        )
-        query = select(report.c.id, *(rows.c[column] for column in columns)).select_from(report).join(rows, true())
-        writes.append(insert(child).from_select(["zreport_id", *columns], query).cte(name))
-    writes.append(job_insert(report).cte("job"))
-    return select(report.c.id).add_cte(*writes)
