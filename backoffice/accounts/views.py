@@ -205,7 +205,7 @@ def import_settings():
         snapshot = _snapshot(integration_of(session, company.id))
         return _page(_rows(company, snapshot), snapshot, 400, import_errors=errors)
     sources = [SourceRegister(pos_id, None, code) for pos_id, code in sorted(document["cost_centres"].items())]
-    return _preview(document, sources, f"filen {upload.filename}")
+    return _preview(document, sources, msg.from_file(upload.filename))
 
 
 @bp.get("/kopiera")
@@ -226,10 +226,10 @@ def copy_settings():
     source = membership.company
     mapping = load_mapping(session, source)
     if mapping is None or not mapping.voucher_series:
-        flash(f"{source.name} har inga inställningar att kopiera ännu.", "error")
+        flash(msg.nothing_to_copy(source.name), "error")
         return redirect(url_for("accounts.copy_settings"))
     sources = [SourceRegister(r.pos_id, r.name, r.cost_center) for r in source.registers]
-    return _preview(dump_mapping(mapping), sources, f"restaurangen {source.name}")
+    return _preview(dump_mapping(mapping), sources, msg.from_restaurant(source.name))
 
 
 @bp.post("/installningar/bekrafta")

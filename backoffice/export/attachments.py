@@ -50,6 +50,7 @@ from backoffice.integrations.fortnox.errors import (
 )
 from backoffice.integrations.fortnox.metadata import refresh_snapshot, stored_snapshot
 from backoffice.integrations.fortnox.models import ConnectionStatus, FortnoxConnection, FortnoxIntegration
+from backoffice.messages import export as msg
 from backoffice.zreport.pdf import file_name, render_pdf
 
 log = logging.getLogger(__name__)
@@ -234,7 +235,7 @@ def attach_one(session: Session, attachment_id: int, *, clients: Clients, now: d
                                  .where(FortnoxIntegration.company_id == job.company_id))
     connection = integration.connection if integration is not None else None
     if job.state != ExportState.EXPORTED or job.voucher_number is None or job.voucher_year is None:
-        return _fail(session, attachment, now, "no_voucher", "Verifikationen saknar nummer eller räkenskapsår.")
+        return _fail(session, attachment, now, "no_voucher", msg.NO_VOUCHER)
     if connection is None or connection.status != ConnectionStatus.ACTIVE or not has_attach_scopes(connection):
         attachment.state = AttachmentState.NEEDS_CONSENT
         attachment.retry_at = None
@@ -480,7 +481,7 @@ def backfill_progress(session: Session, run: AttachmentRun) -> AttachProgress:
             .order_by(ZReportRecord.business_date, VoucherAttachment.id)
         ).all():
             failures.append(Failure(record.id, record.z_number, record.business_date.isoformat(),
-                                    f"{job.voucher_series} {job.voucher_number}", missing_text(attachment)))
+                                    f"{job.voucher_series} {job.voucher_number}", msg.attachment_missing_reason(attachment)))
 
     def count(state: AttachmentState, there: bool | None = None) -> int:
         return sum(n for (s, t), n in counts.items() if s == state and (there is None or bool(t) == there))
@@ -495,24 +496,6 @@ def backfill_progress(session: Session, run: AttachmentRun) -> AttachProgress:
     )
 
 
-# --- what the UI says --------------------------------------------------------------------------------------
-
-#: The Z-report's history for an exported voucher whose PDF is not (yet) in Fortnox.
-MISSING_SENTENCE = "Verifikation skapad, underlag saknas"
-#: The banner of a connection whose consent lacks the attaching scopes.
-CONSENT_SENTENCE = "Logga in på Fortnox igen för att bifoga Z-rapporterna som underlag"
-
-
-def missing_text(attachment: VoucherAttachment | None) -> str:
-    """Why a voucher's PDF is missing, in Swedish (for the history and the run's failures)."""
-    if attachment is None:
-        return "Z-rapporten har inte bifogats (verifikationen exporterades innan underlag bifogades)."
-    if attachment.state == AttachmentState.NEEDS_CONSENT:
-        return CONSENT_SENTENCE + "."
-    if attachment.state == AttachmentState.PENDING:
-        if attachment.retries:
-            return f"Nytt försök görs automatiskt. Senaste fel: {attachment.error_message or 'okänt'}"
-        return "Z-rapporten bifogas strax."
-    if attachment.state == AttachmentState.FAILED:
-        return f"Misslyckades efter flera försök: {attachment.error_message or 'okänt fel'}"
-    return ""
+# What the UI says of attachments is in messages/export.py; export/banners.py still imports the
+# consent banner's sentence by this name.
+CONSENT_SENTENCE = msg.ATTACH_CONSENT

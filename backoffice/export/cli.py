@@ -14,7 +14,7 @@ from sqlalchemy import select
 from backoffice.cli import company_by_name
 from backoffice.companies.models import Register, RegisterUnit
 from backoffice.db import session
-from backoffice.export.attachments import CONSENT_SENTENCE, AttachConsentMissing, backfill_progress, start_backfill
+from backoffice.export.attachments import AttachConsentMissing, backfill_progress, start_backfill
 from backoffice.export.manual import run_progress, start_manual_export
 from backoffice.export.models import ExportJob, Problem
 from backoffice.export.reasons import COMPLETENESS, Reason
@@ -104,7 +104,7 @@ def status(company_name: str, as_json: bool) -> None:
             continue  # named once, by its problem's sentence below
         voucher = row["current_voucher"] or ""
         if row["voucher_number"] and voucher != f"{row['voucher_series']} {row['voucher_number']}":
-            voucher += f" (rättad, först {row['voucher_series']} {row['voucher_number']})"
+            voucher = msg.corrected_voucher(voucher, row["voucher_series"], row["voucher_number"])
         reason = f"  {row['reason_code']}: {row['reason']}" if row["reason_code"] else ""
         click.echo(f"{row['business_date']}  {row['register_id']:>6} Z{row['z_number']:<6} {row['state']:<10} {voucher:<10}{reason}")
     for problem in completeness_problems(company):
@@ -145,7 +145,7 @@ def attach(company_name: str, timeout: int) -> None:
     try:
         run = start_backfill(session, company, actor="cli")
     except AttachConsentMissing:
-        raise click.ClickException(CONSENT_SENTENCE + " (flask --app wsgi: logga in via Integrationer).") from None
+        raise click.ClickException(msg.ATTACH_CONSENT_CLI) from None
     app = current_app._get_current_object()
     deadline = time.monotonic() + timeout
     progress = backfill_progress(session, run)

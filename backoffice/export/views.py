@@ -17,7 +17,6 @@ from backoffice.companies.auth import admin_required
 from backoffice.companies.models import Register
 from backoffice.db import now_utc, session
 from backoffice.export.attachments import (
-    CONSENT_SENTENCE,
     AttachConsentMissing,
     backfill_progress,
     has_attach_scopes,
@@ -189,11 +188,10 @@ def voucher_differs_accept(job_id: int):
         accepted = accept_found_voucher(session, job.id, actor=current_user.email)
     except NotDiffering:
         session.rollback()
-        flash("Z-rapporten väntar inte längre på ett beslut om verifikationen.", "info")
+        flash(msg.NO_LONGER_DIFFERS, "info")
         return redirect(url_for("zreport.show", zreport_id=job.zreport_id))
     wake(current_app._get_current_object())  # its Z-report PDF is attached next
-    flash(f"Verifikation {accepted.voucher_series} {accepted.voucher_number} i Fortnox är nu Z-rapportens "
-          "bokföring. Ingen ny verifikation skickades.", "info")
+    flash(msg.accepted_voucher(accepted.voucher_series, accepted.voucher_number), "info")
     return redirect(url_for("zreport.show", zreport_id=job.zreport_id))
 
 
@@ -207,11 +205,10 @@ def voucher_differs_look_again(job_id: int):
         look_again(session, job.id, actor=current_user.email)
     except NotDiffering:
         session.rollback()
-        flash("Z-rapporten väntar inte längre på ett beslut om verifikationen.", "info")
+        flash(msg.NO_LONGER_DIFFERS, "info")
         return redirect(url_for("zreport.show", zreport_id=job.zreport_id))
     wake(current_app._get_current_object())
-    flash("Verifikationen läses från Fortnox igen och jämförs med den vi skickade. "
-          "Stämmer den nu, räknas den som Z-rapportens bokföring.", "info")
+    flash(msg.LOOKING_AGAIN, "info")
     return redirect(url_for("zreport.show", zreport_id=job.zreport_id))
 
 
@@ -318,7 +315,7 @@ def attach_start():
         run = start_backfill(session, company, actor=current_user.email)
     except AttachConsentMissing:
         session.rollback()
-        message = CONSENT_SENTENCE + "."
+        message = msg.ATTACH_CONSENT + "."
         if _wants_json():
             return jsonify(error=message), 409
         flash(message, "error")

@@ -69,8 +69,7 @@ class StartDateForm(FlaskForm):
     #: required: without one, activating would export every stored report, however old
     start_date = _SwedishDateField(
         "Startdatum",
-        validators=[InputRequired("Välj ett startdatum. Utan startdatum skulle alla sparade Z-rapporter exporteras, "
-                                  "hur gamla de än är.")],
+        validators=[InputRequired(msg.CHOOSE_START_DATE)],
     )
 
 

@@ -331,45 +331,17 @@ def account_advice(key: str, account: int | None) -> tuple[str | None, bool, int
     if field.kind == "sales" and field.vat_rate == 0 and _is_gift_card_group(field.product_group):
         # domain.md, gift cards (flerfunktionsvoucher): "a sale credits 2421 with no VAT … VAT arises
         # when the gift card is spent".
-        return (
-            "Presentkort som säljs som en vara med 0 % moms är ingen försäljning: kunden har betalat i förskott. "
-            "Bokför dem på 2421 Ej inlösta presentkort (en skuld) – momsen och intäkten uppstår först när "
-            "presentkortet löses in som betalning. På ett försäljningskonto redovisas intäkten för tidigt.",
-            account is not None and account != 2421,
-            2421,
-        )
+        return msg.GIFT_CARD_ADVICE, account is not None and account != 2421, 2421
     if field.kind == "payment_method" and (field.key or "").casefold() in ("invoice", "faktura"):
         # domain.md: Trivec via Omniboost needs a balance account for payments on invoice.
-        return (
-            "Faktura: 1510 Kundfordringar är rätt när kassan bara registrerar köpet och fakturan inte skapas i "
-            "Fortnox. Skapar ni även fakturan i Fortnox (fakturering) bokförs försäljningen där en gång till – "
-            "välj då ett avräkningskonto (t.ex. 1689) som fakturans betalning nollställer.",
-            False,
-            1510,
-        )
+        return msg.INVOICE_ADVICE, False, 1510
     if field.kind == "payment_method" and account is not None:
         if 7000 <= account <= 7999:
-            return (
-                f"Konto {account} är ett kostnadskonto. Det går bra för t.ex. personalmåltider, som är en kostnad "
-                "för företaget och inte en betalning som kommer in.",
-                False,
-                None,
-            )
+            return msg.cost_account_advice(account), False, None
         if 3000 <= account <= 3999:
-            return (
-                f"Konto {account} är ett försäljningskonto. En betalningsmetod bokförs som en tillgång eller fordran "
-                "(t.ex. 1580 för kort, 1910 för kontanter, 1930 för Swish): på ett försäljningskonto tar betalningen "
-                "ut försäljningen i stället för att visa vad ni har att få.",
-                True,
-                None,
-            )
+            return msg.sales_account_advice(account), True, None
         if is_result_account(account):
-            return (
-                f"Konto {account} är ett resultatkonto. En betalningsmetod bokförs normalt på ett balanskonto "
-                "(1000–2999); kontrollera med din redovisningskonsult.",
-                True,
-                None,
-            )
+            return msg.result_account_advice(account), True, None
     return None, False, None
 
 
@@ -417,10 +389,8 @@ def _accounts_refused_in_other_years(company: Company) -> dict[int, str]:
             Problem.kind.in_([Reason.ACCOUNT_INACTIVE, Reason.ACCOUNT_MISSING]))):
         detail = problem.details
         if detail.get("account") and detail.get("financial_year"):
-            state = "är inaktivt" if problem.kind == Reason.ACCOUNT_INACTIVE else "saknas"
-            found[int(detail["account"])] = (f"Konto {detail['account']} {state} i Fortnox för räkenskapsåret "
-                                             f"{detail['financial_year']}. Rätta det där i Fortnox eller välj ett "
-                                             "annat konto.")
+            found[int(detail["account"])] = msg.account_unusable_in_year(
+                detail["account"], problem.kind == Reason.ACCOUNT_INACTIVE, detail["financial_year"])
     return found
 
 
@@ -497,10 +467,7 @@ def _step_preview(step, company, integration, connection, mapping):
         accounts = None
         problems.append((exc.message, None))
     if mapping.start_date is None:
-        problems.append((
-            "Välj ett startdatum: utan startdatum skulle alla sparade Z-rapporter exporteras, hur gamla de än är.",
-            step_url("startdatum"),
-        ))
+        problems.append((msg.NO_START_DATE, step_url("startdatum")))
     if not mapping.voucher_series:
         problems.append((msg.CHOOSE_SERIES, step_url("serie")))
     missing = missing_parts(mapping, seen)
@@ -565,7 +532,7 @@ def _step_preview(step, company, integration, connection, mapping):
         total_credit=sum((r.credit for r in preview_rows), ZERO),
         mapping=mapping,
         summary=summary,
-        next_label="NÄSTA" if summary is None else "Aktivera och exportera",
+        next_label=msg.NEXT if summary is None else msg.ACTIVATE_AND_EXPORT,
         read_at=chart_read_at(connection),
     )
 

@@ -1,6 +1,6 @@
 """Every sentence a user reads, in Swedish: this module makes them from the errors' data, and one
 module per part of the product holds the rest (``pages``, ``companies``, ``zreport``, ``accounts``,
-``export``, ``integrations``, ``demo``, ``correction``).
+``export``, ``integrations``, ``overview``, ``reconcile``, ``mail``, ``demo``, ``correction``).
 
 The core carries codes and fields (style B0.6, B11); views, commands and error pages take their
 sentences from here. ``str(exc)`` stays English, for logs. Button labels, field labels and headings

@@ -17,3 +17,18 @@ def unknown_registers(register_ids) -> str:
 
 
 LONE_SURROGATE = "Filen innehåller tecken som inte är giltig Unicode (ett ensamt surrogattecken)."
+
+
+def nothing_to_copy(restaurant: str) -> str:
+    """"Kopiera från en annan restaurang" from one whose settings are not made yet."""
+    return f"{restaurant} har inga inställningar att kopiera ännu."
+
+
+def from_file(file_name: str) -> str:
+    """Where an import's settings come from, in the preview's sentence: ``filen krogen.json``."""
+    return f"filen {file_name}"
+
+
+def from_restaurant(restaurant: str) -> str:
+    """``restaurangen Krogen``."""
+    return f"restaurangen {restaurant}"

@@ -72,3 +72,48 @@ def attach_progress_text(progress) -> str:
     for failure in progress.failures[:10]:
         text += f" Z-rapport {failure.z_number} ({failure.business_date}), verifikation {failure.voucher}: {failure.message}"
     return text
+
+
+# --- a voucher that differs: the admin's decision ------------------------------------------------
+
+NO_LONGER_DIFFERS = "Z-rapporten väntar inte längre på ett beslut om verifikationen."
+LOOKING_AGAIN = ("Verifikationen läses från Fortnox igen och jämförs med den vi skickade. "
+                 "Stämmer den nu, räknas den som Z-rapportens bokföring.")
+
+
+def accepted_voucher(series: str, number) -> str:
+    """Fortnox's voucher was taken as the report's booking."""
+    return f"Verifikation {series} {number} i Fortnox är nu Z-rapportens bokföring. Ingen ny verifikation skickades."
+
+
+# --- the Z-report's PDF on its voucher (export/attachments.py) ------------------------------------
+
+#: The Z-report's history for an exported voucher whose PDF is not (yet) in Fortnox.
+ATTACHMENT_MISSING = "Verifikation skapad, underlag saknas"
+#: The banner of a connection whose consent lacks the attaching scopes.
+ATTACH_CONSENT = "Logga in på Fortnox igen för att bifoga Z-rapporterna som underlag"
+#: ``flask export attach`` without that consent: where to log in.
+ATTACH_CONSENT_CLI = ATTACH_CONSENT + " (flask --app wsgi: logga in via Integrationer)."
+#: An attachment's error when its job has no voucher to attach to.
+NO_VOUCHER = "Verifikationen saknar nummer eller räkenskapsår."
+
+
+def attachment_missing_reason(attachment) -> str:
+    """Why a voucher's PDF is missing (for the history and the run's failures): ``attachment`` is a
+    ``VoucherAttachment`` (its ``state``, ``retries``, ``error_message``) or None."""
+    if attachment is None:
+        return "Z-rapporten har inte bifogats (verifikationen exporterades innan underlag bifogades)."
+    if attachment.state == "needs_consent":
+        return ATTACH_CONSENT + "."
+    if attachment.state == "pending":
+        if attachment.retries:
+            return f"Nytt försök görs automatiskt. Senaste fel: {attachment.error_message or 'okänt'}"
+        return "Z-rapporten bifogas strax."
+    if attachment.state == "failed":
+        return f"Misslyckades efter flera försök: {attachment.error_message or 'okänt fel'}"
+    return ""
+
+
+def corrected_voucher(voucher: str, first_series: str, first_number) -> str:
+    """``flask export status``: a corrected report's current voucher and the one it was first booked as."""
+    return f"{voucher} (rättad, först {first_series} {first_number})"

@@ -70,3 +70,49 @@ ACCOUNT_HAS_FOUR_DIGITS = "Ett kontonummer har fyra siffror (1000–9999)."
 ENTER_ACCOUNT_NUMBER = "Ange ett kontonummer."
 ENTER_ACCOUNT_NAME = "Ange kontots benämning."
 AT_MOST_200 = "Högst 200 tecken."
+CHOOSE_START_DATE = "Välj ett startdatum. Utan startdatum skulle alla sparade Z-rapporter exporteras, hur gamla de än är."
+
+# The wizard's preview.
+NO_START_DATE = "Välj ett startdatum: utan startdatum skulle alla sparade Z-rapporter exporteras, hur gamla de än är."
+#: The preview's button before and after its summary is shown.
+NEXT = "NÄSTA"
+ACTIVATE_AND_EXPORT = "Aktivera och exportera"
+
+
+def account_unusable_in_year(account, inactive: bool, financial_year) -> str:
+    """An account the open problems name for another financial year than today's."""
+    state = "är inaktivt" if inactive else "saknas"
+    return (f"Konto {account} {state} i Fortnox för räkenskapsåret {financial_year}. Rätta det där i Fortnox eller "
+            "välj ett annat konto.")
+
+
+# The wizard's advice where accountants disagree (docs/domain.md).
+GIFT_CARD_ADVICE = (
+    "Presentkort som säljs som en vara med 0 % moms är ingen försäljning: kunden har betalat i förskott. "
+    "Bokför dem på 2421 Ej inlösta presentkort (en skuld) – momsen och intäkten uppstår först när "
+    "presentkortet löses in som betalning. På ett försäljningskonto redovisas intäkten för tidigt."
+)
+INVOICE_ADVICE = (
+    "Faktura: 1510 Kundfordringar är rätt när kassan bara registrerar köpet och fakturan inte skapas i "
+    "Fortnox. Skapar ni även fakturan i Fortnox (fakturering) bokförs försäljningen där en gång till – "
+    "välj då ett avräkningskonto (t.ex. 1689) som fakturans betalning nollställer."
+)
+
+
+def cost_account_advice(account: int) -> str:
+    """A payment method on a cost account (7000–7999)."""
+    return (f"Konto {account} är ett kostnadskonto. Det går bra för t.ex. personalmåltider, som är en kostnad "
+            "för företaget och inte en betalning som kommer in.")
+
+
+def sales_account_advice(account: int) -> str:
+    """A payment method on a sales account (3000–3999)."""
+    return (f"Konto {account} är ett försäljningskonto. En betalningsmetod bokförs som en tillgång eller fordran "
+            "(t.ex. 1580 för kort, 1910 för kontanter, 1930 för Swish): på ett försäljningskonto tar betalningen "
+            "ut försäljningen i stället för att visa vad ni har att få.")
+
+
+def result_account_advice(account: int) -> str:
+    """A payment method on another account of the income statement."""
+    return (f"Konto {account} är ett resultatkonto. En betalningsmetod bokförs normalt på ett balanskonto "
+            "(1000–2999); kontrollera med din redovisningskonsult.")

@@ -3,3 +3,6 @@
 DAY_MISSING = "Saknas"
 DAY_NOT_CLOSED = "Inte avslutad"
 DAY_WITHOUT_REPORT = "Ingen Z-rapport"
+
+#: Alla restauranger's bulk "Manuell export" with no row chosen.
+CHOOSE_RESTAURANT = "Välj minst en restaurang att exportera."

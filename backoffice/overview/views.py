@@ -82,7 +82,7 @@ def bulk_export():
         if membership not in chosen:
             chosen.append(membership)
     if not chosen:
-        flash("Välj minst en restaurang att exportera.", "error")
+        flash(msg.CHOOSE_RESTAURANT, "error")
         return redirect(url_for("overview.restaurants"))
     started, inactive = [], []
     for membership in sorted(chosen, key=lambda m: m.company.name.casefold()):

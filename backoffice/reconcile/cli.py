@@ -14,22 +14,12 @@ from backoffice.cli import company_by_name
 from backoffice.db import now_utc, session
 from backoffice.export.tasks import worker_name
 from backoffice.messages import finding_message, reconcile_error_message
+from backoffice.messages import reconcile as msg
 from backoffice.reconcile.models import ReconcileRun, RunState
 from backoffice.reconcile.operations import ReconcileError, execute_run, month_sie, parse_month, public_json, start_run
 
 #: How long the command waits for a worker that took its run first.
 BUSY_WAIT_SECONDS = 60
-
-#: The calendar's words for the day states, for the text output.
-STATE_WORDS = {
-    "ok": "OK",
-    "differs": "avviker",
-    "missing": "saknas i Fortnox",
-    "duplicate": "dubblett",
-    "not_exported": "inte exporterad",
-    "no_report": "ingen Z-rapport",
-}
-
 
 def _month_or_fail(text: str):
     try:
@@ -60,7 +50,7 @@ def reconcile_command(company_name: str, month_text: str, as_json: bool) -> None
             break
         # A worker took this run first: wait for it to finish.
         if time.monotonic() > deadline:
-            raise click.ClickException("Avstämningen körs redan av en annan process. Försök igen om en stund.")
+            raise click.ClickException(msg.BUSY)
         time.sleep(1)
     if run.state != RunState.DONE:
         raise click.ClickException(reconcile_error_message(run.error_code or "", run.error_data))
@@ -70,9 +60,9 @@ def reconcile_command(company_name: str, month_text: str, as_json: bool) -> None
         return
     for day in answer["days"]:
         z = f"Z{day['z_number']}" if day["z_number"] else ""
-        click.echo(f"{day['business_date']}  {day['register_id']:>6} {z:<8} {STATE_WORDS[day['state']]:<18} "
+        click.echo(f"{day['business_date']}  {day['register_id']:>6} {z:<8} {msg.DAY_STATES_CLI[day['state']]:<18} "
                    f"{', '.join(day['vouchers'])}")
-    click.echo(f"{len(answer['findings'])} avvikelser.")
+    click.echo(msg.findings_count(len(answer["findings"])))
     for finding in run.result_data["findings"]:
         click.echo(f"- {finding_message(finding['kind'], finding)}")
 
@@ -97,4 +87,4 @@ def sie_export(company_name: str, month_text: str, output: Path) -> None:
     partial = output.with_name(output.name + ".partial")
     partial.write_bytes(data)
     os.replace(partial, output)
-    click.echo(f"Skrev {output} ({data.count(b'#VER ')} verifikationer).")
+    click.echo(msg.sie_written(output, data.count(b"#VER ")))

@@ -23,6 +23,7 @@ from backoffice.accounts.mapping import MappingIncompleteError
 from backoffice.accounts.operations import load_mapping
 from backoffice.companies.models import Company
 from backoffice.messages import finding_message
+from backoffice.messages import reconcile as msg
 from backoffice.money import ZERO, sek_text
 from backoffice.reconcile.compare import Posting, net_postings
 from backoffice.reconcile.operations import (
@@ -36,18 +37,6 @@ from backoffice.reconcile.operations import (
 from backoffice.zreport.booking import build_voucher
 from backoffice.zreport.models import LineKind
 from backoffice.zreport.voucher import NothingToBookError
-
-MONTHS = ("januari", "februari", "mars", "april", "maj", "juni", "juli", "augusti", "september", "oktober",
-          "november", "december")
-#: The calendar's words for the day states.
-STATE_WORDS = {
-    "ok": "Stämmer",
-    "differs": "Avviker",
-    "missing": "Saknas i Fortnox",
-    "duplicate": "Dubblett",
-    "not_exported": "Inte exporterad",
-    "no_report": "Ingen Z-rapport",
-}
 
 
 @dataclass(slots=True)
@@ -93,7 +82,7 @@ class MonthReport:
 
     @property
     def title(self) -> str:
-        return f"Månadsrapport {MONTHS[self.month.month - 1]} {self.month.year}"
+        return msg.report_title(self.month)
 
     def sales_per_day(self) -> list[tuple[date, Decimal]]:
         totals: dict[date, Decimal] = {}
@@ -174,7 +163,7 @@ def render_csv(report: MonthReport) -> bytes:
     writer.writerow(["Datum", "Kassa", "Z-nummer", "Försäljning inkl. moms", "Verifikation", "Status"])
     for day in report.days:
         writer.writerow([day.business_date.isoformat(), day.register_id, day.z_number, amount(day.sales), day.voucher,
-                         STATE_WORDS.get(day.state, day.state)])
+                         msg.DAY_STATES.get(day.state, day.state)])
     writer.writerow([])
     writer.writerow(["Öppna avvikelser"])
     for sentence in report.findings:
@@ -207,8 +196,7 @@ def render_pdf(report: MonthReport) -> bytes:
     story = [
         Paragraph(escape(f"{report.title} · {report.company.name} ({report.company.org_number})"), styles["Title"]),
         Paragraph(
-            f"Avstämd mot Fortnox {report.reconciled_at:%Y-%m-%d %H:%M} UTC." if report.reconciled_at
-            else "Månaden är inte avstämd mot Fortnox.", styles["Normal"]),
+            msg.reconciled_at(report.reconciled_at) if report.reconciled_at else msg.NOT_RECONCILED, styles["Normal"]),
         Spacer(1, 6 * mm),
         Paragraph("Försäljning per dag (inkl. moms, kr)", styles["Heading2"]),
     ]
@@ -237,15 +225,15 @@ def render_pdf(report: MonthReport) -> bytes:
               Paragraph("Dagar", styles["Heading2"])]
     rows = [["Datum", "Kassa", "Z-nr", "Försäljning", "Verifikation", "Status"]] + [
         [day.business_date.isoformat(), day.register_id, str(day.z_number), sek_text(day.sales), day.voucher,
-         STATE_WORDS.get(day.state, day.state)] for day in report.days
+         msg.DAY_STATES.get(day.state, day.state)] for day in report.days
     ]
     story += [Table(rows, colWidths=[25 * mm, 18 * mm, 18 * mm, 30 * mm, 28 * mm, 40 * mm], style=grid, repeatRows=1),
               Paragraph("Öppna avvikelser", styles["Heading2"])]
     if report.findings:
         story += [Paragraph(escape(sentence), styles["Normal"]) for sentence in report.findings]
     else:
-        story.append(Paragraph("Inga öppna avvikelser." if report.reconciled_at else
-                               "Inga kända: läs månaden från Fortnox på sidan Avstämning.", styles["Normal"]))
+        story.append(Paragraph(msg.NO_OPEN_FINDINGS if report.reconciled_at else msg.NO_KNOWN_FINDINGS,
+                               styles["Normal"]))
     document.build(story)
     return buffer.getvalue()
 

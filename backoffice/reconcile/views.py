@@ -22,6 +22,7 @@ from backoffice.companies.models import Register
 from backoffice.db import now_utc, session
 from backoffice.export.models import ExportJob
 from backoffice.messages import finding_message, reconcile_error_message
+from backoffice.messages import reconcile as msg
 from backoffice.money import ZERO
 from backoffice.reconcile.models import ReconcileRun, RunState
 from backoffice.reconcile.monthly import file_name, month_report, render_csv, render_pdf
@@ -41,9 +42,6 @@ bp = Blueprint("reconcile", __name__, url_prefix="/ekonomi/avstamning")
 
 #: Where a voucher is looked at (a new tab; Fortnox has no public deep link to one voucher).
 FORTNOX_URL = "https://apps.fortnox.se"
-WEEKDAYS = ("Mån", "Tis", "Ons", "Tor", "Fre", "Lör", "Sön")
-MONTHS = ("januari", "februari", "mars", "april", "maj", "juni", "juli", "augusti", "september", "oktober",
-          "november", "december")
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,34 +55,30 @@ class Look:
 def cell_look(entry: dict) -> Look:
     """Green: booked, matches, PDF attached. Yellow: booked but off. Red: missing, duplicate or not in
     Fortnox. Grey: no Z-report (closed), or before the start date."""
+    return Look(*_look(entry))
+
+
+def _look(entry: dict) -> tuple[str, str]:
+    """(colour, label) of a day's cell; the labels are ``messages.reconcile.CELL_LABELS``."""
     state = entry["state"]
     if state == "no_report":
-        return Look("grey", "Ingen Z-rapport")
+        return "grey", msg.CELL_LABELS["no_report"]
     if state == "not_exported":
         if entry.get("before_start"):
-            return Look("grey", "Före startdatum")
-        return Look("red", "Inte i Fortnox")
-    if state == "missing":
-        return Look("red", "Saknas i Fortnox")
-    if state == "duplicate":
-        return Look("red", "Bokförd två gånger")
+            return "grey", msg.CELL_LABELS["before_start"]
+        return "red", msg.CELL_LABELS["not_exported"]
+    if state in ("missing", "duplicate"):
+        return "red", msg.CELL_LABELS[state]
     if state == "differs":
-        return Look("yellow", "Avviker från Z-rapporten")
+        return "yellow", msg.CELL_LABELS["differs"]
     if entry.get("nothing_to_book"):
-        return Look("green", "Inget att bokföra")
-    if entry.get("corrected"):
-        return Look("yellow", "Rättad i Fortnox")
-    if entry.get("rectified"):
-        return Look("yellow", "Rättad med rättelseverifikation")
-    if entry.get("attachment_missing"):
-        return Look("yellow", "PDF saknas")
+        return "green", msg.CELL_LABELS["nothing_to_book"]
+    for flag in ("corrected", "rectified", "attachment_missing"):
+        if entry.get(flag):
+            return "yellow", msg.CELL_LABELS[flag]
     if entry.get("attachment_unknown"):
-        return Look("green", "Bokförd, stämmer (PDF inte kontrollerad)")
-    return Look("green", "Bokförd, stämmer")
-
-
-def month_name(month: date) -> str:
-    return f"{MONTHS[month.month - 1].capitalize()} {month.year}"
+        return "green", msg.CELL_LABELS["attachment_unknown"]
+    return "green", msg.CELL_LABELS["ok"]
 
 
 def _month_arg(default: date) -> date:
@@ -127,9 +121,9 @@ def index():
         "reconcile/index.html",
         month=month,
         month_text=month_label(month),
-        title=month_name(month),
+        title=msg.month_name(month),
         weeks=_weeks(month),
-        weekdays=WEEKDAYS,
+        weekdays=msg.WEEKDAYS,
         cells=cells,
         registers=company.registers,
         findings=findings,
@@ -169,7 +163,7 @@ def read_start():
     progress_url = url_for("reconcile.progress", reconcile_run_id=run.id)
     if _wants_json():
         return jsonify(run_id=run.id, progress_url=progress_url), 202
-    flash("Avstämningen mot Fortnox har startats.", "info")
+    flash(msg.STARTED, "info")
     return redirect(url_for("reconcile.index", manad=month_label(month)))
 
 
@@ -188,11 +182,11 @@ def progress(reconcile_run_id: int):
     if run.state == RunState.FAILED:
         text = reconcile_error_message(run.error_code or "", run.error_data)
     elif run.state == RunState.DONE:
-        text = "Klart: månaden är avstämd mot Fortnox."
+        text = msg.DONE
     elif run.state == RunState.PENDING:
-        text = "Väntar på att läsa från Fortnox…"
+        text = msg.WAITING
     else:
-        text = f"Läser från Fortnox: {run.done} av {run.total or '?'} anrop."
+        text = msg.reading(run.done, run.total)
     return jsonify(run_id=run.id, state=str(run.state), done=done, total=run.total, read=run.done,
                    percent=run.percent, text=text)
 

@@ -24,12 +24,12 @@ from backoffice.accounts.mapping import MappingIncompleteError
 from backoffice.accounts.operations import load_mapping
 from backoffice.companies.models import Register, RegisterUnit
 from backoffice.db import session
-from backoffice.export.attachments import MISSING_SENTENCE, missing_text
 from backoffice.export.jobs import integration_of
 from backoffice.export.manual import retry_job
 from backoffice.export.models import AttachmentState, ExportAttempt, ExportJob, ExportState, VoucherAttachment
 from backoffice.export.reasons import Reason
 from backoffice.integrations.fortnox.metadata import stored_snapshot
+from backoffice.messages import export as export_msg
 from backoffice.messages import mapping_incomplete_message, reason_text
 from backoffice.messages import zreport as msg
 from backoffice.money import ZERO
@@ -343,8 +343,8 @@ def show(zreport_id: int):
         attachment=attachment,
         attachment_missing=(job is not None and job.state == ExportState.EXPORTED
                             and (attachment is None or attachment.state != AttachmentState.ATTACHED)),
-        missing_sentence=MISSING_SENTENCE,
-        missing_reason=missing_text(attachment),
+        missing_sentence=export_msg.ATTACHMENT_MISSING,
+        missing_reason=export_msg.attachment_missing_reason(attachment),
         reason=reason_text(job) if job is not None and job.state in (ExportState.BLOCKED, ExportState.FAILED) else None,
         can_retry=can_retry(job),
         sales_lines=[line for line in record.lines if line.kind == LineKind.SALE],
