@@ -293,19 +293,15 @@ def _handle_error(session: Session, job: ExportJob, context: CompanyContext, cli
 def _refusal_blocker(job: ExportJob, context: CompanyContext, exc: FortnoxRejected, said: dict) -> Blocker:
     """The cause of a refusal the metadata cannot name, keyed and described by what we sent where
     Fortnox's message leaves it out (the series, the date), so its sentence never names nothing."""
-    reason = Reason(exc.reason) if exc.reason in Reason._value2member_map_ else Reason.VOUCHER_INVALID
-    if exc.reason == "access_denied":
-        reason = Reason.ACCESS_DENIED
+    # Each kind of refusal's reason is a Reason's value; a refusal no class names blocks as voucher_invalid.
+    reason = Reason.VOUCHER_INVALID if type(exc) is FortnoxRejected else Reason(exc.reason)
     detail = dict(said)
     key = ""
-    if getattr(exc, "account", None):
-        key, detail["account"] = str(exc.account), exc.account
-    elif reason in (Reason.SERIES_MISSING, Reason.SERIES_NOT_MANUAL):
-        series = getattr(exc, "series", None) or job.sent_series or (context.mapping.voucher_series
-                                                                      if context.mapping else "")
+    if exc.subject_kind in ("account", "cost_center") and exc.subject:
+        key, detail[exc.subject_kind] = str(exc.subject), exc.subject
+    elif exc.subject_kind == "series":
+        series = exc.subject or job.sent_series or (context.mapping.voucher_series if context.mapping else "")
         key, detail["series"] = series or "", series or ""
-    elif getattr(exc, "cost_center", None):
-        key, detail["cost_center"] = str(exc.cost_center), exc.cost_center
     elif reason == Reason.NO_FINANCIAL_YEAR and job.sent_date is not None:
         blocker = no_financial_year(job.sent_date)
         key, detail = blocker.key, {**blocker.detail, **detail}
@@ -334,4 +330,4 @@ def _note(session: Session, job: ExportJob, attempt: ExportAttempt | None, outco
     attempt.outcome = outcome
     attempt.http_status = attempt.http_status or exc.status
     attempt.fortnox_message = attempt.fortnox_message or exc.fortnox_message or str(exc)
-    attempt.reason_code = str(getattr(exc, "reason", "")) or None
+    attempt.reason_code = str(exc.reason) or None

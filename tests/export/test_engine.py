@@ -463,3 +463,18 @@ def test_without_the_cost_centre_scope_reports_without_a_cost_centre_still_expor
     assert "behörigheten för kostnadsställen" in reason_message(with_cost_centre.reason_code, with_cost_centre.detail)
     assert voucher_posts(emulator, shop.tenant_id) == 1
     assert open_problems(db, shop.company) == {"cost_centers_unreadable": ""}
+
+
+def test_each_kind_of_fortnox_refusal_blocks_a_job_with_its_own_reason():
+    """The engine blocks a job with the refusal's ``reason`` as a ``Reason`` (``_refusal_blocker``):
+    every class of refusal must name one, and a refusal no class names blocks as voucher_invalid."""
+    from backoffice.export.reasons import Reason
+    from backoffice.integrations.fortnox.errors import FortnoxRejected
+
+    def kinds(cls):
+        return [cls, *(kind for sub in cls.__subclasses__() for kind in kinds(sub))]
+
+    refusals = kinds(FortnoxRejected)[1:]
+    assert len(refusals) >= 10
+    assert {kind.reason for kind in refusals} <= {reason.value for reason in Reason}
+    assert FortnoxRejected.reason not in {reason.value for reason in Reason}

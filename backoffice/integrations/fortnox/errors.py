@@ -41,14 +41,20 @@ class FortnoxError(Exception):
     status: the HTTP status, or None when no response arrived.
     code: Fortnox's ``ErrorInformation`` code as an int, or None when the body carried none.
     fortnox_message: Fortnox's own (usually Swedish) text, shown to the user under our sentence.
-    reason: a stable snake_case code for this kind of failure (a class attribute).
+    subject: what the refusal is about when Fortnox's message names it (the account number, the
+        series or cost-centre code, the last locked date), else None; ``subject_kind`` says which.
+    reason: a stable snake_case code for this kind of failure (a class attribute); a refusal's is the
+        value of the ``export.reasons.Reason`` a job it blocks carries (tests/export/test_engine.py).
     summary: what went wrong in English, the start of the messages ``error_for`` writes (a class attribute).
+    subject_kind: the detail key of ``subject`` ("account", "series", "cost_center",
+        "locked_through"), or None for a class whose refusals name nothing (a class attribute).
     ambiguous: True when the request may have taken effect although no success was seen, so a
         POST must be reconciled (``find_voucher``) before it is sent again.
     """
 
     reason: ClassVar[str] = "fortnox_error"
     summary: ClassVar[str] = "Fortnox answered with an unexpected response"
+    subject_kind: ClassVar[str | None] = None
     ambiguous: bool = False
 
     def __init__(
@@ -58,12 +64,14 @@ class FortnoxError(Exception):
         status: int | None = None,
         code: int | None = None,
         fortnox_message: str | None = None,
+        subject: int | str | date | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.status = status
         self.code = code
         self.fortnox_message = fortnox_message
+        self.subject = subject
 
     def __str__(self) -> str:
         details = []
@@ -138,7 +146,11 @@ class NotFoundError(FortnoxError):
 
 
 class FortnoxRejected(FortnoxError):
-    """Fortnox refused the request for a cause that waits for a fix by the user (a blocking cause)."""
+    """Fortnox refused the request for a cause that waits for a fix by the user (a blocking cause).
+
+    Each subclass's ``reason`` is the value of the ``Reason`` a job it blocks carries; a refusal no
+    subclass names keeps ``rejected`` (a voucher's is a ``VoucherInvalidError``).
+    """
 
     reason = "rejected"
     summary = "Fortnox refused the request"
@@ -154,85 +166,67 @@ class AccessDeniedError(FortnoxRejected):
 class SeriesNotManualError(FortnoxRejected):
     """The voucher series does not allow manual vouchers ("Verifikationsserien är inte manuell (F)").
 
-    series: the series code when the message names it, else None.
+    subject: the series code when the message names it, else None.
     """
 
     reason = "series_not_manual"
     summary = "the voucher series does not allow manual vouchers"
-
-    def __init__(self, message: str, *, series: str | None = None, **kwargs: Any) -> None:
-        super().__init__(message, **kwargs)
-        self.series = series
+    subject_kind = "series"
 
 
 class SeriesMissingError(FortnoxRejected):
     """The voucher series does not exist in that financial year ("Ogiltig verifikationsserie").
 
-    series: the series code when the message names it, else None.
+    subject: the series code when the message names it, else None.
     """
 
     reason = "series_missing"
     summary = "the voucher series does not exist in that financial year"
-
-    def __init__(self, message: str, *, series: str | None = None, **kwargs: Any) -> None:
-        super().__init__(message, **kwargs)
-        self.series = series
+    subject_kind = "series"
 
 
 class AccountMissingError(FortnoxRejected):
     """An account does not exist ("Kunde inte hitta konto", "Kontot "4011" existerar inte").
 
-    account: the account number when the message names it, else None.
+    subject: the account number when the message names it, else None.
     """
 
     reason = "account_missing"
     summary = "an account does not exist in Fortnox"
-
-    def __init__(self, message: str, *, account: int | None = None, **kwargs: Any) -> None:
-        super().__init__(message, **kwargs)
-        self.account = account
+    subject_kind = "account"
 
 
 class AccountInactiveError(FortnoxRejected):
     """An account exists but is not active (``Konto "3001" är inte aktivt``).
 
-    account: the account number when the message names it, else None.
+    subject: the account number when the message names it, else None.
     """
 
     reason = "account_inactive"
     summary = "an account is inactive in Fortnox"
-
-    def __init__(self, message: str, *, account: int | None = None, **kwargs: Any) -> None:
-        super().__init__(message, **kwargs)
-        self.account = account
+    subject_kind = "account"
 
 
 class CostCenterMissingError(FortnoxRejected):
     """A cost centre does not exist.
 
-    cost_center: the cost-centre code when the message names it, else None.
+    subject: the cost-centre code when the message names it, else None.
     """
 
     reason = "cost_center_missing"
     summary = "a cost centre does not exist in Fortnox"
-
-    def __init__(self, message: str, *, cost_center: str | None = None, **kwargs: Any) -> None:
-        super().__init__(message, **kwargs)
-        self.cost_center = cost_center
+    subject_kind = "cost_center"
 
 
 class CostCenterInactiveError(FortnoxRejected):
     """A cost centre exists but is not active (2000947).
 
-    cost_center: the cost-centre code when the message names it, else None.
+    subject: the cost-centre code when the message names it, else None.
     """
 
     reason = "cost_center_inactive"
     summary = "a cost centre is inactive in Fortnox"
-
-    def __init__(self, message: str, *, cost_center: str | None = None, **kwargs: Any) -> None:
-        super().__init__(message, **kwargs)
-        self.cost_center = cost_center
+    subject_kind = "cost_center"
 
 
 class NoFinancialYearError(FortnoxRejected):
@@ -245,15 +239,12 @@ class NoFinancialYearError(FortnoxRejected):
 class PeriodLockedError(FortnoxRejected):
     """The voucher's date is in a locked period (2000401, "…har låst perioden t.o.m. 2026-10-31…").
 
-    locked_through: the last locked date when the message names it, else None.
+    subject: the last locked date when the message names it, else None.
     """
 
     reason = "period_locked"
     summary = "the voucher's date is in a locked period"
-
-    def __init__(self, message: str, *, locked_through: date | None = None, **kwargs: Any) -> None:
-        super().__init__(message, **kwargs)
-        self.locked_through = locked_through
+    subject_kind = "locked_through"
 
 
 class VoucherInvalidError(FortnoxRejected):
@@ -338,15 +329,8 @@ def error_for(response: requests.Response) -> FortnoxError:
     text = fortnox_message or ""
     if cls is FortnoxRateLimited:
         return FortnoxRateLimited(message, retry_after=_retry_after(response), **common)
-    if cls in (SeriesNotManualError, SeriesMissingError):
-        return cls(message, series=_series_in(text), **common)
-    if cls in (AccountMissingError, AccountInactiveError):
-        return cls(message, account=_account_in(text), **common)
-    if cls in (CostCenterMissingError, CostCenterInactiveError):
-        return cls(message, cost_center=_quoted_in(text), **common)
-    if cls is PeriodLockedError:
-        return PeriodLockedError(message, locked_through=_date_in(text), **common)
-    return cls(message, **common)
+    subject = _SUBJECT_IN[cls.subject_kind](text) if cls.subject_kind else None
+    return cls(message, subject=subject, **common)
 
 
 #: What ``requests`` raises when no usable answer came back; :func:`connection_error_for` turns these
@@ -519,6 +503,10 @@ def _date_in(text: str) -> date | None:
         return date.fromisoformat(match.group(1))
     except ValueError:
         return None
+
+
+#: How ``error_for`` reads a refusal's ``subject`` from Fortnox's message, by ``subject_kind``.
+_SUBJECT_IN = {"series": _series_in, "account": _account_in, "cost_center": _quoted_in, "locked_through": _date_in}
 
 
 def _surely_not_sent(exc: BaseException) -> bool:

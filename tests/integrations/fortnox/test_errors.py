@@ -128,11 +128,11 @@ def test_fields_are_read_from_the_message():
     cost_center = error_for(answer(400, error_information(2000947, 'Kostnadsställe "ODEN" är inte aktivt')))
     locked = error_for(answer(400, error_information(2000401, "Bolaget har låst perioden t.o.m. 2026-10-31.")))
 
-    assert series.series == "F"
-    assert inactive.account == 3001
-    assert type(missing) is AccountMissingError and missing.account == 4011
-    assert cost_center.cost_center == "ODEN"
-    assert locked.locked_through == date(2026, 10, 31)
+    assert (series.subject_kind, series.subject) == ("series", "F")
+    assert (inactive.subject_kind, inactive.subject) == ("account", 3001)
+    assert type(missing) is AccountMissingError and missing.subject == 4011
+    assert (cost_center.subject_kind, cost_center.subject) == ("cost_center", "ODEN")
+    assert (locked.subject_kind, locked.subject) == ("locked_through", date(2026, 10, 31))
 
 
 def test_fields_stay_none_when_the_message_does_not_name_them():
@@ -140,7 +140,7 @@ def test_fields_stay_none_when_the_message_does_not_name_them():
     account = error_for(answer(400, error_information(2001304, "Kunde inte hitta konto")))
     locked = error_for(answer(400, error_information(2000401, "Perioden är låst")))
 
-    assert (series.series, account.account, locked.locked_through) == (None, None, None)
+    assert (series.subject, account.subject, locked.subject) == (None, None, None)
 
 
 def test_missing_scope_may_come_as_403():
