@@ -32,7 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import bindparam, func, insert, or_, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -40,7 +40,18 @@ from backoffice.companies.models import Company
 from backoffice.correction.models import Correction
 from backoffice.db import now_utc
 from backoffice.export.models import AttachmentRun, AttachmentState, ExportJob, ExportState, VoucherAttachment
-from backoffice.export.statements import update_row
+from backoffice.export.statements import (
+    ANY_ATTACHMENT_DUE,
+    ATTACHMENT_CANDIDATES,
+    HELD_ATTACHMENT_CANDIDATES,
+    INSERT_ATTACHMENT,
+    LEASE_ATTACHMENT,
+    LEASE_CONNECTION,
+    RELEASE_ATTACHMENT,
+    RELEASE_CONNECTION,
+    RENEW_OWN_LEASE,
+    update_row,
+)
 from backoffice.integrations.fortnox.client import FortnoxClient
 from backoffice.integrations.fortnox.errors import (
     AccessDeniedError,
@@ -77,16 +88,10 @@ def needs_new_consent(connection: FortnoxConnection | None) -> bool:
 
 # --- the hook: a voucher was recorded ----------------------------------------------------------------
 
-_INSERT_ATTACHMENT = insert(VoucherAttachment.__table__).values(
-    job_id=bindparam("job_id"), company_id=bindparam("company_id"), state=AttachmentState.PENDING.value,
-    upload_in_doubt=False, connect_in_doubt=False, look_first=False, already_there=False, retries=0,
-    created_at=bindparam("now"), updated_at=bindparam("now"),
-)
-
 
 def voucher_recorded(session: Session, job_id: int, company_id: int, now: datetime) -> None:
     """Add the pending attachment of a voucher just recorded, in the caller's transaction (one INSERT)."""
-    session.connection().execute(_INSERT_ATTACHMENT, {"job_id": job_id, "company_id": company_id, "now": now})
+    session.connection().execute(INSERT_ATTACHMENT, {"job_id": job_id, "company_id": company_id, "now": now})
 
 
 # --- claiming ------------------------------------------------------------------------------------------
@@ -98,62 +103,9 @@ class AttachmentClaim:
     connection_id: int | None
 
 
-def _claim_statements():
-    now, worker, until = bindparam("now"), bindparam("worker"), bindparam("until")
-    att, connection = VoucherAttachment.__table__.c, FortnoxConnection.__table__.c
-    due = (
-        select(att.id, FortnoxIntegration.connection_id)
-        .join(FortnoxIntegration, FortnoxIntegration.company_id == att.company_id)
-        .where(
-            att.state == AttachmentState.PENDING,
-            or_(att.retry_at.is_(None), att.retry_at <= now),
-            or_(att.lease_until.is_(None), att.lease_until < now),
-        )
-        .order_by(att.retry_at.is_not(None), att.id)
-    )
-    # As the export's claim: only connections no worker holds, or the one this worker kept.
-    free = due.outerjoin(FortnoxConnection.__table__, connection.id == FortnoxIntegration.connection_id).where(
-        or_(connection.lease_until.is_(None), connection.lease_until < now))
-    candidates = free.limit(25).with_for_update(skip_locked=True, of=VoucherAttachment.__table__)
-    any_due = select(free.order_by(None).exists())
-    held_candidates = (
-        due.where(FortnoxIntegration.connection_id == bindparam("connection"))
-        .limit(1)
-        .with_for_update(skip_locked=True, of=VoucherAttachment.__table__)
-    )
-    lease_connection = (
-        update(FortnoxConnection.__table__)
-        .where(connection.id == bindparam("connection"),
-               or_(connection.lease_until.is_(None), connection.lease_until < now))
-        .values(lease_owner=worker, lease_until=until)
-    )
-    lease = update(VoucherAttachment.__table__).where(att.id == bindparam("attachment")).values(
-        lease_owner=worker, lease_until=until)
-    release = (
-        update(VoucherAttachment.__table__)
-        .where(att.id == bindparam("attachment"), att.lease_owner == worker)
-        .values(lease_owner=None, lease_until=None)
-    )
-    release_connection = (
-        update(FortnoxConnection.__table__)
-        .where(connection.id == bindparam("connection"), connection.lease_owner == worker)
-        .values(lease_owner=None, lease_until=None)
-    )
-    renew_own_lease = (
-        update(FortnoxConnection.__table__)
-        .where(connection.id == bindparam("connection"), connection.lease_owner == worker)
-        .values(lease_until=until)
-    )
-    return candidates, held_candidates, any_due, lease_connection, renew_own_lease, lease, release, release_connection
-
-
-(_CANDIDATES, _HELD_CANDIDATES, _ANY_DUE, _LEASE_CONNECTION, _RENEW_OWN_LEASE, _LEASE, _RELEASE,
- _RELEASE_CONNECTION) = _claim_statements()
-
-
 def has_due_attachment(connection, *, now: datetime) -> bool:
     """Whether an attachment is due on a connection no worker holds (a look without a lock or a lease)."""
-    return bool(connection.execute(_ANY_DUE, {"now": now}).scalar())
+    return bool(connection.execute(ANY_ATTACHMENT_DUE, {"now": now}).scalar())
 
 
 def claim_next_attachment(session: Session, worker: str, *, now: datetime, lease: timedelta,
@@ -168,14 +120,14 @@ def claim_next_attachment(session: Session, worker: str, *, now: datetime, lease
     if held is not None:
         # The connection whose lease this worker kept (``release_attachment(keep_connection=True)``).
         leased = {"worker": worker, "now": now, "until": now + lease, "connection": held}
-        attachment_id = connection.execute(_HELD_CANDIDATES, leased).scalar()
-        if attachment_id is None or not connection.execute(_RENEW_OWN_LEASE, leased).rowcount:
+        attachment_id = connection.execute(HELD_ATTACHMENT_CANDIDATES, leased).scalar()
+        if attachment_id is None or not connection.execute(RENEW_OWN_LEASE, leased).rowcount:
             session.commit()
             return None
-        connection.execute(_LEASE, {**leased, "attachment": attachment_id})
+        connection.execute(LEASE_ATTACHMENT, {**leased, "attachment": attachment_id})
         session.commit()
         return AttachmentClaim(attachment_id, held)
-    query = _CANDIDATES if company_id is None else _CANDIDATES.where(
+    query = ATTACHMENT_CANDIDATES if company_id is None else ATTACHMENT_CANDIDATES.where(
         VoucherAttachment.__table__.c.company_id == company_id)
     candidates = connection.execute(query, {"now": now}).all()
     busy: set[int] = set()
@@ -184,10 +136,10 @@ def claim_next_attachment(session: Session, worker: str, *, now: datetime, lease
         if connection_id in busy:
             continue
         if connection_id is not None and not connection.execute(
-                _LEASE_CONNECTION, {**leased, "connection": connection_id}).rowcount:
+                LEASE_CONNECTION, {**leased, "connection": connection_id}).rowcount:
             busy.add(connection_id)
             continue
-        connection.execute(_LEASE, {**leased, "attachment": attachment_id})
+        connection.execute(LEASE_ATTACHMENT, {**leased, "attachment": attachment_id})
         session.commit()
         return AttachmentClaim(attachment_id, connection_id)
     session.commit()
@@ -197,9 +149,9 @@ def claim_next_attachment(session: Session, worker: str, *, now: datetime, lease
 def release_attachment(session: Session, claim: AttachmentClaim, worker: str, *, keep_connection: bool = False) -> None:
     """Give back the leases of a claim (only ours); ``keep_connection`` keeps the connection's for its next work."""
     connection = session.connection()
-    connection.execute(_RELEASE, {"attachment": claim.attachment_id, "worker": worker})
+    connection.execute(RELEASE_ATTACHMENT, {"attachment": claim.attachment_id, "worker": worker})
     if claim.connection_id is not None and not keep_connection:
-        connection.execute(_RELEASE_CONNECTION, {"connection": claim.connection_id, "worker": worker})
+        connection.execute(RELEASE_CONNECTION, {"connection": claim.connection_id, "worker": worker})
     session.commit()
 
 

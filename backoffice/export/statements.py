@@ -2,7 +2,8 @@
 
 **The ORM reads, Core writes on this path, and the loaded object is kept in step.** Every voucher
 takes the same few statements: the intake inserts its job, a worker claims it, reads it with its
-company's context, records the attempt, marks the job in doubt and then exported. Through the ORM's
+company's context, records the attempt, marks the job in doubt and then exported, and its Z-report's
+PDF is claimed and attached the same way. Through the ORM's
 unit of work these cost several times the CPU for the same few rows (bench/profile_export.py), so
 they are built once here and executed on the session's connection. Reads stay ORM queries (the
 rules work on loaded objects); a write through Core is copied into the loaded object as stored
@@ -10,7 +11,8 @@ rules work on loaded objects); a write through Core is copied into the loaded ob
 usual, see what the database holds.
 
 Only statements and the three helpers that apply the rule live here; what they mean for a job is in
-``jobs``, ``claims``, ``context`` and ``engine``.
+``jobs``, ``claims``, ``context`` and ``engine``, for an attachment in ``attachments``. The intake's
+half of the rule is ``zreport/statements.py``.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ from sqlalchemy.sql.selectable import CTE
 
 from backoffice.accounts.models import AccountMapping, PaymentMethodAccount, SalesRuleAccount, VatRateAccount
 from backoffice.companies.models import Company, Register
-from backoffice.export.models import ExportAttempt, ExportJob, ExportState, Problem
+from backoffice.export.models import AttachmentState, ExportAttempt, ExportJob, ExportState, Problem, VoucherAttachment
 from backoffice.integrations.fortnox.models import FortnoxConnection, FortnoxIntegration
 from backoffice.zreport.models import ZReportRecord
 
@@ -168,66 +170,89 @@ JOB_AND_CONTEXT = (
 )
 
 
-# --- claims and leases --------------------------------------------------------------------------
+# --- claims and leases (export jobs and attachments alike) ------------------------------------
+
+_now, _worker, _until = bindparam("now"), bindparam("worker"), bindparam("until")
+_connection = FortnoxConnection.__table__.c
 
 
-def _claim_statements() -> tuple[Any, ...]:
-    now, worker, until = bindparam("now"), bindparam("worker"), bindparam("until")
-    job, connection = ExportJob.__table__.c, FortnoxConnection.__table__.c
-    due = (
+def _claims(due: Any, table: Any, row: str) -> tuple[Any, ...]:
+    """The statements that claim a row of ``table`` (export jobs, attachments) from ``due`` (its
+    ``id`` and its connection's id, in the order to take them); ``row`` names the bind parameter of
+    the row's id. Returns (candidates, held candidates, any due, lease the row, release the row)."""
+    # Only rows whose connection no worker holds: an idle thread's look neither locks the rows of a
+    # connection that is busy nor tries its lease (three flask workers probing a backlog's one
+    # connection cost the exporting thread a third of its time, bench/backlog.py --activate).
+    free = due.outerjoin(FortnoxConnection.__table__, _connection.id == FortnoxIntegration.connection_id).where(
+        or_(_connection.lease_until.is_(None), _connection.lease_until < _now))
+    candidates = free.limit(25).with_for_update(skip_locked=True, of=table)
+    any_due = select(free.order_by(None).exists())
+    # The next row of a connection the worker holds already (it keeps the lease from one to the next).
+    held_candidates = (
+        due.where(FortnoxIntegration.connection_id == bindparam("connection"))
+        .limit(1)
+        .with_for_update(skip_locked=True, of=table)
+    )
+    lease = update(table).where(table.c.id == bindparam(row)).values(lease_owner=_worker, lease_until=_until)
+    release = (
+        update(table)
+        .where(table.c.id == bindparam(row), table.c.lease_owner == _worker)
+        .values(lease_owner=None, lease_until=None)
+    )
+    return candidates, held_candidates, any_due, lease, release
+
+
+def _due_jobs() -> Any:
+    job = ExportJob.__table__.c
+    return (
         select(job.id, FortnoxIntegration.connection_id)
         .join(FortnoxIntegration, FortnoxIntegration.company_id == job.company_id)
         .join(ZReportRecord, ZReportRecord.id == job.zreport_id)
         .where(
             job.state == ExportState.PENDING,
-            or_(job.retry_at.is_(None), job.retry_at <= now),
-            or_(job.lease_until.is_(None), job.lease_until < now),
+            or_(job.retry_at.is_(None), job.retry_at <= _now),
+            or_(job.lease_until.is_(None), job.lease_until < _now),
         )
         .order_by(job.retry_at.is_not(None), ZReportRecord.business_date, job.id)
     )
-    # Only jobs whose connection no worker holds: an idle thread's look neither locks the rows of a
-    # connection that is busy nor tries its lease (three flask workers probing a backlog's one
-    # connection cost the exporting thread a third of its time, bench/backlog.py --activate).
-    free = due.outerjoin(FortnoxConnection.__table__, connection.id == FortnoxIntegration.connection_id).where(
-        or_(connection.lease_until.is_(None), connection.lease_until < now))
-    candidates = free.limit(25).with_for_update(skip_locked=True, of=ExportJob.__table__)
-    any_due = select(free.order_by(None).exists())
-    # The next job of a connection the worker holds already (it keeps the lease from job to job).
-    held_candidates = (
-        due.where(FortnoxIntegration.connection_id == bindparam("connection"))
-        .limit(1)
-        .with_for_update(skip_locked=True, of=ExportJob.__table__)
-    )
-    lease_connection = (
-        update(FortnoxConnection.__table__)
-        .where(connection.id == bindparam("connection"),
-               or_(connection.lease_until.is_(None), connection.lease_until < now))
-        .values(lease_owner=worker, lease_until=until)
-    )
-    lease_job = (
-        update(ExportJob.__table__).where(job.id == bindparam("job")).values(lease_owner=worker, lease_until=until)
-    )
-    release_job = (
-        update(ExportJob.__table__)
-        .where(job.id == bindparam("job"), job.lease_owner == worker)
-        .values(lease_owner=None, lease_until=None)
-    )
-    release_connection = (
-        update(FortnoxConnection.__table__)
-        .where(connection.id == bindparam("connection"), connection.lease_owner == worker)
-        .values(lease_owner=None, lease_until=None)
-    )
-    renew_own_lease = (
-        update(FortnoxConnection.__table__)
-        .where(connection.id == bindparam("connection"), connection.lease_owner == worker)
-        .values(lease_until=until)
-    )
-    return (candidates, held_candidates, any_due, lease_connection, renew_own_lease, lease_job, release_job,
-            release_connection)
 
 
-(CANDIDATES, HELD_CANDIDATES, ANY_DUE, LEASE_CONNECTION, RENEW_OWN_LEASE, LEASE_JOB, RELEASE_JOB,
- RELEASE_CONNECTION) = _claim_statements()
+def _due_attachments() -> Any:
+    attachment = VoucherAttachment.__table__.c
+    return (
+        select(attachment.id, FortnoxIntegration.connection_id)
+        .join(FortnoxIntegration, FortnoxIntegration.company_id == attachment.company_id)
+        .where(
+            attachment.state == AttachmentState.PENDING,
+            or_(attachment.retry_at.is_(None), attachment.retry_at <= _now),
+            or_(attachment.lease_until.is_(None), attachment.lease_until < _now),
+        )
+        .order_by(attachment.retry_at.is_not(None), attachment.id)
+    )
+
+
+CANDIDATES, HELD_CANDIDATES, ANY_DUE, LEASE_JOB, RELEASE_JOB = _claims(_due_jobs(), ExportJob.__table__, "job")
+(ATTACHMENT_CANDIDATES, HELD_ATTACHMENT_CANDIDATES, ANY_ATTACHMENT_DUE, LEASE_ATTACHMENT,
+ RELEASE_ATTACHMENT) = _claims(_due_attachments(), VoucherAttachment.__table__, "attachment")
+
+#: A connection's lease, taken when no worker holds it (or its lease ran out).
+LEASE_CONNECTION = (
+    update(FortnoxConnection.__table__)
+    .where(_connection.id == bindparam("connection"),
+           or_(_connection.lease_until.is_(None), _connection.lease_until < _now))
+    .values(lease_owner=_worker, lease_until=_until)
+)
+#: A lease this worker holds, extended for its next row.
+RENEW_OWN_LEASE = (
+    update(FortnoxConnection.__table__)
+    .where(_connection.id == bindparam("connection"), _connection.lease_owner == _worker)
+    .values(lease_until=_until)
+)
+RELEASE_CONNECTION = (
+    update(FortnoxConnection.__table__)
+    .where(_connection.id == bindparam("connection"), _connection.lease_owner == _worker)
+    .values(lease_owner=None, lease_until=None)
+)
 
 RENEW_LEASE = (
     update(FortnoxConnection.__table__)
@@ -249,4 +274,14 @@ LAST_EXPORT = (
     update(FortnoxIntegration.__table__)
     .where(FortnoxIntegration.__table__.c.company_id == bindparam("company"))
     .values(last_export_at=bindparam("exported_at"))
+)
+
+
+# --- the Z-report's PDF on its voucher (attachments) -----------------------------------------
+
+#: A voucher's pending attachment, added in the transaction that records the voucher.
+INSERT_ATTACHMENT = insert(VoucherAttachment.__table__).values(
+    job_id=bindparam("job_id"), company_id=bindparam("company_id"), state=AttachmentState.PENDING.value,
+    upload_in_doubt=False, connect_in_doubt=False, look_first=False, already_there=False, retries=0,
+    created_at=bindparam("now"), updated_at=bindparam("now"),
 )
