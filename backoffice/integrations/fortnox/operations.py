@@ -134,6 +134,12 @@ def forget_unlinked(session: Session, connection: FortnoxConnection, fortnox: Fo
     into it, its tokens are forgotten and revoked at Fortnox (commits first)."""
     if connection.integrations:
         return
+    _forget_and_revoke(session, connection, fortnox)
+
+
+def _forget_and_revoke(session: Session, connection: FortnoxConnection, fortnox: FortnoxSettings) -> None:
+    """Forget the connection's tokens, commit, then revoke them at Fortnox (the tokens are forgotten
+    whatever Fortnox answers, and no transaction stays open while it is called)."""
     refresh_token = decrypt(connection.refresh_token_enc)
     connection.forget_tokens(ConnectionStatus.REVOKED)
     forget_client(connection.id)
@@ -196,13 +202,4 @@ def deactivate(session: Session, company: Company, fortnox: FortnoxSettings) -> 
     others = [i for i in connection.integrations if i.company_id != company.id]
     if others:
         return
-    refresh_token = decrypt(connection.refresh_token_enc)
-    connection.forget_tokens(ConnectionStatus.REVOKED)
-    forget_client(connection.id)
-    # Stored before Fortnox is told, and no transaction stays open while it is called.
-    session.commit()
-    if refresh_token:
-        try:
-            oauth.revoke(fortnox.client_id, fortnox.client_secret, fortnox.revoke_url, refresh_token)
-        except FortnoxError:
-            log.warning("Fortnox did not confirm revoking connection %s; the tokens are forgotten anyway", connection.id)
+    _forget_and_revoke(session, connection, fortnox)
