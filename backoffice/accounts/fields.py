@@ -15,7 +15,7 @@ from decimal import Decimal
 
 from backoffice.accounts.mapping import Mapping, MissingAccount
 from backoffice.money import format_vat_rate, parse_vat_rate
-from backoffice.zreport.booking import PAYMENT_METHOD_LABELS
+from backoffice.zreport.booking import OTHER_LABELS, PAYMENT_METHOD_LABELS
 
 #: The steps that choose accounts, and the kind of field key each holds.
 ACCOUNT_STEPS = {
@@ -25,13 +25,9 @@ ACCOUNT_STEPS = {
     "ovriga": "other",
 }
 
-#: The parts of a report under mapping/v1 ``other``, with their Swedish names.
-OTHER_PARTS = {
-    "tips": "Dricks",
-    "rounding": "Öresavrundning",
-    "cash_difference": "Kassadifferens",
-    "gift_cards_sold": "Sålda presentkort",
-}
+#: The parts of a report under mapping/v1 ``other``, with their Swedish names: the booking core's
+#: row texts, as for the payment methods below.
+OTHER_PARTS = {part: OTHER_LABELS[part] for part in ("tips", "rounding", "cash_difference", "gift_cards_sold")}
 #: Swedish names of the payment methods registers commonly send (others are shown as sent): the
 #: booking core's row texts, so a method has one name on the voucher and on every page.
 PAYMENT_METHOD_NAMES = PAYMENT_METHOD_LABELS
