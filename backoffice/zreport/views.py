@@ -32,7 +32,7 @@ from backoffice.integrations.fortnox.metadata import stored_snapshot
 from backoffice.messages import export as export_msg
 from backoffice.messages import mapping_incomplete_message, reason_text
 from backoffice.messages import zreport as msg
-from backoffice.money import ZERO
+from backoffice.money import ZERO, to_ore
 from backoffice.names import STATE_CLASSES, STATE_NAMES, count_text, job_state_name, outcome_name, payment_method_name
 from backoffice.scheduler import wake
 from backoffice.security import company_object, id_arg, safe_next
@@ -236,7 +236,7 @@ def _list_rows(ids: list[int]) -> list[ListRow]:
 def _money(value) -> Decimal:
     if value is None:
         return ZERO
-    return (value if isinstance(value, Decimal) else Decimal(str(value))).quantize(Decimal("0.01"))
+    return to_ore(value if isinstance(value, Decimal) else Decimal(str(value)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,8 +279,8 @@ def _sent_rows(job: ExportJob | None, names: dict[int, str]) -> list[VoucherLine
         VoucherLine(
             int(row["Account"]),
             names.get(int(row["Account"]), ""),
-            Decimal(row.get("Debit") or 0).quantize(Decimal("0.01")),
-            Decimal(row.get("Credit") or 0).quantize(Decimal("0.01")),
+            to_ore(Decimal(row.get("Debit") or 0)),
+            to_ore(Decimal(row.get("Credit") or 0)),
             row.get("CostCenter"),
             row.get("TransactionInformation"),
         )
