@@ -43,7 +43,7 @@ STEP_TITLES = {
 
 class ChooseIntegrationForm(FlaskForm):
     kind = RadioField(
-        "Vad ska integrationen användas till?",
+        msg.PURPOSE_QUESTION,
         choices=[SelectChoice("bokforing", "BOKFÖRING")],
         validators=[InputRequired(msg.CHOOSE_BOOKKEEPING)],
     )

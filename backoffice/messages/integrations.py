@@ -63,7 +63,8 @@ def account_missing_for(part: str) -> str:
     return f"Konto saknas för {part}."
 
 
-# The wizard's forms (their validators' sentences).
+# The wizard's forms (their validators' sentences, and a label that is a question).
+PURPOSE_QUESTION = "Vad ska integrationen användas till?"
 CHOOSE_BOOKKEEPING = "Välj BOKFÖRING för att fortsätta."
 DATE_FORMAT = "Ange datumet som ÅÅÅÅ-MM-DD."
 ACCOUNT_HAS_FOUR_DIGITS = "Ett kontonummer har fyra siffror (1000–9999)."
