@@ -115,6 +115,7 @@ def claim_next_attachment(session: Session, worker: str, *, now: datetime, lease
     The connection's lease is the export's own, so a connection's vouchers and attachments never run
     at once and share its rate limit. ``company_id`` limits the search to one company (the CLI).
     ``held``: a connection whose lease this worker kept: only its attachments (``claims.claim_next_job``).
+    The statements are ``statements``' claims, built by the same function as the export's.
     """
     connection = session.connection()
     if held is not None:

@@ -54,8 +54,8 @@ def claim_next_job(session: Session, worker: str, *, now: datetime, lease: timed
     ``held``: a connection whose lease this worker kept (``release(keep_connection=True)``): only its
     next due job is leased, with the connection's lease renewed, and None when it has none (or when
     the lease ran out and another worker took it); the caller then gives it back
-    (:func:`release_connection`). Prebuilt Core statements on the session's connection: the worker
-    runs them once per voucher.
+    (:func:`release_connection`). Prebuilt Core statements on the session's connection (``statements``,
+    its rule at the top): the worker runs them once per voucher.
     """
     if held is not None:
         return _claim_held(session, worker, held, now=now, lease=lease)
