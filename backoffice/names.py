@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from backoffice.export.models import ExportState
+from backoffice.messages import count_text as count_text  # the one plural rule, for the pages
 from backoffice.zreport.booking import PAYMENT_METHOD_LABELS
 
 #: A report's export state as a list, a filter and the card's counts name it (None: no export job,
@@ -85,8 +86,3 @@ def payment_method_name(method: str) -> MethodName:
     """The Swedish name of a payment method the register sent (``card`` → Kort); an unknown one as sent."""
     name = PAYMENT_METHOD_LABELS.get(method)
     return MethodName(name, True) if name else MethodName(method, False)
-
-
-def count_text(count: int, one: str, many: str) -> str:
-    """``1 Z-rapport``, ``2 Z-rapporter``, ``0 Z-rapporter``: the one plural rule of every page."""
-    return f"{count} {one if count == 1 else many}"

@@ -13,7 +13,8 @@ from backoffice.export.banners import _detail_with_names
 from backoffice.export.models import ExportJob, ExportState, Problem
 from backoffice.export.reasons import Reason
 from backoffice.integrations.fortnox.models import ConnectionStatus, FortnoxIntegration
-from backoffice.messages import problem_clause, zreports
+from backoffice.messages import export as msg
+from backoffice.messages import problem_clause
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +43,7 @@ def status_light(company: Company, integration: FortnoxIntegration | None, count
     reports wait for a retry, green when everything is exported or on its way. The first backlog after
     activation, reports simply not sent yet, is green with "exporteras nu": nothing is delayed."""
     if integration is None or not integration.active:
-        return StatusLight("off", "Inte aktiverad", "")
+        return StatusLight("off", msg.LIGHT_LABELS["off"], "")
     connection = integration.connection
     first = session.scalars(
         select(Problem)
@@ -55,13 +56,12 @@ def status_light(company: Company, integration: FortnoxIntegration | None, count
         if first:
             why = problem_clause(first[0].kind, _detail_with_names(first[0], company))
             if len(first) > 1:
-                why += " (och fler problem, se Notifikationer)"
+                why += msg.RED_MORE
         elif connection is None or connection.status != ConnectionStatus.ACTIVE:
             why = problem_clause(Reason.NOT_CONNECTED)
         else:
-            why = "se Z-rapporterna som väntar"
-        waiting = f"{zreports(stuck)} väntar på åtgärd" if stuck else "nästa dagsavslut kan inte exporteras"
-        return StatusLight("red", "Röd", f"{waiting} — {why}")
+            why = msg.RED_SEE_REPORTS
+        return StatusLight("red", msg.LIGHT_LABELS["red"], msg.light_red(stuck, why))
     waiting = counts.get(ExportState.PENDING, 0)
     if waiting:
         overdue = now_utc() - DELAYED_AFTER
@@ -73,13 +73,11 @@ def status_light(company: Company, integration: FortnoxIntegration | None, count
         )
         if retrying:
             return StatusLight(
-                "yellow", "Gul",
-                f"Fördröjningar: {zreports(retrying)} väntar på ett nytt försök eller har väntat i mer än "
-                f"{DELAYED_AFTER.seconds // 60} minuter"
-                + (f"; {zreports(waiting - retrying)} till exporteras nu" if waiting > retrying else ""),
+                "yellow", msg.LIGHT_LABELS["yellow"],
+                msg.light_delayed(retrying, waiting, int(DELAYED_AFTER.total_seconds()) // 60),
             )
-        return StatusLight("green", "Grön", f"{zreports(waiting)} exporteras nu till Fortnox.")
-    return StatusLight("green", "Grön", "Allt fungerar normalt: allt är exporterat.")
+        return StatusLight("green", msg.LIGHT_LABELS["green"], msg.light_sending(waiting))
+    return StatusLight("green", msg.LIGHT_LABELS["green"], msg.GREEN)
 
 
 def job_counts(company: Company) -> dict[str, int]:

@@ -138,12 +138,10 @@ def read_ago(read_at, now) -> str:
     if seconds < 60:
         return "just nu"
     if seconds < 3600:
-        minutes = seconds // 60
-        return f"för {minutes} minut{'er' if minutes != 1 else ''} sedan"
+        return f"för {count_text(seconds // 60, 'minut', 'minuter')} sedan"
     if seconds < 2 * 86400:
-        hours = seconds // 3600
-        return f"för {hours} timm{'ar' if hours != 1 else 'e'} sedan"
-    return f"för {seconds // 86400} dagar sedan"
+        return f"för {count_text(seconds // 3600, 'timme', 'timmar')} sedan"
+    return f"för {count_text(seconds // 86400, 'dag', 'dagar')} sedan"
 
 
 def connection_warning(warning: dict) -> str:
@@ -166,9 +164,14 @@ def activation_message(count: int, first, last, series: str, start_date) -> str:
     return f"{zreports(count)} {days} bokförs nu{where}. Därefter bokförs varje dagsavslut av sig själv."
 
 
+def count_text(count: int, one: str, many: str) -> str:
+    """``1 Z-rapport``, ``2 Z-rapporter``, ``0 Z-rapporter``: the one plural rule of every page and message."""
+    return f"{count} {one if count == 1 else many}"
+
+
 def zreports(count: int) -> str:
     """``1 Z-rapport``, ``2 Z-rapporter``."""
-    return f"{count} Z-rapport" if count == 1 else f"{count} Z-rapporter"
+    return count_text(count, "Z-rapport", "Z-rapporter")
 
 
 def problem_clause(reason: str, detail: dict | None = None) -> str:
@@ -423,10 +426,6 @@ def reason_text(job) -> str | None:
     if job.reason_code == "mapping_incomplete" and detail.get("missing"):
         return missing_parts_message(detail["missing"])
     return reason_message(job.reason_code, detail)
-def _count_reports(count: int) -> str:
-    return "1 Z-rapport" if count == 1 else f"{count} Z-rapporter"
-
-
 def bulk_export_message(started: list[tuple[str, int]], inactive: list[str]) -> str:
     """What a bulk "Manuell export" of Alla restauranger did, per restaurant.
 
@@ -435,7 +434,7 @@ def bulk_export_message(started: list[tuple[str, int]], inactive: list[str]) -> 
     """
     parts = []
     if started:
-        names = ", ".join(f"{name} ({_count_reports(total) if total else 'inget att exportera'})" for name, total in started)
+        names = ", ".join(f"{name} ({zreports(total) if total else 'inget att exportera'})" for name, total in started)
         parts.append(f"Manuell export har startats för {names}.")
     if inactive:
         parts.append(f"Inte startad för {', '.join(inactive)}: integrationen med Fortnox är inte aktiverad.")

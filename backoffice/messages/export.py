@@ -1,6 +1,7 @@
 """Exports: the status light, "Kontrollera igen", "Manuell export" and ``flask export run``."""
 
-RED = "Allvarligt fel som kräver uppmärksamhet."
+from backoffice.messages import count_text, zreports
+
 GREEN = "Allt fungerar normalt: allt är exporterat."
 RECHECK_UNREADABLE = "Fortnox kunde inte läsas just nu, så ingenting är kontrollerat. Försök igen om en stund."
 RECHECKED_NO_PROBLEM = "Fortnox är kontrollerat igen. Inga problem hittades i Fortnox."
@@ -9,8 +10,33 @@ MANUAL_EXPORT_STARTED = "Manuell export har startats."
 ATTACHING_STARTED = "Z-rapporterna bifogas nu som underlag."
 
 
-def yellow(waiting: int) -> str:
-    return f"Fördröjningar eller mindre problem: {waiting} Z-rapporter väntar på export."
+#: The status light's colour in words, the start of its one line ("Röd: …"), for those who do not see the colour.
+LIGHT_LABELS = {"green": "Grön", "yellow": "Gul", "red": "Röd", "off": "Inte aktiverad"}
+#: Why the light is red when nothing names the cause (the reports' own pages do).
+RED_SEE_REPORTS = "se Z-rapporterna som väntar"
+#: Said after the first of several open problems.
+RED_MORE = " (och fler problem, se Notifikationer)"
+
+
+def light_red(stuck: int, why: str) -> str:
+    """``2 Z-rapporter väntar på åtgärd — konto 1580 är inaktivt i Fortnox``; ``why`` is
+    ``messages.problem_clause``'s."""
+    waiting = f"{zreports(stuck)} väntar på åtgärd" if stuck else "nästa dagsavslut kan inte exporteras"
+    return f"{waiting} — {why}"
+
+
+def light_delayed(retrying: int, waiting: int, minutes: int) -> str:
+    """The yellow light: of ``waiting`` reports, ``retrying`` wait for a retry or are overdue."""
+    text = (f"Fördröjningar: {zreports(retrying)} väntar på ett nytt försök eller har väntat i mer än "
+            f"{count_text(minutes, 'minut', 'minuter')}")
+    if waiting > retrying:
+        text += f"; {zreports(waiting - retrying)} till exporteras nu"
+    return text
+
+
+def light_sending(waiting: int) -> str:
+    """The green light while reports are on their way (the first backlog after activation too)."""
+    return f"{zreports(waiting)} exporteras nu till Fortnox."
 
 
 def rechecked_exporting(reports: str) -> str:

@@ -83,6 +83,32 @@ def test_inactive_account_visa_inaktiva_konton_then_kontrollera_igen(db, shop, c
     until_exported(page, emulator, made)
 
 
+def test_the_status_light_says_why_in_one_line_on_the_card_and_on_oversikt(db, shop, connect, pos, new_page, emulator):
+    made = connect(shop(), active=True, mapping=DEMO_MAPPING)
+    emulator.control.set_account_active(made.tenant_id, 1580, False)
+    deliver(pos, made, days_ago=2)
+    deliver(pos, made, days_ago=1)
+    page = new_page()
+    log_in(page, made.manager_email)
+    banner(page, "konto 1580 är inaktivt i Fortnox")
+    wait_for(lambda: page.reload() or "2 Z-rapporter" in page.locator("[data-status-line]").inner_text(),
+             what="both reports blocked")
+
+    line = "Röd: 2 Z-rapporter väntar på åtgärd — konto 1580 är inaktivt i Fortnox"
+    for path in ("/", "/foretag/integrationer/"):
+        page.goto(path)
+        light = page.locator("[data-status-line]")
+        expect(light).to_have_text(line)
+        expect(light).to_have_attribute("data-status", "red")
+        height, line_height = light.evaluate("e => [e.getBoundingClientRect().height, parseFloat(getComputedStyle(e).lineHeight)]")
+        assert height < 2 * line_height, f"the light's line wraps on {path}"
+
+    emulator.control.set_account_active(made.tenant_id, 1580, True)
+    page.locator(".banner").get_by_role("button", name="Kontrollera igen").click()
+    until_exported(page, emulator, made, count=2)
+    expect(page.locator("[data-status-line]")).to_have_text("Grön: Allt fungerar normalt: allt är exporterat.")
+
+
 def test_series_not_manual_leads_to_the_series_step_and_is_exported_once_manual(
     db, shop, connect, pos, new_page, emulator
 ):

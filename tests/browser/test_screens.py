@@ -84,25 +84,73 @@ def busy_shop(db, shop, connect, pos, emulator):
     return made
 
 
-def test_every_page_fits_a_390_px_phone(db, busy_shop, new_page, screenshots):
+#: Every date or moment of a table or a fact list (``2026-11-23``, ``2026-11-23 10:12``, standing alone) that
+#: may wrap: a browser breaks a date at its hyphens, so each stands in an element that does not (``.date``).
+WRAPPING_DATES = """
+() => {
+  const found = [];
+  const walker = document.createTreeWalker(document.querySelector("main"), NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const text = node.textContent.trim();
+    if (!/^\\d{4}-\\d{2}-\\d{2}( \\d{2}:\\d{2}(:\\d{2})?)?$/.test(text) || !node.parentElement.closest("table, dl")) continue;
+    if (getComputedStyle(node.parentElement).whiteSpace !== "nowrap") found.push(text);
+  }
+  return found;
+}
+"""
+
+
+def typed_over_in_fortnox(db, made, pos, emulator):
+    """One more report whose voucher Fortnox stores while the answer is lost, then typed over in Fortnox
+    before the worker looks again (5 s later): its job waits on the voucher that differs. Returns the job."""
     from sqlalchemy import select
 
+    from backoffice.export.models import ExportJob
+
+    emulator.control.add_fault("timeout_after_store", method="POST", path_prefix="/3/vouchers",
+                               tenant_id=made.tenant_id, seconds=0, after="drop")
+    day = date.today()
+    document = zreport_document("K2", "Kassa 2", (day - date(2024, 1, 1)).days + 1, day)
+    assert pos.post(made.tokens["K2"], document).status_code == 201
+    stored = wait_for(lambda: (lambda v: len(v) == 7 and v[-1])(emulator.control.vouchers(made.tenant_id)),
+                      timeout=10, interval=0.1, what="Fortnox to store the seventh voucher")
+    rows = [dict(r, removed=True) if r["account"] == 1580 else r for r in stored["rows"]]
+    rows.append({"account": 1580, "debit": "1.00", "credit": "0.00"})
+    rows.append({"account": 1930, "debit": "0.00", "credit": "1.00"})
+    emulator.control.type_over_voucher(made.tenant_id, stored["financial_year"], stored["series"], stored["number"], rows)
+    return wait_for(lambda: db.rollback() or db.scalar(select(ExportJob).where(
+        ExportJob.company_id == made.company.id, ExportJob.reason_code == "voucher_differs")),
+        what="the job to wait on the voucher that differs")
+
+
+def test_every_page_fits_a_390_px_phone(db, busy_shop, shop, connect, pos, emulator, new_page, screenshots):
+    from sqlalchemy import select
+
+    from backoffice.companies.models import Membership, Role, User
     from backoffice.export.models import Problem
 
     made = busy_shop
+    other = connect(shop(), active=True, mapping=DEMO_MAPPING)  # Alla restauranger, Kopiera inställningar hit
     fresh(db)
+    admin = db.scalars(select(User).where(User.email == made.admin_email)).one()
+    admin.memberships.append(Membership(company_id=other.company.id, role=Role.ADMIN))
+    db.commit()
+    differs = typed_over_in_fortnox(db, made, pos, emulator)
     problem = wait_for(lambda: db.rollback() or db.scalar(select(Problem).where(
         Problem.company_id == made.company.id, Problem.closed_at.is_(None))), what="the open problem")
     exported, blocked = made.records[0], made.records[-1]
+    month = f"{exported.business_date:%Y-%m}"
     pages = [
         "/", "/zrapporter/", f"/zrapporter/?kassa={made.registers['K1'].id}", f"/zrapporter/{exported.id}",
         f"/zrapporter/{blocked.id}", "/zrapporter/koppla-kassa", "/ekonomi/redovisning/", "/ekonomi/avstamning/",
+        f"/ekonomi/avstamning/?manad={month}", f"/ekonomi/avstamning/{month}/{exported.business_date}/K1",
+        "/ekonomi/redovisning/kopiera", f"/ekonomi/redovisning/kopiera?fran={other.company.id}", "/restauranger/",
         "/foretag/integrationer/", "/foretag/notifikationer/", f"/foretag/notifikationer/{problem.id}",
-        "/foretag/integrationer/fortnox/inaktiva-konton", "/foretag/anvandare/", "/konto/losenord", "/konto/e-post",
-        "/zrapporter/999999",
+        "/foretag/integrationer/fortnox/inaktiva-konton", f"/foretag/integrationer/fortnox/avvikande-verifikation/{differs.id}",
+        "/foretag/anvandare/", "/konto/losenord", "/konto/e-post", "/zrapporter/999999",
     ] + [f"/foretag/integrationer/fortnox/installningar/{step}" for step in (
         "bokforing", "behorighet", "startdatum", "serie", "betalningsmetoder", "momssatser", "varugrupper", "ovriga",
-        "forhandsgranskning")]
+        "forhandsgranskning", "klar")]
     missing: list[str] = []
     page = new_page(*PHONE)
     page.on("response", lambda response: response.status == 404 and "favicon" in response.url
@@ -111,14 +159,20 @@ def test_every_page_fits_a_390_px_phone(db, busy_shop, new_page, screenshots):
     assert overflow(page) <= 0, "the login page is wider than the phone"
     log_in(page, made.admin_email)
 
-    too_wide = {}
+    too_wide, wrapping, landed = {}, {}, {}
     for path in pages:
         page.goto(path)
         page.wait_for_load_state("load")
+        if not page.url.endswith(path):
+            landed[path] = page.url
         if overflow(page) > 0:
             too_wide[path] = overflow(page)
             page.screenshot(path=screenshots / f"too-wide-{len(too_wide)}.png", full_page=True)
+        if dates := page.evaluate(WRAPPING_DATES):
+            wrapping[path] = dates
     assert too_wide == {}
+    assert wrapping == {}
+    assert landed == {}, "a page redirected instead of showing itself"
     assert missing == []
 
     # With the menu open the header still fits, and Logga ut is on the screen.
