@@ -54,14 +54,16 @@ class Banner:
     ask_admin: str | None = None
 
 
-def consent_banner() -> Banner:
+def consent_banner(company: Company) -> Banner:
     """The yellow banner of a connection made before Z-reports were attached: only a new login adds
-    the scopes ``inbox`` and ``connectfile``. Not a problem of the exports, which go on meanwhile."""
+    the scopes ``inbox`` and ``connectfile``. Not a problem of the exports, which go on meanwhile.
+    Only an admin logs in again; a manager is told which admin to ask."""
     problem = Problem(kind=CONSENT_KIND, key="", detail="{}")
-    actions = []
-    if current_user.is_admin:
-        back = url_for("integrations.index")
-        actions.append(Action("Åtgärda detta", url_for("fortnox.connect_start", next=back)))
+    if not current_user.is_admin:
+        return Banner(problem=problem, sentence=CONSENT_SENTENCE, level="warning",
+                      ask_admin=ask_admin_message(_admin_emails(company), company.name))
+    back = url_for("integrations.index")
+    actions = [Action("Åtgärda detta", url_for("fortnox.connect_start", next=back))]
     return Banner(problem=problem, sentence=CONSENT_SENTENCE, actions=actions, level="warning")
 
 
@@ -203,7 +205,7 @@ def current_banners() -> list[Banner]:
             if integration is not None and integration.active:
                 banners = [make_banner(problem, company) for problem in open_problems(company)]
                 if needs_new_consent(integration.connection):
-                    banners.append(consent_banner())
+                    banners.append(consent_banner(company))
         except SQLAlchemyError:  # an error page must still render
             session.rollback()
     g.export_banners = banners

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from backoffice.demo import zreport_document
 from backoffice.integrations.fortnox.models import FortnoxIntegration
+from backoffice.integrations.fortnox.oauth import DEFAULT_SCOPES
 from backoffice.zreport.models import ZReportRecord
 from tests.browser.conftest import log_in, wait_for
 from tests.fixtures import DEMO_MAPPING
@@ -177,6 +178,18 @@ def test_expired_authorisation_runs_the_fortnox_login_and_returns_to_the_wizard(
     expect(shown).to_contain_text(
         "Din Fortnox-autentisering har upphört att gälla. Logga in på fortnox för att uppdatera autentiseringen."
     )
+    # A manager sees the same banner and its notification, is told which admin to ask, and gets no
+    # button only an admin has.
+    asked = f"Det här åtgärdar en administratör: be {made.admin_email} att göra det."
+    manager = new_page()
+    log_in(manager, made.manager_email)
+    theirs = manager.locator(".banner", has_text="Din Fortnox-autentisering har upphört att gälla.")
+    expect(theirs).to_contain_text(asked)
+    expect(theirs.get_by_role("link", name="Åtgärda detta")).to_have_count(0)
+    theirs.get_by_role("link", name="Visa").click()
+    notification = manager.locator("section.notification")
+    expect(notification).to_contain_text(asked)
+    expect(notification).not_to_contain_text("Åtgärda detta")
     auto_approve = emulator.control.get_auto_approve()
     emulator.control.set_auto_approve(True, tenant_id=made.tenant_id)  # the consent page answers at once
     try:
@@ -195,6 +208,36 @@ def test_expired_authorisation_runs_the_fortnox_login_and_returns_to_the_wizard(
     page.get_by_role("button", name="OK").click()
 
     until_exported(page, emulator, made)
+
+
+def test_a_connection_without_the_attaching_consent_warns_and_the_admin_logs_in_again(
+    db, shop, connect, new_page, emulator
+):
+    made = connect(shop(), active=True, mapping=DEMO_MAPPING, scope=" ".join(DEFAULT_SCOPES))  # before attaching
+    warning = '.banner.warning[data-kind="attachments_need_consent"]'
+    manager = new_page()
+    log_in(manager, made.manager_email)
+    theirs = manager.locator(warning)
+    expect(theirs).to_contain_text("Logga in på Fortnox igen för att bifoga Z-rapporterna som underlag")
+    expect(theirs).to_contain_text(f"Det här åtgärdar en administratör: be {made.admin_email} att göra det.")
+    expect(theirs.locator("a, button")).to_have_count(0)
+
+    page = new_page()
+    log_in(page, made.admin_email)
+    mine = page.locator(warning)
+    expect(mine).not_to_contain_text("Det här åtgärdar en administratör")
+    auto_approve = emulator.control.get_auto_approve()
+    emulator.control.set_auto_approve(True, tenant_id=made.tenant_id)
+    try:
+        mine.get_by_role("link", name="Åtgärda detta").click()
+        page.wait_for_url("**/foretag/integrationer/")
+    finally:
+        emulator.control.set_auto_approve(
+            auto_approve["enabled"], tenant_id=auto_approve["tenant_id"], decision=auto_approve["decision"]
+        )
+    expect(page.locator(warning)).to_have_count(0)
+    manager.reload()
+    expect(manager.locator(warning)).to_have_count(0)
 
 
 def test_a_new_payment_method_shows_the_missing_account_banner_and_aatgarda_detta_opens_its_field(

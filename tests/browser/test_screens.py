@@ -12,6 +12,7 @@ import pytest
 from playwright.sync_api import expect
 
 from backoffice.demo import zreport_document
+from backoffice.zreport.views import format_sek
 from tests.browser.conftest import log_in, wait_for
 from tests.fixtures import DEMO_MAPPING, fresh
 
@@ -187,6 +188,36 @@ def test_every_page_fits_a_390_px_phone(db, busy_shop, shop, connect, pos, emula
     page.screenshot(path=screenshots / "phone-menu-open.png", full_page=True)
 
 
+def test_connecting_to_a_fortnox_company_another_restaurant_books_in_warns_first_on_a_phone(
+    db, shop, connect, new_page, emulator
+):
+    first = connect(shop(), active=True, mapping=DEMO_MAPPING)
+    second = shop()
+    page = new_page(*PHONE)
+    log_in(page, second.admin_email)
+    page.goto("/foretag/integrationer/fortnox/installningar/behorighet")
+    auto_approve = emulator.control.get_auto_approve()
+    emulator.control.set_auto_approve(False)
+    try:
+        page.get_by_role("button", name="OK").click()
+        page.wait_for_url(f"{emulator.url}/oauth-v1/auth*")
+        page.select_option("#tenant_id", str(first.tenant_id))
+        page.get_by_role("button", name="Godkänn").click()
+        page.wait_for_url("**/integrations/fortnox/bekrafta")
+    finally:
+        emulator.control.set_auto_approve(
+            auto_approve["enabled"], tenant_id=auto_approve["tenant_id"], decision=auto_approve["decision"]
+        )
+
+    expect(page.locator("[data-warning]")).to_contain_text(
+        f"används redan av {first.company.name} i BackOffice. Kopplar du hit bokförs båda restaurangernas "
+        "försäljning i samma Fortnox-företag.")
+    assert overflow(page) <= 0
+    page.get_by_role("button", name="Koppla ändå").click()
+    page.wait_for_url("**/installningar/behorighet")
+    expect(page.get_by_text("Åtkomstuppgifterna är verifierade")).to_be_visible()
+
+
 def test_the_wizard_shows_its_steps_above_the_form_on_a_phone(db, busy_shop, new_page):
     page = new_page(*PHONE)
     log_in(page, busy_shop.admin_email)
@@ -208,7 +239,11 @@ def test_the_z_report_page_shows_the_legal_fields_on_a_phone(db, busy_shop, new_
         ("training", "0 st, 0,00"), ("unfinished_sales", "0 st, 0,00"), ("other_reductions", "0 st, 0,00"),
         ("drawer_openings", str(record.drawer_openings)), ("receipts", str(record.receipts)),
         ("opening_float", "2\u00a0000,00"), ("discounts", f"{record.discounts_count} st"),
-        ("grand_total_net", ""), ("grand_total_sales", ""), ("grand_total_returns", ""),
+        ("goods_sold", str(record.goods_sold)), ("services_sold", str(record.services_sold)),
+        ("company", busy_shop.company.name), ("org_number", busy_shop.company.org_number),
+        ("grand_total_net", format_sek(record.grand_total_net)),
+        ("grand_total_sales", format_sek(record.grand_total_sales)),
+        ("grand_total_returns", format_sek(record.grand_total_returns)),
     ]:
         value = page.locator(f'[data-field="{name}"]')
         expect(value).to_be_visible()
@@ -216,9 +251,14 @@ def test_the_z_report_page_shows_the_legal_fields_on_a_phone(db, busy_shop, new_
     expect(page.locator('[data-method="card"]').first).to_contain_text("Kort")
     expect(page.locator("#exporthistorik")).to_contain_text("Skickad till Fortnox")
     expect(page.locator("table[data-table=vat] tbody tr")).to_have_count(3)
-    # A wide table scrolls inside its card; the page itself does not.
+    # The voucher's rows name their accounts; a wide table scrolls inside its card, the page does not.
+    expect(page.locator('#verifikation tr[data-account="1580"] td').nth(1)).not_to_be_empty()
     voucher = page.locator("#verifikation .table-scroll")
     assert voucher.evaluate("box => box.scrollWidth > box.clientWidth") and overflow(page) <= 0
+    # A payment method the register names but we do not know is shown as sent, marked as such.
+    page.goto(f"/zrapporter/{busy_shop.records[-1].id}")
+    expect(page.locator('[data-method="lunchkort"]').first).to_contain_text("lunchkort")
+    expect(page.locator('[data-method="lunchkort"]').first).to_contain_text("okänd betalningsmetod")
 
 
 def test_the_skip_link_and_esc_on_menus_and_dialogs(db, busy_shop, new_page):

@@ -1,11 +1,13 @@
 """The manager's view of every banner in Chromium: every problem kind, with the detail the code that
 opens it really gives, renders a sentence that names what it is about (never an empty name), and
 where only an admin has the button the manager is told to ask the admin, by name; every button a
-manager does get leads to a page they may see."""
+manager does get leads to a page they may see, and no notification tells a manager to press a button
+only an admin has."""
 
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -42,3 +44,19 @@ def test_a_manager_sees_every_problem_kind_with_its_detail_and_whom_to_ask(db, s
             assert asked in text and "Åtgärda detta" not in text, kind
     for href in links:
         assert page.request.get(href).status == 200, href
+
+    # Each notification (Visa) explains the cause with its detail, and never tells a manager to press a
+    # button only an admin has.
+    told = {}
+    for problem_id in [p.id for p in db.query(Problem).filter_by(company_id=made.company.id)]:
+        page.goto(f"/foretag/notifikationer/{problem_id}")
+        section = page.locator("section.notification")
+        text = section.inner_text()
+        buttons = {b.inner_text() for b in section.locator("a.button, button").all()}
+        wrong = [mark for line in text.splitlines() for mark in _EMPTY if mark in line]
+        # (Inställningar/… is a menu of Fortnox's, where a manager may go.)
+        wrong += [label for label in ("Åtgärda detta", "Inställningar")
+                  if re.search(re.escape(label) + "(?!/)", text) and label not in buttons]
+        if wrong:
+            told[section.locator("h1").inner_text()] = wrong
+    assert told == {}
