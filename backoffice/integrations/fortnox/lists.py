@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 
 from flask import current_app
 
-from backoffice.db import now_utc, session
+from backoffice.db import business_today, now_utc, session
 from backoffice.integrations.fortnox.connection import client_for
 from backoffice.integrations.fortnox.errors import FortnoxAuthError, FortnoxError
 from backoffice.integrations.fortnox.metadata import Chart, forget_charts, snapshot_for, stored_snapshot
@@ -59,11 +59,12 @@ def _current_chart(connection: FortnoxConnection, *, fresh: bool) -> Chart | Non
     """The chart of today's financial year from the store, read again when older than a minute (or
     at once when ``fresh``); None when Fortnox has no financial year for today."""
     now = now_utc()
+    today = business_today(now)
     client = client_for(connection)
     max_age = timedelta(0) if fresh else WIZARD_CHART_MAX_AGE
-    snapshot = call_fortnox(lambda: snapshot_for(session, connection, client, now.date(), now=now,
+    snapshot = call_fortnox(lambda: snapshot_for(session, connection, client, today, now=now,
                                                  chart_max_age=max_age))
-    return snapshot.chart_for(now.date())
+    return snapshot.chart_for(today)
 
 
 def fortnox_accounts(connection: FortnoxConnection, *, fresh: bool = False) -> dict[int, tuple[str, bool]]:
@@ -81,7 +82,7 @@ def fortnox_series(connection: FortnoxConnection, *, fresh: bool = False) -> lis
 def chart_read_at(connection: FortnoxConnection) -> datetime | None:
     """When the chart of today's financial year the lists show was read from Fortnox (None: never)."""
     snapshot = stored_snapshot(connection)
-    chart = snapshot.chart_for(now_utc().date()) if snapshot is not None else None
+    chart = snapshot.chart_for(business_today()) if snapshot is not None else None
     return chart.fetched_at if chart is not None else None
 
 
@@ -91,13 +92,14 @@ def fortnox_last_booked_day(connection: FortnoxConnection) -> date | None:
     none yet (a start in January). Reads every page of that year's voucher list, so only the
     Startdatum step asks."""
     now = now_utc()
+    today = business_today(now)
     client = client_for(connection)
-    snapshot = call_fortnox(lambda: snapshot_for(session, connection, client, now.date(), now=now))
-    earlier = [year for year in snapshot.financial_years if year.from_date <= now.date()]
+    snapshot = call_fortnox(lambda: snapshot_for(session, connection, client, today, now=now))
+    earlier = [year for year in snapshot.financial_years if year.from_date <= today]
     for year in reversed(earlier[-2:]):
         items = call_fortnox(lambda year=year: client.list_all_vouchers(financial_year=year.id))
         days = [date.fromisoformat(item["TransactionDate"][:10]) for item in items if item.get("TransactionDate")]
-        booked = [day for day in days if day <= now.date()]
+        booked = [day for day in days if day <= today]
         if booked:
             return max(booked)
     return None
