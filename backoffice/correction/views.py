@@ -31,6 +31,8 @@ from backoffice.scheduler import wake
 from backoffice.security import company_object
 
 bp = Blueprint("correction", __name__, url_prefix="/zrapporter/ratta")
+#: The latest day a range may end on, for the date fields of the Z-rapporter page's Rätta dagarna.
+bp.add_app_template_global(business_today, "business_today")
 
 
 def _range() -> tuple[date | None, date | None, str | None]:

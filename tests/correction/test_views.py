@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from backoffice.companies.models import Role
+from backoffice.db import business_today
 from tests.companies.test_login import login
 from tests.conftest import PASSWORD
 from tests.correction.conftest import MOVED_SALES, change_mapping, run_corrections
@@ -80,3 +81,4 @@ def test_saving_the_wizard_says_how_many_exported_days_would_be_booked_otherwise
     assert 'data-day="2026-11-21"' in preview.text and "Bekräfta</button>" in preview.text
     zreports = admin.get("/zrapporter/")
     assert "data-correction-start" in zreports.text and "Rätta dagarna</button>" in zreports.text
+    assert f'name="till" max="{business_today()}"' in zreports.text  # a range may end today, in Stockholm
