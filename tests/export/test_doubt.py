@@ -67,7 +67,7 @@ def test_a_series_change_while_in_doubt_adopts_the_voucher_in_the_series_it_was_
     job = in_doubt(db, pos, emulator, shop, make_document)
     save(db, shop.company, voucher_series="A")  # the admin picks series A before the retry
 
-    assert run_jobs(db, now=later(RETRY_DELAYS[0] + 1)) == ["exported"]
+    assert run_jobs(db, company=shop.company, now=later(RETRY_DELAYS[0] + 1)) == ["exported"]
 
     [job] = jobs_of(db, shop.company)
     [stored] = emulator.control.vouchers(shop.tenant_id)
@@ -82,7 +82,7 @@ def test_a_company_rename_while_in_doubt_still_finds_the_voucher(db, pos, emulat
     shop.company.name = shop.company.name + " AB (nytt namn)"  # the description we built has changed
     db.commit()
 
-    assert run_jobs(db, now=later(RETRY_DELAYS[0] + 1)) == ["exported"]
+    assert run_jobs(db, company=shop.company, now=later(RETRY_DELAYS[0] + 1)) == ["exported"]
 
     assert len(emulator.control.vouchers(shop.tenant_id)) == 1
     assert voucher_posts(emulator, shop.tenant_id) == 1
@@ -94,7 +94,7 @@ def test_a_series_change_while_in_doubt_posts_in_the_new_series_only_when_fortno
     token = job.voucher_token
     save(db, shop.company, voucher_series="A")
 
-    assert run_jobs(db, now=later(RETRY_DELAYS[0] + 1)) == ["exported"]
+    assert run_jobs(db, company=shop.company, now=later(RETRY_DELAYS[0] + 1)) == ["exported"]
 
     [job] = jobs_of(db, shop.company)
     [stored] = emulator.control.vouchers(shop.tenant_id)
@@ -115,7 +115,7 @@ def test_a_found_voucher_that_differs_blocks_naming_both_and_is_never_posted_aga
     }}, financial_year=job.sent_year)
     db.commit()
 
-    assert run_jobs(db, now=later(RETRY_DELAYS[0] + 1)) == ["blocked"]
+    assert run_jobs(db, company=shop.company, now=later(RETRY_DELAYS[0] + 1)) == ["blocked"]
 
     [job] = jobs_of(db, shop.company)
     assert (job.reason_code, job.reason_key, job.in_doubt) == ("voucher_differs", f"A {other['VoucherNumber']}", True)
@@ -125,7 +125,7 @@ def test_a_found_voucher_that_differs_blocks_naming_both_and_is_never_posted_aga
     # Nothing a person or the worker does next posts it again.
     unblock_jobs(db, shop.company)
     start_manual_export(db, shop.company, actor="test")
-    run_jobs(db, now=later(600))
+    run_jobs(db, company=shop.company, now=later(600))
     assert [j.state for j in jobs_of(db, shop.company)] == ["blocked"]
     assert voucher_posts(emulator, shop.tenant_id) == 2  # our lost one (never stored) and the test's
     assert len(emulator.control.vouchers(shop.tenant_id)) == 1
@@ -139,7 +139,7 @@ def test_a_lost_answer_ends_in_exactly_one_voucher_under_every_reading_of_the_da
     shop = restaurant()
     in_doubt(db, pos, emulator, shop, make_document, stored=stored)
 
-    assert run_jobs(db, now=later(RETRY_DELAYS[0] + 1)) == ["exported"]
+    assert run_jobs(db, company=shop.company, now=later(RETRY_DELAYS[0] + 1)) == ["exported"]
 
     assert len(emulator.control.vouchers(shop.tenant_id)) == 1
     assert voucher_posts(emulator, shop.tenant_id) == (1 if stored else 2)
@@ -150,7 +150,7 @@ def test_a_refused_date_filter_still_finds_the_voucher(db, pos, emulator, restau
     shop = restaurant()
     in_doubt(db, pos, emulator, shop, make_document)
 
-    assert run_jobs(db, now=later(RETRY_DELAYS[0] + 1)) == ["exported"]
+    assert run_jobs(db, company=shop.company, now=later(RETRY_DELAYS[0] + 1)) == ["exported"]
 
     lists = [e for e in emulator.control.requests(shop.tenant_id) if e["path"].startswith("/3/vouchers") and e["method"] == "GET"]
     assert any(e["status"] == 400 and "fromdate" in e["query"] for e in lists)  # refused, and survived
@@ -162,7 +162,7 @@ def test_normalised_descriptions_do_not_hide_the_voucher(db, pos, emulator, rest
     shop = restaurant()
     in_doubt(db, pos, emulator, shop, make_document)
 
-    assert run_jobs(db, now=later(RETRY_DELAYS[0] + 1)) == ["exported"]
+    assert run_jobs(db, company=shop.company, now=later(RETRY_DELAYS[0] + 1)) == ["exported"]
 
     [stored] = emulator.control.vouchers(shop.tenant_id)
     [job] = jobs_of(db, shop.company)

@@ -188,7 +188,7 @@ def test_a_timeout_after_fortnox_stored_the_voucher_adopts_it_instead_of_posting
     assert job.in_doubt and job.retries == 1
     assert len(emulator.control.vouchers(shop.tenant_id)) == 1
 
-    assert run_jobs(db, now=later(RETRY_DELAYS[0] + 1)) == ["exported"]
+    assert run_jobs(db, company=shop.company, now=later(RETRY_DELAYS[0] + 1)) == ["exported"]
     [job] = jobs_of(db, shop.company)
     assert [a.outcome for a in job.attempts] == ["in_doubt", "found"]
     assert len(emulator.control.vouchers(shop.tenant_id)) == 1
@@ -205,16 +205,16 @@ def test_transient_errors_retry_after_5_25_125_seconds_then_fail_and_manual_expo
     for delay in RETRY_DELAYS:
         [job] = jobs_of(db, shop.company)
         assert job.in_doubt  # a 5xx after a POST: the voucher may exist
-        assert run_jobs(db, now=later(elapsed + delay - 1)) == []  # not before its time
+        assert run_jobs(db, company=shop.company, now=later(elapsed + delay - 1)) == []  # not before its time
         elapsed += delay
-        assert run_jobs(db, now=later(elapsed + 1)) == (["failed"] if delay == RETRY_DELAYS[-1] else ["pending"])
+        assert run_jobs(db, company=shop.company, now=later(elapsed + 1)) == (["failed"] if delay == RETRY_DELAYS[-1] else ["pending"])
     [job] = jobs_of(db, shop.company)
     assert (job.state, job.reason_code) == ("failed", "export_failed")
     assert open_problems(db, shop.company) == {"export_failed": ""}
 
     run = start_manual_export(db, shop.company, actor="test")
     assert run.total == 1
-    assert run_jobs(db, now=later(elapsed + 2)) == ["exported"]
+    assert run_jobs(db, company=shop.company, now=later(elapsed + 2)) == ["exported"]
     assert len(emulator.control.vouchers(shop.tenant_id)) == 1
     assert open_problems(db, shop.company) == {}
 
@@ -226,7 +226,7 @@ def test_a_429_is_waited_out_not_counted_as_a_failure(db, pos, emulator, restaur
     emulator.control.add_fault("429", count=2, method="POST", path_prefix="/3/vouchers", tenant_id=shop.tenant_id)
 
     states = run_jobs(db)
-    states += run_jobs(db, now=later(30))
+    states += run_jobs(db, company=shop.company, now=later(30))
     [job] = jobs_of(db, shop.company)
     assert job.state == "exported" and job.retries == 0
     assert len(emulator.control.vouchers(shop.tenant_id)) == 1
@@ -260,7 +260,7 @@ def test_every_attempt_records_what_was_sent_and_what_fortnox_answered(db, pos, 
     emulator.control.add_fault("500", method="POST", path_prefix="/3/vouchers", tenant_id=shop.tenant_id)
 
     run_jobs(db)
-    run_jobs(db, now=later(10))
+    run_jobs(db, company=shop.company, now=later(10))
 
     attempts = db.scalars(select(ExportAttempt).join(ExportAttempt.job).where(ExportAttempt.job.has(company_id=shop.company.id)).order_by(ExportAttempt.id)).all()
     assert [(a.outcome, a.http_status) for a in attempts][-1] == ("posted", 201)
@@ -363,10 +363,10 @@ def test_a_worker_killed_while_posting_leaves_the_job_in_doubt_and_the_next_one_
     # so the job must stay in doubt.
     emulator.control.add_fault("429", count=4, method="GET", path_prefix="/3/vouchers", tenant_id=shop.tenant_id)
 
-    assert run_jobs(db, now=later(400)) == ["pending"]
+    assert run_jobs(db, company=shop.company, now=later(400)) == ["pending"]
     [job] = jobs_of(db, shop.company)
     assert job.in_doubt
-    assert run_jobs(db, now=later(800)) == ["exported"]
+    assert run_jobs(db, company=shop.company, now=later(800)) == ["exported"]
     assert len(emulator.control.vouchers(shop.tenant_id)) == 1
     assert [a.outcome for a in jobs_of(db, shop.company)[0].attempts][-1] == "found"
 
@@ -404,7 +404,7 @@ def test_a_job_whose_export_crashes_waits_before_it_is_tried_again_and_goes_thro
 
     db.execute(text("UPDATE zreport SET document = :document WHERE id = :id"), {"document": stored, "id": job.zreport_id})
     db.commit()
-    assert run_jobs(db, now=later(CRASH_RETRY_DELAY.total_seconds() + 1)) == ["exported"]
+    assert run_jobs(db, company=shop.company, now=later(CRASH_RETRY_DELAY.total_seconds() + 1)) == ["exported"]
 
 
 def test_a_31_december_report_exported_on_2_january_is_judged_against_last_years_chart(

@@ -54,11 +54,11 @@ def test_a_voucher_posted_by_a_killed_worker_is_adopted_even_if_the_first_lookup
     # The lease of the dead worker has run out; the next worker's lookup in Fortnox fails first.
     if lookup_fails_with == "revoked":
         emulator.control.revoke_tokens(shop.tenant_id)
-        assert run_jobs(db, now=later(61)) == ["blocked"]
+        assert run_jobs(db, company=made.company, now=later(61)) == ["blocked"]
 
     else:
         emulator.control.add_fault("429", count=4, method="GET", path_prefix="/3/vouchers", tenant_id=shop.tenant_id)
-        assert run_jobs(db, now=later(61)) == ["pending"]
+        assert run_jobs(db, company=made.company, now=later(61)) == ["pending"]
     [job] = jobs_of(db, made.company)
     assert job.in_doubt, "the voucher may exist in Fortnox: the job must stay in doubt until it is looked up"
 
@@ -67,7 +67,7 @@ def test_a_voucher_posted_by_a_killed_worker_is_adopted_even_if_the_first_lookup
             reconnect(db, emulator.control, shop)
     [job] = jobs_of(db, made.company)
     state = (job.state, job.reason_code, job.retry_at, job.lease_until)
-    assert run_jobs(db, now=later(90)) == ["exported"], state
+    assert run_jobs(db, company=made.company, now=later(90)) == ["exported"], state
 
     [job] = jobs_of(db, made.company)
     assert len(emulator.control.vouchers(shop.tenant_id)) == 1
