@@ -1,6 +1,9 @@
 """messages.py: the Swedish sentences made from error data."""
 
+import ast
+import re
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -122,3 +125,68 @@ def test_no_sentence_of_a_problem_kind_renders_an_empty_value(reason):
         for text in (reason_message(reason, detail), problem_clause(reason, detail)):
             shown = text.replace(" (Fortnox: ”Ogiltig verifikationsserie angiven”)", "")
             assert not [mark for mark in _EMPTY if mark in shown.replace("”Z-rapport 1001”", "")], (reason, detail, text)
+
+
+# --- every sentence a user reads lives in messages/ -------------------------------------------------
+
+_PACKAGE = Path(__file__).resolve().parent.parent / "backoffice"
+#: Swedish: a letter English lacks, or a word English lacks (as in "har inte", "finns redan").
+_SWEDISH = re.compile(
+    r"[åäöÅÄÖ]|\b(och|att|inte|har|finns|saknas|igen|kan|ska|eller|som|med|det|den|ett|ingen|inga|inget|kunde|redan|nu)\b",
+    re.IGNORECASE,
+)
+_ABBREVIATIONS = re.compile(r"\b(t\.ex|t\.o\.m|inkl|exkl|bl\.a|m\.m|o\.s\.v|nr)\.", re.IGNORECASE)
+_SENTENCE_END = re.compile(r"[.!?…](\s|$)")
+
+
+def _is_sentence(text: str) -> bool:
+    """Swedish text that reads as a sentence or a piece of one: it ends one (``.``, ``!``, ``?``, ``…``;
+    not an abbreviation's point) or runs to seven words. "Kostnadsställe", "Försäljning inkl. moms"
+    and "Utgående moms på försäljning inom Sverige, 25 %" (a BAS account's name) are not."""
+    plain = _ABBREVIATIONS.sub("", text).strip()
+    if " " not in plain or not _SWEDISH.search(plain):
+        return False
+    words = len(re.findall(r"[^\W\d_]+", plain))
+    return (words >= 2 and _SENTENCE_END.search(plain) is not None) or words >= 7
+
+
+def _sentences_in(path: Path) -> list[str]:
+    """The string constants of a module (f-strings' literal parts too) that are Swedish sentences;
+    docstrings are the code's own English and are left out."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    docstrings = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.body and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant)
+    }
+    return [
+        f"{path.relative_to(_PACKAGE.parent)}:{node.lineno}: {node.value!r}"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings
+        and _is_sentence(node.value)
+    ]
+
+
+def test_the_guard_knows_a_sentence_from_a_label():
+    assert _is_sentence("Avstämningen mot Fortnox har startats.")
+    assert _is_sentence(" har inga inställningar att kopiera ännu.")
+    assert _is_sentence("Z-rapporten har inte bifogats (verifikationen exporterades innan underlag bifogades).")
+    assert not _is_sentence("Försäljning per dag (inkl. moms, kr)")
+    assert not _is_sentence("Utgående moms på försäljning inom Sverige, 25 %")
+    assert not _is_sentence("Sålda presentkort")
+    assert not _is_sentence("/foretag/integrationer/fortnox/avvikande-verifikation/<int:job_id>/las-igen")
+    assert not _is_sentence("the token belongs to another register.")
+
+
+def test_no_module_outside_messages_holds_a_swedish_sentence():
+    """Every sentence a user reads lives in backoffice/messages/ (one module per feature), and the
+    engine words' Swedish names in names.py; views, commands, the engine and the PDFs take them from
+    there (style B0.6)."""
+    found = []
+    for path in sorted(_PACKAGE.rglob("*.py")):
+        module = path.relative_to(_PACKAGE.parent).as_posix()
+        if module.startswith("backoffice/messages/") or module == "backoffice/names.py":
+            continue
+        found += _sentences_in(path)
+    assert found == []
