@@ -27,6 +27,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from bench.harness import (
+    ATTACH_SCOPE,
     EmulatorProcess,
     WorkerProcess,
     app_config,
@@ -38,7 +39,6 @@ from bench.harness import (
     zreport,
 )
 
-ATTACH_SCOPE = "bookkeeping costcenter companyinformation settings inbox connectfile"
 #: (kind, method, path, after): what the fault thread arms, one at a time, on a random tenant.
 FAULTS = (
     ("lost upload answer", "timeout_after_store", "/3/inbox", "drop"),

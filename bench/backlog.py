@@ -43,6 +43,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from bench.harness import (
+    ATTACH_SCOPE,
     EmulatorProcess,
     FlaskWorker,
     WorkerProcess,
@@ -59,9 +60,6 @@ from bench.harness import (
 
 CLIENT_LIMIT = 24  # calls per window our limiter lets start (backoffice.integrations.fortnox.ratelimit)
 WINDOW = 5.0
-
-
-ATTACH_SCOPE = "bookkeeping costcenter companyinformation settings inbox connectfile"
 
 
 def attached_count(session, company_id: int) -> int:

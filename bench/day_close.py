@@ -10,7 +10,7 @@ stream, 4 per second on average); for each, the latency is the time from the sta
 
     .venv/bin/python -m bench.day_close [--runs 3] [--reports 200] [--rate 4] [--delay 0.2]
 
-Goal (issue 8): p95 under 2 s.
+Goal (issue 13, "How it is measured"): p95 ≤ 0.6 s from the POST to the stored voucher.
 """
 
 from __future__ import annotations
@@ -28,13 +28,17 @@ from pathlib import Path
 import requests
 
 from bench.harness import (
+    ATTACH_SCOPE,
     EmulatorProcess,
     FlaskWorker,
     Gunicorn,
     app_config,
+    child_pids,
+    cpu_seconds,
     export_counts,
     fresh_database,
     line,
+    load,
     machine,
     make_restaurant,
     median,
@@ -43,6 +47,9 @@ from bench.harness import (
     zreport,
 )
 
+#: issue 13: p95 of POST → voucher stored, seconds, with 200 ms per Fortnox call
+GOAL_P95 = 0.6
+
 
 def one_run(args, seed: int, workdir: Path) -> dict:
     from sqlalchemy import select
@@ -50,7 +57,7 @@ def one_run(args, seed: int, workdir: Path) -> dict:
     from backoffice import create_app
     from backoffice.companies.models import Register
     from backoffice.db import session
-    from backoffice.export.models import ExportJob
+    from backoffice.export.models import ExportAttempt, ExportJob
     from backoffice.zreport.models import ZReportRecord
 
     rng = random.Random(seed)
@@ -61,7 +68,8 @@ def one_run(args, seed: int, workdir: Path) -> dict:
             config = app_config(url, emulator.url)
             app = create_app(config)
             with app.app_context():
-                shops = [make_restaurant(session, emulator.control, f"Kvällskrogen {i} AB", ("K1", "K2"))
+                shops = [make_restaurant(session, emulator.control, f"Kvällskrogen {i} AB", ("K1", "K2"),
+                                         scope=ATTACH_SCOPE if args.attachments else None)
                          for i in range(args.companies)]
                 warm_metadata(session, [shop.connection_id for shop in shops])
                 ids = [shop.company_id for shop in shops]
@@ -89,6 +97,11 @@ def one_run(args, seed: int, workdir: Path) -> dict:
                 with lock:
                     posted[(token, pos_id, z_number)] = (started, time.time() - started, response.status_code)
 
+            # CPU per report of each of our processes: unlike wall time, it does not grow with the load
+            # other work puts on the shared machine.
+            processes = {"POS API (gunicorn)": [server.pid, *child_pids(server.pid)], "worker": [worker.pid],
+                         "emulator": [emulator.pid]}
+            cpu_before = {name: cpu_seconds(pids) for name, pids in processes.items()}
             threads = []
             start = time.monotonic()
             for at, pos_id, token, z_number, document in plan:
@@ -107,12 +120,15 @@ def one_run(args, seed: int, workdir: Path) -> dict:
                     time.sleep(0.2)
                 session.rollback()
                 rows = session.execute(
-                    select(Register.pos_id, Register.company_id, ZReportRecord.z_number, ExportJob.exported_at)
+                    select(Register.pos_id, Register.company_id, ZReportRecord.z_number, ExportJob.exported_at,
+                           ExportAttempt.started_at, ExportAttempt.finished_at)
                     .join(ZReportRecord, ZReportRecord.register_id == Register.id)
                     .join(ExportJob, ExportJob.zreport_id == ZReportRecord.id)
+                    .outerjoin(ExportAttempt, (ExportAttempt.job_id == ExportJob.id) & (ExportAttempt.outcome == "posted"))
                     .where(Register.company_id.in_(ids))
                 ).all()
                 counts = export_counts(session, ids)
+            cpu = {name: (cpu_seconds(pids) - cpu_before[name]) / args.reports for name, pids in processes.items()}
         finally:
             for process in (worker, server):
                 if process:
@@ -122,17 +138,44 @@ def one_run(args, seed: int, workdir: Path) -> dict:
 
     token_of = {(shop.company_id, pos_id): token for shop in shops for pos_id, (_, token) in shop.registers.items()}
     latencies, missing, samples = [], 0, []
-    for pos_id, company_id, z_number, exported_at in rows:
-        started, _, status = posted[(token_of[(company_id, pos_id)], pos_id, z_number)]
+    # Where each report's time went: the POST's answer, the wait until a worker took the job (the wake and
+    # the claim), the export's own work and Fortnox's answer, and recording the voucher.
+    stages: dict[str, list[float]] = {"POST answered": [], "until the export began": [],
+                                      "export began → Fortnox answered": [], "answer → exported_at": []}
+    for pos_id, company_id, z_number, exported_at, attempt_start, attempt_end in rows:
+        started, took, status = posted[(token_of[(company_id, pos_id)], pos_id, z_number)]
         if exported_at is None:
             missing += 1
             continue
         latencies.append(exported_at.timestamp() - started)
         samples.append((started, latencies[-1], company_id, pos_id, z_number))
+        if attempt_start is not None and attempt_end is not None:
+            stages["POST answered"].append(took)
+            stages["until the export began"].append(attempt_start.timestamp() - started - took)
+            stages["export began → Fortnox answered"].append((attempt_end - attempt_start).total_seconds())
+            stages["answer → exported_at"].append((exported_at - attempt_end).total_seconds())
+    # One restaurant's vouchers go to Fortnox one at a time (the connection's lease): a report that arrives
+    # while its restaurant's other register's voucher is on its way waits for that answer.
+    queued, behind = 0, []
+    by_company: dict[int, list[tuple[float, float, float]]] = {}
+    for pos_id, company_id, z_number, _, attempt_start, attempt_end in rows:
+        if attempt_start is not None and attempt_end is not None:
+            started, took, _ = posted[(token_of[(company_id, pos_id)], pos_id, z_number)]
+            by_company.setdefault(company_id, []).append((attempt_start.timestamp(), attempt_end.timestamp(),
+                                                           started + took))
+    for exports in by_company.values():
+        exports.sort()
+        for (_, previous_end, _), (_, _, answered) in zip(exports, exports[1:], strict=False):
+            if previous_end > answered:
+                queued += 1
+                behind.append(previous_end - answered)
     intake = [v[1] for v in posted.values()]
     return {
+        "queued": queued, "behind_median": median(behind),
         "median": median(latencies), "p95": percentile(latencies, 95), "max": max(latencies, default=float("nan")),
         "intake_p95": percentile(intake, 95), "not_exported": missing, "states": counts,
+        "cpu_per_report": cpu,
+        "stages": {name: (median(values), percentile(values, 95)) for name, values in stages.items()},
         "statuses": sorted({v[2] for v in posted.values()}),
         "samples": sorted(samples),
     }
@@ -146,6 +189,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, default=4.0, help="reports per second, on average")
     parser.add_argument("--delay", type=float, default=0.2, help="emulator latency per call, seconds")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--attachments", action="store_true",
+                        help="the consent covers attaching: each voucher's Z-report PDF follows it (upload + connect)")
     parser.add_argument("--verbose", action="store_true", help="print every report's latency")
     args = parser.parse_args(argv)
 
@@ -154,11 +199,18 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     with tempfile.TemporaryDirectory(prefix="bench-dayclose-") as folder:
         for run in range(1, args.runs + 1):
+            before = load()
             result = one_run(args, args.seed + run - 1, Path(folder))
             results.append(result)
-            print(f"  run {run}: median {result['median']:.2f} s, p95 {result['p95']:.2f} s, max {result['max']:.2f} s;"
+            print(f"  run {run} ({before} before, {load()} after): median {result['median']:.2f} s, p95 {result['p95']:.2f} s, max {result['max']:.2f} s;"
                   f" POST p95 {result['intake_p95'] * 1000:.0f} ms; not exported {result['not_exported']};"
                   f" POST statuses {result['statuses']}", flush=True)
+            for name, (mid, high) in result["stages"].items():
+                print(f"    {name:<34} median {mid * 1000:6.0f} ms, p95 {high * 1000:6.0f} ms", flush=True)
+            print(f"    behind the same restaurant's previous voucher: {result['queued']} reports,"
+                  f" median {result['behind_median'] * 1000:.0f} ms", flush=True)
+            print("    CPU per report: " + ", ".join(f"{name} {seconds * 1000:.1f} ms"
+                                                   for name, seconds in result["cpu_per_report"].items()), flush=True)
             if args.verbose:
                 first = result["samples"][0][0] if result["samples"] else 0
                 for started, latency, company_id, pos_id, z_number in result["samples"]:
@@ -168,9 +220,9 @@ def main(argv: list[str] | None = None) -> int:
     missing = sum(r["not_exported"] for r in results)
     print("Result (median of runs):")
     line("latency POST → voucher stored, median", f"{median([r['median'] for r in results]):.2f} s")
-    line("latency POST → voucher stored, p95 (< 2 s)", f"{p95:.2f} s")
+    line(f"latency POST → voucher stored, p95 (≤ {GOAL_P95} s)", f"{p95:.2f} s")
     line("not exported, all runs", str(missing))
-    ok = p95 < 2.0 and missing == 0
+    ok = p95 <= GOAL_P95 and missing == 0
     print("GOAL MET" if ok else "GOAL MISSED")
     return 0 if ok else 1
 

@@ -28,6 +28,8 @@ CONTRACTS = REPO / "docs" / "contracts"
 
 PYTHON = sys.executable
 BIN = Path(PYTHON).parent
+#: The scopes of a consent that covers attaching each voucher's Z-report PDF (``inbox``, ``connectfile``).
+ATTACH_SCOPE = "bookkeeping costcenter companyinformation settings inbox connectfile"
 #: The dev server of the brief and of .ci/run; override with BENCH_POSTGRES_URL.
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:55432/postgres"
 
@@ -467,3 +469,21 @@ def machine() -> str:
 
     cores = len(os.sched_getaffinity(0))
     return f"{platform.python_implementation()} {platform.python_version()}, {cores} cores, {platform.machine()}"
+
+
+def load() -> str:
+    """The machine's load average (1, 5, 15 minutes), printed beside every figure: the machine is shared."""
+    return "load average " + ", ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
+def cpu_seconds(pids) -> float:
+    """User + system CPU seconds used so far by the processes ``pids`` (those that ended count 0)."""
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as file:
+                fields = file.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / CpuMeter.TICK
