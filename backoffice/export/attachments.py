@@ -89,9 +89,18 @@ def needs_new_consent(connection: FortnoxConnection | None) -> bool:
 # --- the hook: a voucher was recorded ----------------------------------------------------------------
 
 
-def voucher_recorded(session: Session, job_id: int, company_id: int, now: datetime) -> None:
-    """Add the pending attachment of a voucher just recorded, in the caller's transaction (one INSERT)."""
-    session.connection().execute(INSERT_ATTACHMENT, {"job_id": job_id, "company_id": company_id, "now": now})
+def voucher_recorded(session: Session, job_id: int, company_id: int, now: datetime,
+                     connection: FortnoxConnection | None = None) -> None:
+    """Add the attachment of a voucher just recorded, in the caller's transaction (one INSERT).
+
+    It is pending, or waits for a new consent at once when ``connection`` (the one the voucher went
+    through) lacks the scopes: a worker would only claim it to find that out (``attach_one``), and
+    ``wake_after_consent`` makes it pending after the new login either way.
+    """
+    state = AttachmentState.PENDING if connection is None or has_attach_scopes(connection) \
+        else AttachmentState.NEEDS_CONSENT
+    session.connection().execute(INSERT_ATTACHMENT, {"job_id": job_id, "company_id": company_id, "now": now,
+                                                     "state": state.value})
 
 
 # --- claiming ------------------------------------------------------------------------------------------

@@ -209,7 +209,8 @@ def _exported(session: Session, job: ExportJob, context: CompanyContext, voucher
         "exported_at": exported_at,
     })
     session.connection().execute(LAST_EXPORT, {"company": job.company_id, "exported_at": exported_at})
-    voucher_recorded(session, job.id, job.company_id, exported_at)  # its Z-report PDF follows as its own step
+    # Its Z-report PDF follows as its own step (or waits for a consent that covers attaching).
+    voucher_recorded(session, job.id, job.company_id, exported_at, context.connection)
     session.commit()
     log.info("Exported Z-report %s as voucher %s %s (%s)", job.zreport_id, job.voucher_series, job.voucher_number, outcome)
     # A success opens no cause (the job was pending, not blocked or failed) and changes neither the

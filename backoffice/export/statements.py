@@ -279,9 +279,10 @@ LAST_EXPORT = (
 
 # --- the Z-report's PDF on its voucher (attachments) -----------------------------------------
 
-#: A voucher's pending attachment, added in the transaction that records the voucher.
+#: A voucher's attachment (pending, or waiting for a consent: ``state``), added in the transaction that
+#: records the voucher.
 INSERT_ATTACHMENT = insert(VoucherAttachment.__table__).values(
-    job_id=bindparam("job_id"), company_id=bindparam("company_id"), state=AttachmentState.PENDING.value,
+    job_id=bindparam("job_id"), company_id=bindparam("company_id"), state=bindparam("state"),
     upload_in_doubt=False, connect_in_doubt=False, look_first=False, already_there=False, retries=0,
     created_at=bindparam("now"), updated_at=bindparam("now"),
 )

@@ -74,15 +74,30 @@ class _Round:
     Of the idle threads one, the scout, looks for new work every ``IDLE_POLL_SECONDS``; the others wait.
     Work found or announced wakes one waiting thread (:meth:`work_found`), and each thread that then
     finds work wakes the next: as many threads look as there is work, not all of them for each report.
+    That holds from the round's start too: its first thread looks at once and the others wait to be
+    woken (:meth:`join`), so the round a single report starts makes one look, not one per thread.
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._busy = 0
+        self._joined = 0
         self._scout = threading.Lock()
         self._found = threading.Condition()
         #: work was announced after the last look of any thread (``work_arrived``)
         self.announced = False
+        #: every thread was idle at once: the round is over, and a thread still waiting leaves without a look
+        self.ended = False
+
+    def join(self) -> bool:
+        """A thread enters the round: the first looks at once; the others wait until work is found or
+        announced (or the scout's poll). False when the round ended meanwhile (the thread leaves)."""
+        with self._lock:
+            self._joined += 1
+            first = self._joined == 1
+        if not first:
+            self.wait_for_work()
+        return not self.ended
 
     def start(self) -> None:
         """This thread looks for work now (and so sees any work announced until now)."""
@@ -120,6 +135,7 @@ class _Round:
     def over(self) -> None:
         """The round is over: every waiting thread sees it at once."""
         with self._found:
+            self.ended = True
             self._found.notify_all()
 
 
@@ -136,6 +152,8 @@ def drain(app: Flask, round_: _Round | None = None) -> int:
     handled = 0
     worker = worker_name()
     held: int | None = None  # the Fortnox connection whose lease this thread kept from its last work
+    if round_ is not None and not round_.join():
+        return handled  # the round ended before this thread was needed: it took no connection
     with app.app_context(), app.extensions["db_engine"].connect() as connection:
         lease = configured_lease()
         try:
@@ -160,6 +178,8 @@ def drain(app: Flask, round_: _Round | None = None) -> int:
                         round_.over()
                     return handled
                 round_.wait_for_work()
+                if round_.ended:  # every thread was idle at once, and whoever ended it looked last
+                    return handled
         finally:
             if held is not None:
                 _give_back(app, connection, held, worker)

@@ -153,3 +153,39 @@ def test_a_posted_report_wakes_a_worker_process_long_before_its_tick(db, app_con
         except subprocess.TimeoutExpired:
             worker.kill()
             worker.wait(10)
+
+
+def test_a_round_started_for_one_report_makes_one_look_not_one_per_thread(app, db, pos, restaurant, make_document):
+    """A round starts ``EXPORT_CONCURRENCY`` threads; the first looks at once and the others wait until
+    work is found or announced. So the round a single report starts takes a database connection in at
+    most two threads (the one that exports it, and the one it wakes because there may be more, unless
+    the round has ended by then), not in each of them, every one of which then looked and found nothing."""
+    from sqlalchemy import event
+
+    from backoffice.export.tasks import run_due_jobs
+
+    shop = restaurant()
+    assert app.config["EXPORT_CONCURRENCY"] > 1
+    # The earlier tests' connections are leased elsewhere meanwhile: only this company's work is due.
+    others = db.scalars(select(FortnoxConnection.id).where(FortnoxConnection.id != shop.connection_id)).all()
+    db.execute(update(FortnoxConnection).where(FortnoxConnection.id.in_(others))
+               .values(lease_owner="another worker", lease_until=now_utc() + timedelta(hours=1)))
+    db.commit()
+    assert pos.post(shop.tokens["K1"], make_document()).status_code == 201
+    threads: set[str] = set()
+
+    def checked_out(*_):
+        if threading.current_thread().name.startswith("export"):
+            threads.add(threading.current_thread().name)
+
+    engine = app.extensions["db_engine"]
+    event.listen(engine, "checkout", checked_out)
+    try:
+        assert run_due_jobs(app) == 1
+    finally:
+        event.remove(engine, "checkout", checked_out)
+        db.execute(update(FortnoxConnection).where(FortnoxConnection.id.in_(others))
+                   .values(lease_owner=None, lease_until=None))
+        db.commit()
+    assert [job.state for job in jobs_of(db, shop.company)] == ["exported"]
+    assert 1 <= len(threads) <= 2 < app.config["EXPORT_CONCURRENCY"], f"threads that took a connection: {sorted(threads)}"

@@ -42,7 +42,8 @@ def test_a_new_consent_attaches_what_waited_for_it(db, site, connect, reports, e
     made = connect(site(registers=("K1",)), active=True, mapping=DEMO_MAPPING, scope=OLD_SCOPE)
     reports(made, days=2)
     run_jobs(db)
-    assert run_attachments(db, made.company) == ["needs_consent", "needs_consent"]
+    states = db.scalars(select(VoucherAttachment.state).where(VoucherAttachment.company_id == made.company.id)).all()
+    assert states == [AttachmentState.NEEDS_CONSENT] * 2 and run_attachments(db, made.company) == []
     emulator.control.set_auto_approve(True, tenant_id=made.tenant_id)
 
     made.admin.http.get(made.admin.url + "/integrations/fortnox/connect", timeout=30)
