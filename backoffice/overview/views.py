@@ -8,6 +8,7 @@ and quick links. A company that has not activated the integration sees that firs
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_from_directory, url_for
@@ -16,16 +17,20 @@ from flask_login import current_user, login_required
 from backoffice.db import business_today, session
 from backoffice.export.jobs import integration_of
 from backoffice.export.manual import start_manual_export
+from backoffice.export.models import ExportState
 from backoffice.export.status import job_counts, status_light
 from backoffice.messages import bulk_export_message
 from backoffice.messages import overview as msg
 from backoffice.names import STATE_CLASSES, state_name
 from backoffice.overview.chart import sales_chart
-from backoffice.overview.operations import company_sales_per_day, register_days
+from backoffice.overview.operations import CHART_DAYS, company_sales_per_day, register_days, reports_between
 from backoffice.overview.restaurants import FILTERS, SORT_KEYS, restaurant_rows, sort_and_filter
 from backoffice.scheduler import wake
 
 bp = Blueprint("overview", __name__)
+
+#: The states whose counts Översikt shows (and its status light reads).
+OPEN_STATES = (ExportState.PENDING, ExportState.BLOCKED, ExportState.FAILED)
 
 
 @bp.get("/")
@@ -33,9 +38,11 @@ bp = Blueprint("overview", __name__)
 def index():
     company = current_user.company
     integration = integration_of(session, company.id)
-    counts = job_counts(company)
+    counts = job_counts(company, OPEN_STATES)  # all the page shows, and all the light needs
     today = business_today()
-    chart_days, per_register = company_sales_per_day(session, company, today)
+    # The chart's 30 days of reports, read once: the table's 14 days are among them.
+    reports = reports_between(session, company, today - timedelta(days=CHART_DAYS - 1), today)
+    chart_days, per_register = company_sales_per_day(session, company, today, reports)
     return render_template(
         "overview/index.html",
         company=company,
@@ -43,7 +50,7 @@ def index():
         connection=integration.connection if integration else None,
         light=status_light(company, integration, counts),
         counts=counts,
-        registers=register_days(session, company, today, per_register),
+        registers=register_days(session, company, today, per_register, reports),
         chart=sales_chart(chart_days),
         today=today,
         day_state_name=day_state_name,
