@@ -235,6 +235,13 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="give the mapping a start date this many days back (default: none, every report counts: the worst case)",
     )
+    parser.add_argument(
+        "--only",
+        action="append",
+        default=None,
+        metavar="NAME",
+        help="time only the pages whose name starts with NAME (repeatable), e.g. --only Översikt --only Integrationer",
+    )
     args = parser.parse_args(argv)
 
     from backoffice import create_app
@@ -276,6 +283,8 @@ def main(argv: list[str] | None = None) -> int:
                 ("Guiden: betalningsmetoder (kall)", f"{wizard}/betalningsmetoder", forget_what_reports_hold),
                 ("Guiden: forhandsgranskning (kall)", f"{wizard}/forhandsgranskning", forget_what_reports_hold),
             ]
+            if args.only:
+                targets = [target for target in targets if any(target[0].startswith(name) for name in args.only)]
             if args.interleave:
                 timed = measure_interleaved(client, targets, args.requests)
             else:
