@@ -19,7 +19,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from urllib.parse import urljoin
 
-from flask import render_template
+from flask import render_template, url_for
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -28,7 +28,7 @@ from backoffice.companies.models import Company, Membership, Role, User
 from backoffice.export.banners import make_banner, open_problems, problem_sentence
 from backoffice.export.models import ExportJob, ExportState, Problem
 from backoffice.export.reasons import Reason
-from backoffice.integrations.fortnox.models import FortnoxIntegration
+from backoffice.integrations.fortnox.models import ConnectionKind, FortnoxConnection, FortnoxIntegration
 from backoffice.mail.models import MailKind, MailPreference, OutgoingMail
 from backoffice.mail.smtp import MailRefused, MailServerUnavailable, SmtpConnection, SmtpSettings, make_message
 from backoffice.messages import mail as msg
@@ -62,6 +62,9 @@ MAILED_REASONS = frozenset(
         Reason.GRAND_TOTAL_JUMP,
     }
 )
+#: A connection whose token chain died (the person who connected left, or it lapsed): its mail also
+#: offers a service account, which belongs to the company and never lapses.
+LAPSED = frozenset({Reason.AUTH_EXPIRED, Reason.CONNECTION_INVALIDATED})
 #: How long a problem stays open before it is mailed: what heals by itself is gone by then.
 GRACE = timedelta(minutes=10)
 #: After a failed attempt, the next one waits this long (the last delay repeats) …
@@ -201,6 +204,16 @@ def mailable_problems(session: Session, now: datetime) -> list[Problem]:
     ).all()
 
 
+def _person_bound(session: Session, company: Company) -> bool:
+    """Whether the company's Fortnox connection is a person's login (not a service account)."""
+    kind = session.scalar(
+        select(FortnoxConnection.kind)
+        .join(FortnoxIntegration, FortnoxIntegration.connection_id == FortnoxConnection.id)
+        .where(FortnoxIntegration.company_id == company.id)
+    )
+    return kind == ConnectionKind.USER
+
+
 def queue_problem_mails(session: Session, config, *, now: datetime) -> int:
     """Queue today's mail for each open problem that needs a person, for each of its recipients.
 
@@ -229,9 +242,16 @@ def queue_problem_mails(session: Session, config, *, now: datetime) -> int:
                 ExportJob.reason_key == problem.key,
             )
         )
+        service_url = None
+        if problem.kind in LAPSED and _person_bound(session, company):
+            # The person who connected may have left: offer the connection that belongs to the company.
+            service_url = public_link(config, url_for("fortnox.connect_start", account_type="service",
+                                                      next=url_for("integrations.index")))
         for user in users:
             body = render_template(
                 "mail/problem.txt",
+                service_url=service_url,
+                service_hint=msg.SERVICE_ACCOUNT_HINT,
                 company=company,
                 user=user,
                 banner=banner,

@@ -3,6 +3,10 @@
 from backoffice.export.reasons import Reason
 
 PREFERENCES_SAVED = "Dina val för e-post är sparade."
+SERVICE_ACCOUNT_HINT = (
+    "Kopplingen hör till den som loggade in i Fortnox. Ett tjänstekonto slutar inte gälla om personen slutar "
+    "eller om inget exporteras på länge. Koppla med tjänstekonto (rekommenderas):"
+)
 
 
 def problem_mail_subject(company_name: str, kind: str, detail: dict) -> str:

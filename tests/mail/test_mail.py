@@ -305,3 +305,24 @@ def test_a_voucher_that_differs_in_fortnox_is_mailed_for_a_person_to_compare(db,
     assert message["Subject"] == f"Åtgärd krävs: {made.company.name} – verifikation F 7 i Fortnox skiljer sig"
     assert "Be er redovisningskonsult jämföra verifikation F 7 i Fortnox med Z-rapporten." in (
         message.get_content().replace("\r\n", "\n"))
+
+
+def test_a_lapsed_persons_login_is_mailed_with_the_service_account_that_never_lapses(db, site, connect, smtp, mail_app):
+    from backoffice.integrations.fortnox.models import ConnectionKind, FortnoxConnection
+
+    person = connect(site(registers=("K1",)), active=True, mapping=DEMO_MAPPING)
+    service = connect(site(registers=("K1",)), active=True, mapping=DEMO_MAPPING)
+    db.get(FortnoxConnection, service.connection_id).kind = ConnectionKind.SERVICE
+    db.commit()
+    for made in (person, service):
+        open_problem(db, made.company, Reason.AUTH_EXPIRED)  # e.g. the employee who connected has left
+
+    send_mail(mail_app, now=now_utc() + LATER)
+
+    [to_person] = smtp.inbox.to(person.admin.user.email)
+    [to_service] = smtp.inbox.to(service.admin.user.email)
+    body = to_person.get_content().replace("\r\n", "\n")
+    assert ("Ett tjänstekonto slutar inte gälla om personen slutar eller om inget exporteras på länge. "
+            f"Koppla med tjänstekonto (rekommenderas): {PUBLIC_URL}/integrations/fortnox/connect?account_type=service"
+            in body)
+    assert "tjänstekonto" not in to_service.get_content()
