@@ -20,7 +20,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from backoffice.companies.models import Company, Register, RegisterUnit
-from backoffice.db import now_utc
+from backoffice.db import business_today, now_utc
 from backoffice.export.context import (
     CompanyContext,
     blockers_for,
@@ -87,7 +87,7 @@ def sync_problems(session: Session, company: Company, *, now: datetime | None = 
     wanted: dict[tuple[str, str], dict[str, Any]] = {}
     if active:  # a deactivated integration has no problems: what it left is closed as such, not fixed
         wanted = {key: detail for key, (detail, _) in job_causes(session, company).items()}
-        for blocker in connection_blockers(context) + mapping_blockers(context, now.date()):
+        for blocker in connection_blockers(context) + mapping_blockers(context, business_today(now)):
             wanted.setdefault((str(blocker.reason), blocker.key), blocker.detail)
         _one_authorisation_cause(wanted)
     open_problems = {
@@ -96,7 +96,7 @@ def sync_problems(session: Session, company: Company, *, now: datetime | None = 
     }
     if active and (completeness or any(kind in COMPLETENESS for kind, _ in open_problems)):
         start = context.mapping.start_date if context.mapping is not None else None
-        wanted.update(completeness_causes(session, company, since=completeness_since(start, now.date())))
+        wanted.update(completeness_causes(session, company, since=completeness_since(start, business_today(now))))
     elif active:
         wanted.update({key: p.details for key, p in open_problems.items() if key[0] in COMPLETENESS})
     for key, problem in open_problems.items():

@@ -11,7 +11,7 @@ import click
 from flask.cli import AppGroup
 
 from backoffice.cli import company_by_name
-from backoffice.db import now_utc, session
+from backoffice.db import business_today, now_utc, session
 from backoffice.export.tasks import worker_name
 from backoffice.messages import finding_message, reconcile_error_message
 from backoffice.messages import reconcile as msg
@@ -80,7 +80,7 @@ def sie_export(company_name: str, month_text: str, output: Path) -> None:
     company = company_by_name(company_name)
     month = _month_or_fail(month_text)
     try:
-        data = month_sie(session, company, month, today=now_utc().date())
+        data = month_sie(session, company, month, today=business_today())
     except ReconcileError as exc:
         raise click.ClickException(reconcile_error_message(exc.code, exc.detail)) from None
     # Written beside the target and moved into place: a failure never leaves half a file.

@@ -29,7 +29,7 @@ from backoffice.accounts.mapping import MappingIncompleteError
 from backoffice.accounts.operations import load_mapping
 from backoffice.companies.models import Company, Register
 from backoffice.correction.models import Correction, CorrectionState
-from backoffice.db import now_utc
+from backoffice.db import business_today, now_utc
 from backoffice.export.jobs import integration_of
 from backoffice.export.models import ExportAttempt, ExportJob, ExportState
 from backoffice.integrations.fortnox.client import FortnoxClient
@@ -270,7 +270,7 @@ def our_series(session: Session, company: Company, month: date) -> list[str]:
 def start_run(session: Session, company: Company, month: date, *, actor: str, now: datetime | None = None) -> ReconcileRun:
     """Record a pending reading of ``month`` for the worker, after checking the input. Flushes."""
     now = now or now_utc()
-    check_month(session, company, month, today=now.date())
+    check_month(session, company, month, today=business_today(now))
     run = ReconcileRun(company_id=company.id, month=month_label(month), state=RunState.PENDING,
                        started_by=actor, created_at=now)
     session.add(run)
@@ -342,7 +342,7 @@ def execute_run(session: Session, run_id: int, *, worker: str, now: datetime | N
     company = session.get(Company, run.company_id)
     month = parse_month(run.month)
     try:
-        connection = check_month(session, company, month, today=now.date())
+        connection = check_month(session, company, month, today=business_today(now))
     except ReconcileError as exc:
         _fail(session, run, exc.code, exc.detail)
         return run
@@ -384,7 +384,7 @@ def reconcile(session: Session, company: Company, month: date, connection: Fortn
     series = our_series(session, company, month)
     snapshot = stored_snapshot(connection)
     end = month_end(month)
-    if snapshot is None or not all(snapshot.financial_year_for(d) for d in (month, end) if d <= now.date()):
+    if snapshot is None or not all(snapshot.financial_year_for(d) for d in (month, end) if d <= business_today(now)):
         session.commit()  # no transaction stays open while Fortnox is called
         snapshot = refresh_snapshot(session, connection, client_for(connection), now=now)
     month_years = {y.id: y for y in snapshot.financial_years if y.from_date <= end and y.to_date >= month}
@@ -422,7 +422,7 @@ def reconcile(session: Session, company: Company, month: date, connection: Fortn
         vouchers.append(voucher)
         if progress is not None:
             progress.step()
-    last_day = min(end, now.date())
+    last_day = min(end, business_today(now))
     result = reconcile_month(month, expected, vouchers, registers=registers, last_day=last_day, previous_z=previous,
                              year_names={y.id: year_name(y) for y in month_years.values()},
                              attachments_unreadable=unreadable)

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from backoffice.accounts.defaults import ACCOUNT_LABELS
 from backoffice.accounts.operations import load_mapping
 from backoffice.companies.models import Register
-from backoffice.db import now_utc, session
+from backoffice.db import business_today, session
 from backoffice.export.models import ExportJob
 from backoffice.messages import finding_message, reconcile_error_message
 from backoffice.messages import reconcile as msg
@@ -101,7 +101,7 @@ def _weeks(month: date) -> list[list[date | None]]:
 @login_required
 def index():
     company = current_user.company
-    today = now_utc().date()
+    today = business_today()
     this_month = today.replace(day=1)
     month = _month_arg(this_month)
     shown = latest_run(session, company, month, finished=True)
@@ -300,7 +300,7 @@ def sie_download(manad: str):
     company = current_user.company
     try:
         month = parse_month(manad)
-        data = month_sie(session, company, month, today=now_utc().date())
+        data = month_sie(session, company, month, today=business_today())
     except ReconcileError as exc:
         flash(reconcile_error_message(exc.code, exc.detail), "error")
         return redirect(url_for("reconcile.index", manad=manad))
@@ -311,7 +311,7 @@ def sie_download(manad: str):
 
 def _month_report(manad: str):
     try:
-        return month_report(session, current_user.company, parse_month(manad), today=now_utc().date()), None
+        return month_report(session, current_user.company, parse_month(manad), today=business_today()), None
     except ReconcileError as exc:
         flash(reconcile_error_message(exc.code, exc.detail), "error")
         return None, redirect(url_for("reconcile.index", manad=manad))

@@ -11,6 +11,7 @@ from datetime import date, timedelta
 from pypdf import PdfReader
 from sqlalchemy import select
 
+from backoffice.db import business_today
 from backoffice.reconcile.models import ReconcileRun, RunState
 from backoffice.reconcile.tasks import run_pending
 from tests.reconcile.conftest import fresh, job_of
@@ -32,7 +33,7 @@ def read_month(app, db, made, month: date) -> ReconcileRun:
 
 def test_the_page_opens_on_this_month_with_earlier_months_a_click_away(db, site):
     made = site(("K1",))
-    today = date.today()
+    today = business_today()  # the month in Stockholm, as the page reckons it
     page = made.manager.get("/ekonomi/avstamning/")
     assert page.status_code == 200
     assert 'aria-current="page">Avstämning</a>' in page.text
