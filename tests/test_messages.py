@@ -9,6 +9,7 @@ import pytest
 
 from backoffice.accounts.mapping import MappingIncompleteError, MissingAccount
 from backoffice.messages import describe_missing_account, mapping_incomplete_message
+from backoffice.messages.reconcile import sie_written
 
 D = Decimal
 
@@ -190,3 +191,8 @@ def test_no_module_outside_messages_holds_a_swedish_sentence():
             continue
         found += _sentences_in(path)
     assert found == []
+
+
+def test_the_sie_command_counts_its_vouchers_with_the_one_plural_rule():
+    assert sie_written("mars.se", 1) == "Skrev mars.se (1 verifikation)."
+    assert sie_written("mars.se", 2) == "Skrev mars.se (2 verifikationer)."

@@ -4,6 +4,8 @@ The sentences of findings and errors are made from their data in ``messages/__in
 (``finding_message``, ``reconcile_error_message``).
 """
 
+from backoffice.messages import count_text
+
 MONTHS = ("januari", "februari", "mars", "april", "maj", "juni", "juli", "augusti", "september", "oktober",
           "november", "december")
 WEEKDAYS = ("Mån", "Tis", "Ons", "Tor", "Fre", "Lör", "Sön")
@@ -77,4 +79,4 @@ def findings_count(count: int) -> str:
 
 
 def sie_written(path, vouchers: int) -> str:
-    return f"Skrev {path} ({vouchers} verifikationer)."
+    return f"Skrev {path} ({count_text(vouchers, 'verifikation', 'verifikationer')})."
