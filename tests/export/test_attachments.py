@@ -50,7 +50,7 @@ def test_an_exported_voucher_gets_its_z_report_once_with_its_own_financial_year(
     document = make_document()
     assert pos.post(shop.tokens["K1"], document).status_code == 201
 
-    assert run_jobs(db) == ["exported"]
+    assert run_jobs(db, company=shop.company) == ["exported"]
     assert run_attachments(db, shop.company) == ["attached"]
     assert run_attachments(db, shop.company) == []
 
@@ -78,7 +78,7 @@ def test_the_voucher_of_31_december_gets_its_file_not_the_voucher_of_the_same_nu
                                                      closed_at=now_utc().isoformat())).status_code == 201
     run_jobs(db)
     assert pos.post(shop.tokens["K1"], new_year).status_code == 201
-    assert run_jobs(db) == ["exported"]
+    assert run_jobs(db, company=shop.company) == ["exported"]
 
     assert run_attachments(db, shop.company) == ["attached", "attached"]
 
@@ -94,7 +94,7 @@ def test_a_connection_made_before_exports_without_attaching_and_a_new_login_atta
     shop = restaurant()  # the scopes of before: no inbox, no connectfile
     assert pos.post(shop.tokens["K1"], make_document()).status_code == 201
 
-    assert run_jobs(db) == ["exported"]
+    assert run_jobs(db, company=shop.company) == ["exported"]
     # The voucher's attachment waits for a consent from the start: no worker claims it to find that out.
     assert [a.state for a in attachments_of(db, shop.company)] == [AttachmentState.NEEDS_CONSENT]
     assert run_attachments(db, shop.company) == []
@@ -282,7 +282,7 @@ def test_a_lost_connection_answer_in_a_broken_financial_year_finds_the_file_unde
     day, _ = broken_financial_year(emulator, shop.tenant_id)
     assert pos.post(shop.tokens["K1"], make_document(business_date=day.isoformat(),
                                                      closed_at=f"{day.isoformat()}T23:00:00+01:00")).status_code == 201
-    assert run_jobs(db) == ["exported"]
+    assert run_jobs(db, company=shop.company) == ["exported"]
     emulator.control.add_fault("timeout_after_store", method="POST", path_prefix="/3/voucherfileconnections",
                                seconds=0, after="drop", tenant_id=shop.tenant_id)
 

@@ -52,7 +52,7 @@ def test_every_voucher_carries_the_jobs_token_and_the_job_keeps_what_it_sent(db,
     shop = restaurant()
     pos.post(shop.tokens["K1"], make_document())
 
-    assert run_jobs(db) == ["exported"]
+    assert run_jobs(db, company=shop.company) == ["exported"]
 
     [job] = jobs_of(db, shop.company)
     [stored] = emulator.control.vouchers(shop.tenant_id)

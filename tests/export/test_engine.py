@@ -38,8 +38,8 @@ def test_a_report_is_exported_once_as_the_booking_core_voucher(db, pos, emulator
     [job] = jobs_of(db, shop.company)
     assert job.state == "pending"
 
-    assert run_jobs(db) == ["exported"]
-    assert run_jobs(db) == []
+    assert run_jobs(db, company=shop.company) == ["exported"]
+    assert run_jobs(db, company=shop.company) == []
 
     [job] = jobs_of(db, shop.company)
     [stored] = emulator.control.vouchers(shop.tenant_id)
@@ -68,7 +68,7 @@ def test_reports_before_the_start_date_are_skipped_and_activation_catches_up(db,
 
     states = {job.zreport.business_date.isoformat(): job.state for job in jobs_of(db, shop.company)}
     assert states == {"2026-11-10": "skipped", "2026-11-20": "pending"}
-    assert run_jobs(db) == ["exported"]
+    assert run_jobs(db, company=shop.company) == ["exported"]
 
 
 def test_the_intake_creates_each_job_with_the_report_skipped_before_the_start_date(db, pos, restaurant, make_document):
@@ -84,7 +84,7 @@ def test_the_intake_creates_each_job_with_the_report_skipped_before_the_start_da
     states = {job.zreport.business_date.isoformat(): job.state for job in jobs_of(db, shop.company)}
     assert states == {"2026-11-10": "skipped", "2026-11-20": "pending"}
     assert all(job.retries == 0 and not job.in_doubt and job.created_at.tzinfo for job in jobs_of(db, shop.company))
-    assert run_jobs(db) == ["exported"]
+    assert run_jobs(db, company=shop.company) == ["exported"]
 
 
 def test_a_missing_account_blocks_with_the_contract_message_until_the_mapping_is_saved(db, pos, emulator, restaurant, make_document):
@@ -93,7 +93,7 @@ def test_a_missing_account_blocks_with_the_contract_message_until_the_mapping_is
     shop = restaurant(mapping=incomplete)
     pos.post(shop.tokens["K1"], make_document())
 
-    assert run_jobs(db) == ["blocked"]
+    assert run_jobs(db, company=shop.company) == ["blocked"]
     [job] = jobs_of(db, shop.company)
     assert job.reason_code == "mapping_incomplete"
     assert job.detail["missing"] == [{"kind": "payment_method", "key": "card", "vat_rate": None}]
@@ -103,7 +103,7 @@ def test_a_missing_account_blocks_with_the_contract_message_until_the_mapping_is
     save_mapping(db, shop.company, mapping_schema.load({**contract_mapping(), "cost_centres": {}}), actor="test")
     db.commit()
     assert unblock_jobs(db, shop.company) == 1
-    assert run_jobs(db) == ["exported"]
+    assert run_jobs(db, company=shop.company) == ["exported"]
     assert open_problems(db, shop.company) == {}
 
 
@@ -112,7 +112,7 @@ def test_an_inactive_account_blocks_before_posting_and_heals_when_reactivated(db
     emulator.control.set_account_active(shop.tenant_id, 2890, False)
     pos.post(shop.tokens["K1"], make_document())
 
-    assert run_jobs(db) == ["blocked"]
+    assert run_jobs(db, company=shop.company) == ["blocked"]
     [job] = jobs_of(db, shop.company)
     assert (job.reason_code, job.reason_key) == ("account_inactive", "2890")
     assert voucher_posts(emulator, shop.tenant_id) == 0
@@ -122,7 +122,7 @@ def test_an_inactive_account_blocks_before_posting_and_heals_when_reactivated(db
     emulator.control.set_account_active(shop.tenant_id, 2890, True)
     connection = db.get(FortnoxConnection, shop.connection_id)
     assert heal_connection(db, connection, client_for(connection)) == 1
-    assert run_jobs(db) == ["exported"]
+    assert run_jobs(db, company=shop.company) == ["exported"]
     assert open_problems(db, shop.company) == {}
 
 
@@ -133,7 +133,7 @@ def test_fortnox_refusals_the_cache_missed_block_with_the_precise_reason(db, pos
     pos.post(shop.tokens["K1"], make_document())
     emulator.control.set_series_manual(shop.tenant_id, "F", False)  # behind the cache's back
 
-    assert run_jobs(db) == ["blocked"]
+    assert run_jobs(db, company=shop.company) == ["blocked"]
     job = jobs_of(db, shop.company)[-1]
     assert (job.reason_code, job.reason_key) == ("series_not_manual", "F")
     assert reason_message(job.reason_code, job.detail).startswith("Fortnox error 2001940: Verifikationsserien är inte manuell (F). "
@@ -142,7 +142,7 @@ def test_fortnox_refusals_the_cache_missed_block_with_the_precise_reason(db, pos
 
     emulator.control.set_series_manual(shop.tenant_id, "F", True)
     heal_connection(db, connection := db.get(FortnoxConnection, shop.connection_id), client_for(connection))
-    assert run_jobs(db) == ["exported"]
+    assert run_jobs(db, company=shop.company) == ["exported"]
 
 
 def test_a_cost_centre_missing_in_fortnox_blocks_until_it_is_added(db, pos, emulator, restaurant, make_document, app):
@@ -150,7 +150,7 @@ def test_a_cost_centre_missing_in_fortnox_blocks_until_it_is_added(db, pos, emul
     shop = restaurant(cost_centres={"K1": "REST1"})
     pos.post(shop.tokens["K1"], make_document())
 
-    assert run_jobs(db) == ["blocked"]
+    assert run_jobs(db, company=shop.company) == ["blocked"]
     [job] = jobs_of(db, shop.company)
     assert (job.reason_code, job.reason_key) == ("cost_center_missing", "REST1")
     assert 'lägga till kostnadsstället' in reason_message(job.reason_code, job.detail)
@@ -159,7 +159,7 @@ def test_a_cost_centre_missing_in_fortnox_blocks_until_it_is_added(db, pos, emul
     db.commit()  # no transaction stays open while Fortnox is called (connection.no_transaction_open)
     client_for(connection).create_cost_center("REST1", "Restaurangen")
     heal_connection(db, connection, client_for(connection))
-    assert run_jobs(db) == ["exported"]
+    assert run_jobs(db, company=shop.company) == ["exported"]
     [stored] = emulator.control.vouchers(shop.tenant_id)
     assert {r["cost_center"] for r in stored["rows"] if r["account"] >= 3000} == {"REST1"}
     assert {r["cost_center"] for r in stored["rows"] if r["account"] < 3000} == {None}
@@ -183,7 +183,7 @@ def test_a_timeout_after_fortnox_stored_the_voucher_adopts_it_instead_of_posting
     run_jobs(db, limit=0)
     emulator.control.add_fault("timeout_after_store", method="POST", path_prefix="/3/vouchers", tenant_id=shop.tenant_id, seconds=4)
 
-    assert run_jobs(db) == ["pending"]
+    assert run_jobs(db, company=shop.company) == ["pending"]
     [job] = jobs_of(db, shop.company)
     assert job.in_doubt and job.retries == 1
     assert len(emulator.control.vouchers(shop.tenant_id)) == 1
@@ -201,7 +201,7 @@ def test_transient_errors_retry_after_5_25_125_seconds_then_fail_and_manual_expo
     emulator.control.add_fault("500", count=4, method="POST", path_prefix="/3/vouchers", tenant_id=shop.tenant_id)
 
     elapsed = 0
-    assert run_jobs(db) == ["pending"]
+    assert run_jobs(db, company=shop.company) == ["pending"]
     for delay in RETRY_DELAYS:
         [job] = jobs_of(db, shop.company)
         assert job.in_doubt  # a 5xx after a POST: the voucher may exist
@@ -239,12 +239,12 @@ def test_an_expired_access_token_is_refreshed_and_a_revoked_chain_blocks_until_r
     pos.post(shop.tokens["K1"], make_document())
     emulator.control.expire_access_tokens(shop.tenant_id)
     forget_client(shop.connection_id)
-    assert run_jobs(db) == ["exported"]  # 401 → refresh → post
+    assert run_jobs(db, company=shop.company) == ["exported"]  # 401 → refresh → post
 
     emulator.control.revoke_tokens(shop.tenant_id)
     forget_client(shop.connection_id)
     pos.post(shop.tokens["K1"], make_document())
-    assert run_jobs(db) == ["blocked"]
+    assert run_jobs(db, company=shop.company) == ["blocked"]
     job = jobs_of(db, shop.company)[-1]
     assert job.reason_code == "auth_expired"
     connection = db.get(FortnoxConnection, shop.connection_id)
@@ -275,7 +275,7 @@ def test_a_report_that_nets_to_zero_is_skipped_without_a_voucher(db, pos, emulat
     )
     assert pos.post(shop.tokens["K1"], empty_day).status_code == 201
 
-    assert run_jobs(db) == ["skipped"]
+    assert run_jobs(db, company=shop.company) == ["skipped"]
     [job] = jobs_of(db, shop.company)
     assert job.reason_code == "nothing_to_book"
     assert voucher_posts(emulator, shop.tenant_id) == 0
@@ -291,7 +291,7 @@ def test_moving_the_start_date_back_creates_the_missing_exports(db, pos, restaur
     unblock_jobs(db, shop.company)
 
     assert [job.state for job in jobs_of(db, shop.company)] == ["pending"]
-    assert run_jobs(db) == ["exported"]
+    assert run_jobs(db, company=shop.company) == ["exported"]
 
 
 def test_export_status_lists_every_report_with_state_voucher_and_swedish_reason(app, db, pos, emulator, restaurant, make_document):

@@ -46,7 +46,7 @@ def test_a_heal_with_a_blocked_job_and_an_expired_token_stalls_neither_pos_posts
     shop = restaurant()
     emulator.control.set_account_active(shop.tenant_id, 2890, False)
     pos.post(shop.tokens["K1"], make_document())
-    assert run_jobs(db) == ["blocked"]
+    assert run_jobs(db, company=shop.company) == ["blocked"]
     user = make_user(shop.company)
     # The hourly token expiry, after a restart: the stored access token has run out.
     emulator.control.expire_access_tokens(shop.tenant_id)
