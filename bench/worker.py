@@ -5,10 +5,11 @@ or the Fortnox read timeout; a chaos run needs both short (a SIGKILLed worker's 
 within seconds, a ``timeout_after_store`` must time out quickly). So this runner builds the app from
 a JSON config dict (the same dict the tests pass to ``create_app``) and otherwise does what the
 scheduler's ``export-due-jobs`` job does: call ``backoffice.export.tasks.run_due_jobs`` every
-``--interval`` seconds.
+``--interval`` seconds. With ``--corrections`` it also does what ``correction-runs`` does
+(``backoffice.correction.tasks.run_due_corrections``), for a test that kills a worker mid-correction.
 
     BACKOFFICE_CONFIG_JSON='{"DATABASE_URL": ..., ...}' python -m bench.worker [--interval 0.2]
-        [--max-seconds 600] [--retry-delays 1,2,4] [--log FILE]
+        [--max-seconds 600] [--retry-delays 1,2,4] [--corrections] [--log FILE]
 
 It stops by itself after ``--max-seconds`` (every loop here is bounded), on SIGTERM, or when killed.
 ``--retry-delays`` compresses the engine's retry plan (5, 25, 125 s) so that a chaos run in CI does
@@ -34,6 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-seconds", type=float, default=600.0, help="stop after this long")
     parser.add_argument("--retry-delays", help="comma-separated seconds instead of the engine's (5, 25, 125)")
     parser.add_argument("--log", type=Path, help="append the worker's log here (default: stderr)")
+    parser.add_argument("--corrections", action="store_true", help="run due corrections (Rätta dag) too")
     args = parser.parse_args(argv)
 
     config = json.loads(os.environ["BACKOFFICE_CONFIG_JSON"])
@@ -43,6 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("urllib3").setLevel(logging.WARNING)
 
     from backoffice import create_app
+    from backoffice.correction.tasks import run_due_corrections
     from backoffice.export import engine
     from backoffice.export.tasks import run_due_jobs
 
@@ -56,6 +59,8 @@ def main(argv: list[str] | None = None) -> int:
     while not stop.is_set() and time.monotonic() < deadline:
         try:
             run_due_jobs(app)
+            if args.corrections:
+                run_due_corrections(app)
         except Exception:  # a database hiccup must not end the worker, as in the scheduler
             logging.getLogger(__name__).exception("run_due_jobs crashed")
         stop.wait(args.interval)

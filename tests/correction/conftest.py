@@ -8,6 +8,7 @@ import pytest
 
 from backoffice.accounts.operations import save_mapping
 from backoffice.accounts.schemas import mapping_schema
+from backoffice.correction.models import Correction
 from backoffice.correction.steps import claim_next_correction, correct_one, release_correction
 from backoffice.db import now_utc
 from backoffice.integrations.fortnox.connection import client_for
@@ -35,8 +36,9 @@ def change_mapping(db, company, **changes) -> None:
     db.commit()
 
 
-def run_corrections(db, *, now=None, limit: int = 100) -> list[str]:
-    """Claim and correct due corrections one by one at ``now``, as the worker does."""
+def run_corrections(db, *, now=None, limit: int = 100, company=None) -> list[str]:
+    """Claim and correct due corrections one by one at ``now``, as the worker does: every due one of
+    the database. ``company``: return only the states of that company's corrections."""
     now = now or now_utc()
     states = []
     db.rollback()  # on SQLite an open read transaction would not see what the live server wrote
@@ -46,7 +48,9 @@ def run_corrections(db, *, now=None, limit: int = 100) -> list[str]:
             break
         db.expire_all()
         try:
-            states.append(str(correct_one(db, claim.correction_id, clients=client_for, now=now)))
+            state = str(correct_one(db, claim.correction_id, clients=client_for, now=now))
+            if company is None or db.get(Correction, claim.correction_id).company_id == company.id:
+                states.append(state)
         finally:
             release_correction(db, claim, "test-worker")
     return states

@@ -169,11 +169,11 @@ def test_a_lost_answer_to_the_reversal_resumes_with_the_new_voucher_only(db, emu
     assert correction.reversal_in_doubt and correction.reversal_number is None and correction.reversal_token
     assert len(vouchers_of(emulator, shop, NOV_21)) == 2  # the original and the reversal
 
-    assert run_corrections(db, now=later(RETRY_DELAYS[0] + 1)) == ["done"]
+    assert run_corrections(db, company=shop.company, now=later(RETRY_DELAYS[0] + 1)) == ["done"]
     day_vouchers = vouchers_of(emulator, shop, NOV_21)
     assert len(day_vouchers) == 3 and voucher_posts(emulator, shop) == 3 + 2  # never a second reversal
     assert net_per_account(day_vouchers) == net_per_account([day_vouchers[2]])
-    assert run_corrections(db, now=later(600)) == []
+    assert run_corrections(db, company=shop.company, now=later(600)) == []
 
 
 def test_a_refused_new_voucher_after_the_reversal_is_resumed_without_a_second_reversal(db, emulator, booked):
@@ -194,7 +194,7 @@ def test_a_refused_new_voucher_after_the_reversal_is_resumed_without_a_second_re
     assert item.code == "account_inactive"
     start_correction(db, shop.company, NOV_21, NOV_21, actor="test", today=TODAY)  # Bekräfta again
     db.commit()
-    assert run_corrections(db, now=later(3700)) == ["done"]  # the metadata is read again after an hour
+    assert run_corrections(db, company=shop.company, now=later(3700)) == ["done"]  # the metadata is read again after an hour
     day_vouchers = vouchers_of(emulator, shop, NOV_21)
     assert len(day_vouchers) == 3 and net_per_account(day_vouchers) == net_per_account([day_vouchers[2]])
 

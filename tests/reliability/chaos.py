@@ -167,9 +167,9 @@ def reconnect(session, control, shop: Shop) -> None:
 class Worker:
     """One ``python -m bench.worker`` process; killed or stopped by its pid."""
 
-    def __init__(self, config: dict, settings: ChaosSettings, log: Path):
+    def __init__(self, config: dict, settings: ChaosSettings, log: Path, *, corrections: bool = False):
         argv = [sys.executable, "-m", "bench.worker", "--interval", "0.1", "--max-seconds", "900",
-                "--retry-delays", settings.retry_delays, "--log", str(log)]
+                "--retry-delays", settings.retry_delays, "--log", str(log), *(["--corrections"] if corrections else [])]
         env = {**os.environ, "BACKOFFICE_CONFIG_JSON": json.dumps(config)}
         self.popen = subprocess.Popen(argv, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         if self.popen.stdout.readline().strip() != b"ready":
