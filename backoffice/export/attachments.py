@@ -176,11 +176,14 @@ def postpone_crashed_attachment(session: Session, attachment_id: int, *, now: da
 # --- attaching one --------------------------------------------------------------------------------------
 
 
-def attach_one(session: Session, attachment_id: int, *, clients: Clients, now: datetime | None = None
-               ) -> AttachmentState:
+def attach_one(session: Session, attachment_id: int, *, clients: Clients, now: datetime | None = None,
+               pause: Callable[[], bool] | None = None) -> AttachmentState:
     """Try once to bring a claimed attachment to Fortnox; commits. Returns its new state.
 
     ``clients`` gives the Fortnox client of the attachment's connection (the worker's, as for the export).
+    ``pause``, asked between the upload and the connection: when it says yes (a voucher of the same
+    connection is due), the attachment stops there, pending with its file's id, and the voucher goes
+    first; the next try connects that file, nothing sent twice.
 
     Never more than one upload and one connection per voucher: each POST is marked in doubt and
     committed first, and a mark left by a lost answer makes the next try look before it sends.
@@ -231,6 +234,9 @@ def attach_one(session: Session, attachment_id: int, *, clients: Clients, now: d
             step = "upload"
             _store(session, attachment, upload_in_doubt=True)
             stored = client.upload_to_inbox(name, content)
+            if pause is not None and pause():
+                _store(session, attachment, file_id=str(stored["Id"]), upload_in_doubt=False)
+                return attachment.state  # pending, due at once: the voucher first, then the connection
             # The file's id and the connection's write-ahead mark in one commit, before the connection is sent.
             _store(session, attachment, file_id=str(stored["Id"]), upload_in_doubt=False, connect_in_doubt=True)
         step = "connect"

@@ -23,6 +23,7 @@ from backoffice.export.models import ExportJob
 from backoffice.export.statements import (
     ANY_DUE,
     CANDIDATES,
+    DUE_ON_CONNECTION,
     HELD_CANDIDATES,
     LEASE_CONNECTION,
     LEASE_JOB,
@@ -80,6 +81,14 @@ def claim_next_job(session: Session, worker: str, *, now: datetime, lease: timed
 def has_due_job(connection: Connection, *, now: datetime) -> bool:
     """Whether a job is due on a connection no worker holds (a look without a lock or a lease)."""
     return bool(connection.execute(ANY_DUE, {"now": now}).scalar())
+
+
+def has_due_job_on(session: Session, connection_id: int, *, now: datetime) -> bool:
+    """Whether a job of the connection ``connection_id`` is due (its lease holder's look); ends the
+    transaction, so nothing stays open while the caller goes on calling Fortnox."""
+    due = bool(session.connection().execute(DUE_ON_CONNECTION, {"now": now, "connection": connection_id}).scalar())
+    session.commit()
+    return due
 
 
 def _claim_held(session: Session, worker: str, held: int, *, now: datetime, lease: timedelta) -> Claim | None:

@@ -235,6 +235,11 @@ CANDIDATES, HELD_CANDIDATES, ANY_DUE, LEASE_JOB, RELEASE_JOB = _claims(_due_jobs
 (ATTACHMENT_CANDIDATES, HELD_ATTACHMENT_CANDIDATES, ANY_ATTACHMENT_DUE, LEASE_ATTACHMENT,
  RELEASE_ATTACHMENT) = _claims(_due_attachments(), VoucherAttachment.__table__, "attachment")
 
+#: Whether a job is due on one connection (the one a worker holds, whose attachment then pauses for it).
+DUE_ON_CONNECTION = select(
+    _due_jobs().where(FortnoxIntegration.connection_id == bindparam("connection")).order_by(None).exists()
+)
+
 #: A connection's lease, taken when no worker holds it (or its lease ran out).
 LEASE_CONNECTION = (
     update(FortnoxConnection.__table__)

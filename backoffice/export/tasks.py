@@ -29,6 +29,7 @@ from backoffice.export.claims import (
     Claim,
     claim_next_job,
     has_due_job,
+    has_due_job_on,
     postpone_crashed,
     release,
     release_connection,
@@ -230,7 +231,9 @@ def _export(db, claim: Claim, worker: str, lease: timedelta) -> None:
 
 def _attach(db, claim: AttachmentClaim, worker: str) -> None:
     try:
-        attach_one(db, claim.attachment_id, clients=client_for)
+        attach_one(db, claim.attachment_id, clients=client_for,
+                   pause=lambda: claim.connection_id is not None
+                   and has_due_job_on(db, claim.connection_id, now=now_utc()))
     except Exception:
         log.exception("Attaching %s crashed; it will be tried again later", claim.attachment_id)
         postpone_crashed_attachment(db, claim.attachment_id, now=now_utc())

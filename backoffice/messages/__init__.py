@@ -280,7 +280,7 @@ def reason_message(reason: str, detail: dict | None = None) -> str:
         + "Lägg upp räkenskapsåret i Fortnox för att bokföringen ska exporteras.",
         "period_locked": _period_locked(detail),
         "auth_expired": "Din Fortnox-autentisering har upphört att gälla. "
-        "Logga in på fortnox för att uppdatera autentiseringen.",
+        "Logga in på Fortnox för att uppdatera autentiseringen.",
         "connection_invalidated": "Kopplingen har invaliderats av Fortnox. Logga in på Fortnox och koppla ihop igen.",
         "access_denied": "Access denied: användaren som kopplade integrationen har inte längre behörighet i Fortnox"
         f"{_fortnox_says(detail)}. Ge användaren behörigheten i Fortnox och logga in på Fortnox igen.",

@@ -176,7 +176,7 @@ def test_expired_authorisation_runs_the_fortnox_login_and_returns_to_the_wizard(
 
     shown = banner(page, "Din Fortnox-autentisering har upphört att gälla.")
     expect(shown).to_contain_text(
-        "Din Fortnox-autentisering har upphört att gälla. Logga in på fortnox för att uppdatera autentiseringen."
+        "Din Fortnox-autentisering har upphört att gälla. Logga in på Fortnox för att uppdatera autentiseringen."
     )
     # A manager sees the same banner and its notification, is told which admin to ask, and gets no
     # button only an admin has.

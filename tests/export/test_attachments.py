@@ -8,9 +8,16 @@ import pytest
 from sqlalchemy import select
 
 from backoffice.db import now_utc
-from backoffice.export.attachments import start_backfill, wake_after_consent
+from backoffice.export.attachments import (
+    attach_one,
+    claim_next_attachment,
+    release_attachment,
+    start_backfill,
+    wake_after_consent,
+)
+from backoffice.export.claims import has_due_job_on
 from backoffice.export.models import AttachmentState, VoucherAttachment
-from backoffice.integrations.fortnox.connection import forget_client, store_tokens
+from backoffice.integrations.fortnox.connection import client_for, forget_client, store_tokens
 from backoffice.integrations.fortnox.models import FortnoxConnection
 from backoffice.integrations.fortnox.oauth import TokenSet
 from backoffice.zreport.pdf import file_name
@@ -66,6 +73,38 @@ def test_an_exported_voucher_gets_its_z_report_once_with_its_own_financial_year(
     assert upload["query"] == "path=inbox_v"
     assert connect["query"] == f"financialyear={job.voucher_year}"
     assert calls(emulator, shop.tenant_id, "GET", "/3/voucherfileconnections") == []  # nothing to look up
+
+
+def test_a_voucher_due_on_the_connection_goes_between_the_upload_and_the_connection_nothing_sent_twice(
+        db, pos, emulator, restaurant, make_document):
+    shop = restaurant(scope=ATTACH_SCOPE)
+    first, second = make_document(z_number=101), make_document(z_number=102)
+    assert pos.post(shop.tokens["K1"], first).status_code == 201
+    assert run_jobs(db, company=shop.company) == ["exported"]
+    assert pos.post(shop.tokens["K1"], second).status_code == 201  # due while the first PDF is on its way
+
+    claim = claim_next_attachment(db, "test-worker", now=now_utc(), lease=timedelta(seconds=300),
+                                  company_id=shop.company.id)
+    try:
+        state = attach_one(db, claim.attachment_id, clients=client_for,
+                           pause=lambda: has_due_job_on(db, claim.connection_id, now=now_utc()))
+    finally:
+        release_attachment(db, claim, "test-worker")
+    assert state == AttachmentState.PENDING
+    [paused] = attachments_of(db, shop.company)
+    assert paused.file_id is not None and not paused.connect_in_doubt and not paused.upload_in_doubt
+    assert calls(emulator, shop.tenant_id, "POST", "/3/voucherfileconnections") == []
+
+    assert run_jobs(db, company=shop.company) == ["exported"]  # the second voucher goes first
+    assert run_attachments(db, shop.company) == ["attached", "attached"]
+    first_job, second_job = jobs_of(db, shop.company)
+    files = files_per_voucher(emulator, shop.tenant_id)
+    assert files[(first_job.voucher_year, "F", first_job.voucher_number)] == [paused.file_id]
+    assert len(files[(second_job.voucher_year, "F", second_job.voucher_number)]) == 1
+    assert len(calls(emulator, shop.tenant_id, "POST", "/3/inbox")) == 2  # one upload each, never again
+    assert len(calls(emulator, shop.tenant_id, "POST", "/3/voucherfileconnections")) == 2
+    assert calls(emulator, shop.tenant_id, "GET", "/3/voucherfileconnections") == []  # no doubt, no look
+    assert stray_files(emulator, shop.tenant_id) == []
 
 
 def test_the_voucher_of_31_december_gets_its_file_not_the_voucher_of_the_same_number_this_year(

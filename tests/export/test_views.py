@@ -60,7 +60,7 @@ CASES = [
     (
         Reason.AUTH_EXPIRED,
         {},
-        "Din Fortnox-autentisering har upphört att gälla. Logga in på fortnox för att uppdatera autentiseringen.",
+        "Din Fortnox-autentisering har upphört att gälla. Logga in på Fortnox för att uppdatera autentiseringen.",
         [
             'href="/integrations/fortnox/connect?next=/foretag/integrationer/fortnox/installningar/behorighet">'
             "Åtgärda detta"
