@@ -228,6 +228,17 @@ def delete_financial_year(app: EmulatorApp, request: Request, tenant_id: int, ye
     return {"financial_year": year_id, "deleted": True}
 
 
+def _year_dates(data: dict[str, Any]) -> tuple[date, date]:
+    """A financial year's ``from_date`` and ``to_date`` from a control body, in order, or a 400."""
+    try:
+        from_date, to_date = date.fromisoformat(data["from_date"]), date.fromisoformat(data["to_date"])
+    except (KeyError, TypeError, ValueError):
+        raise ControlError(400, "from_date and to_date must be YYYY-MM-DD") from None
+    if to_date < from_date:
+        raise ControlError(400, "to_date must not be before from_date")
+    return from_date, to_date
+
+
 def create_financial_year(app: EmulatorApp, request: Request, tenant_id: int) -> Response:
     """POST /_emulator/tenants/{id}/financialyears {"from_date", "to_date"} → 201 {"financial_year": id}.
 
@@ -236,12 +247,7 @@ def create_financial_year(app: EmulatorApp, request: Request, tenant_id: int) ->
     """
     data = _body(request)
     tenant = _tenant(app, tenant_id)
-    try:
-        from_date, to_date = date.fromisoformat(data["from_date"]), date.fromisoformat(data["to_date"])
-    except (KeyError, TypeError, ValueError):
-        raise ControlError(400, "from_date and to_date must be YYYY-MM-DD") from None
-    if to_date < from_date:
-        raise ControlError(400, "to_date must not be before from_date")
+    from_date, to_date = _year_dates(data)
     if any(y.from_date <= to_date and from_date <= y.to_date for y in tenant.financial_years.values()):
         raise ControlError(409, "the dates overlap an existing financial year")
     earlier = [y for y in tenant.financial_years.values() if y.from_date < from_date]
@@ -264,12 +270,7 @@ def move_financial_year(app: EmulatorApp, request: Request, tenant_id: int, year
     year = tenant.financial_years.get(year_id)
     if year is None:
         raise ControlError(404, f"no financial year {year_id}")
-    try:
-        from_date, to_date = date.fromisoformat(data["from_date"]), date.fromisoformat(data["to_date"])
-    except (KeyError, TypeError, ValueError):
-        raise ControlError(400, "from_date and to_date must be YYYY-MM-DD") from None
-    if to_date < from_date:
-        raise ControlError(400, "to_date must not be before from_date")
+    from_date, to_date = _year_dates(data)
     if any(y.id != year_id and y.from_date <= to_date and from_date <= y.to_date
            for y in tenant.financial_years.values()):
         raise ControlError(409, "the dates overlap another financial year")

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
@@ -242,6 +244,18 @@ def open_problem(db, company: Company, kind: str, key: str = "", detail: dict | 
 
 
 # --- reading what the server and the worker wrote -------------------------------------------------
+
+
+@contextmanager
+def auto_approve(control, enabled: bool, *, tenant_id: int | None = None) -> Iterator[None]:
+    """The emulator's consent page answers at once for ``tenant_id`` (``enabled``) or waits for a person,
+    while the block runs; then it is set back to what it was."""
+    before = control.get_auto_approve()
+    control.set_auto_approve(enabled, tenant_id=tenant_id)
+    try:
+        yield
+    finally:
+        control.set_auto_approve(before["enabled"], tenant_id=before["tenant_id"], decision=before["decision"])
 
 
 def fresh(db) -> None:

@@ -69,16 +69,26 @@ def migrate(engine: Engine, revision: str, *, down: bool = False) -> None:
     (command.downgrade if down else command.upgrade)(config, revision)
 
 
+def migrate_to_before(engine: Engine, revision: str) -> str:
+    """Migrate ``engine`` to the revision before ``revision``; returns that revision."""
+    before = ScriptDirectory.from_config(alembic_config("sqlite://")).get_revision(revision).down_revision
+    migrate(engine, before)
+    return before
+
+
+#: Two companies, written the same way before every migration tried here.
+TWO_COMPANIES = text(
+    "INSERT INTO company (id, name, org_number, created_at) VALUES"
+    " (1, 'Krogen AB', '556677-8899', :at), (2, 'Bistron AB', '556000-0001', :at)")
+
+
 MEMBERSHIPS = "ff6c0a1e3b72"  # "Give users a role in each of several companies (memberships)"
 
 
 def test_the_memberships_migration_gives_every_user_their_company_and_role_and_back(empty_database):
-    before = ScriptDirectory.from_config(alembic_config("sqlite://")).get_revision(MEMBERSHIPS).down_revision
-    migrate(empty_database, before)
+    before = migrate_to_before(empty_database, MEMBERSHIPS)
     with empty_database.begin() as connection:
-        connection.execute(text(
-            "INSERT INTO company (id, name, org_number, created_at) VALUES"
-            " (1, 'Krogen AB', '556677-8899', :at), (2, 'Bistron AB', '556000-0001', :at)"), {"at": CREATED})
+        connection.execute(TWO_COMPANIES, {"at": CREATED})
         connection.execute(text(
             "INSERT INTO user_account (id, company_id, email, password_hash, role, created_at) VALUES"
             " (10, 1, 'anna@krogen.se', 'x', 'admin', :at), (11, 1, 'bo@krogen.se', 'x', 'manager', :at),"
@@ -112,12 +122,9 @@ PER_COMPANY_MAIL = "ff8e4c2a1b96"  # "Keep mail preferences per user and company
 
 
 def test_the_per_company_mail_migration_keeps_every_users_choice_for_each_of_their_companies(empty_database):
-    before = ScriptDirectory.from_config(alembic_config("sqlite://")).get_revision(PER_COMPANY_MAIL).down_revision
-    migrate(empty_database, before)
+    before = migrate_to_before(empty_database, PER_COMPANY_MAIL)
     with empty_database.begin() as connection:
-        connection.execute(text(
-            "INSERT INTO company (id, name, org_number, created_at) VALUES"
-            " (1, 'Krogen AB', '556677-8899', :at), (2, 'Bistron AB', '556000-0001', :at)"), {"at": CREATED})
+        connection.execute(TWO_COMPANIES, {"at": CREATED})
         connection.execute(text(
             "INSERT INTO user_account (id, email, password_hash, created_at) VALUES"
             " (10, 'anna@byran.se', 'x', :at), (11, 'bo@krogen.se', 'x', :at), (12, 'cilla@bistron.se', 'x', :at)"),

@@ -15,7 +15,7 @@ from backoffice.integrations.fortnox.models import FortnoxIntegration
 from backoffice.integrations.fortnox.oauth import DEFAULT_SCOPES
 from backoffice.zreport.models import ZReportRecord
 from tests.browser.conftest import log_in, wait_for
-from tests.fixtures import DEMO_MAPPING
+from tests.fixtures import DEMO_MAPPING, auto_approve
 
 pytestmark = pytest.mark.browser
 
@@ -190,15 +190,9 @@ def test_expired_authorisation_runs_the_fortnox_login_and_returns_to_the_wizard(
     notification = manager.locator("section.notification")
     expect(notification).to_contain_text(asked)
     expect(notification).not_to_contain_text("Åtgärda detta")
-    auto_approve = emulator.control.get_auto_approve()
-    emulator.control.set_auto_approve(True, tenant_id=made.tenant_id)  # the consent page answers at once
-    try:
+    with auto_approve(emulator.control, True, tenant_id=made.tenant_id):  # the consent page answers at once
         shown.get_by_role("link", name="Åtgärda detta").click()
         page.wait_for_url("**/installningar/behorighet")
-    finally:
-        emulator.control.set_auto_approve(
-            auto_approve["enabled"], tenant_id=auto_approve["tenant_id"], decision=auto_approve["decision"]
-        )
     expect(page.get_by_text("Åtkomstuppgifterna är verifierade")).to_be_visible()
     for _ in range(7):  # behörighet, startdatum, serie and the four account steps: all still filled in
         page.get_by_role("button", name="NÄSTA").click()
@@ -226,15 +220,9 @@ def test_a_connection_without_the_attaching_consent_warns_and_the_admin_logs_in_
     log_in(page, made.admin_email)
     mine = page.locator(warning)
     expect(mine).not_to_contain_text("Det här åtgärdar en administratör")
-    auto_approve = emulator.control.get_auto_approve()
-    emulator.control.set_auto_approve(True, tenant_id=made.tenant_id)
-    try:
+    with auto_approve(emulator.control, True, tenant_id=made.tenant_id):
         mine.get_by_role("link", name="Åtgärda detta").click()
         page.wait_for_url("**/foretag/integrationer/")
-    finally:
-        emulator.control.set_auto_approve(
-            auto_approve["enabled"], tenant_id=auto_approve["tenant_id"], decision=auto_approve["decision"]
-        )
     expect(page.locator(warning)).to_have_count(0)
     manager.reload()
     expect(manager.locator(warning)).to_have_count(0)
@@ -313,15 +301,9 @@ def test_access_denied_is_fixed_by_logging_in_to_fortnox_again(db, shop, connect
 
     shown = banner(page, "Access denied")
     expect_fortnox_link(shown)
-    auto_approve = emulator.control.get_auto_approve()
-    emulator.control.set_auto_approve(True, tenant_id=made.tenant_id)
-    try:
+    with auto_approve(emulator.control, True, tenant_id=made.tenant_id):
         shown.get_by_role("link", name="Åtgärda detta").click()
         page.wait_for_url("**/installningar/behorighet")
-    finally:
-        emulator.control.set_auto_approve(
-            auto_approve["enabled"], tenant_id=auto_approve["tenant_id"], decision=auto_approve["decision"]
-        )
     page.get_by_role("button", name="NÄSTA").click()
 
     until_exported(page, emulator, made)

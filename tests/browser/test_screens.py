@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 from backoffice.demo import zreport_document
 from backoffice.zreport.views import format_sek
 from tests.browser.conftest import log_in, wait_for
-from tests.fixtures import DEMO_MAPPING, fresh
+from tests.fixtures import DEMO_MAPPING, auto_approve, fresh
 
 pytestmark = pytest.mark.browser
 
@@ -196,18 +196,12 @@ def test_connecting_to_a_fortnox_company_another_restaurant_books_in_warns_first
     page = new_page(*PHONE)
     log_in(page, second.admin_email)
     page.goto("/foretag/integrationer/fortnox/installningar/behorighet")
-    auto_approve = emulator.control.get_auto_approve()
-    emulator.control.set_auto_approve(False)
-    try:
+    with auto_approve(emulator.control, False):
         page.get_by_role("button", name="OK").click()
         page.wait_for_url(f"{emulator.url}/oauth-v1/auth*")
         page.select_option("#tenant_id", str(first.tenant_id))
         page.get_by_role("button", name="Godkänn").click()
         page.wait_for_url("**/integrations/fortnox/bekrafta")
-    finally:
-        emulator.control.set_auto_approve(
-            auto_approve["enabled"], tenant_id=auto_approve["tenant_id"], decision=auto_approve["decision"]
-        )
 
     expect(page.locator("[data-warning]")).to_contain_text(
         f"används redan av {first.company.name} i BackOffice. Kopplar du hit bokförs båda restaurangernas "

@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 
 from backoffice.integrations.fortnox.models import ConnectionKind, FortnoxConnection
 from tests.browser.conftest import log_in
-from tests.fixtures import fresh
+from tests.fixtures import auto_approve, fresh
 
 pytestmark = pytest.mark.browser
 
@@ -16,10 +16,8 @@ pytestmark = pytest.mark.browser
 def test_an_admin_connects_with_a_service_account_from_the_wizard(db, shop, new_page, emulator, screenshots):
     made = shop()
     tenant = emulator.control.create_tenant(made.company.name, "556677-8899")
-    auto_approve = emulator.control.get_auto_approve()
-    emulator.control.set_auto_approve(False)  # a system administrator approves on the consent page
     page = new_page()
-    try:
+    with auto_approve(emulator.control, False):  # a system administrator approves on the consent page
         log_in(page, made.admin_email)
         page.goto("/foretag/integrationer/fortnox/installningar/behorighet")
         expect(page.locator(".service-account")).to_contain_text("Rekommenderas")
@@ -30,10 +28,6 @@ def test_an_admin_connects_with_a_service_account_from_the_wizard(db, shop, new_
         page.select_option("#tenant_id", str(tenant))
         page.get_by_role("button", name="Godkänn").click()
         page.wait_for_url("**/installningar/behorighet")
-    finally:
-        emulator.control.set_auto_approve(
-            auto_approve["enabled"], tenant_id=auto_approve["tenant_id"], decision=auto_approve["decision"]
-        )
 
     expect(page.get_by_text("BackOffice är nu kopplat till Fortnox med tjänstekonto.")).to_be_visible()
     expect(page.locator("[data-connection-kind=service]")).to_contain_text("Tjänstekonto")

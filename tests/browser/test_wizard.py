@@ -10,6 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import log_in, wait_for
+from tests.fixtures import auto_approve
 
 pytestmark = pytest.mark.browser
 
@@ -25,10 +26,8 @@ def test_an_admin_walks_the_whole_wizard_and_the_reports_reach_fortnox(
     made = shop(registers=("K1", "K2"))
     reports(made, days=3)
     tenant = emulator.control.create_tenant(made.company.name, "556677-8899")
-    auto_approve = emulator.control.get_auto_approve()
-    emulator.control.set_auto_approve(False)  # a person approves on Fortnox's consent page
     page = new_page()
-    try:
+    with auto_approve(emulator.control, False):  # a person approves on Fortnox's consent page
         log_in(page, made.admin_email)
         page.get_by_role("link", name="Integrationer").click()
         expect(page.locator("#fortnox-card")).to_contain_text("Bokföring via Fortnox")
@@ -44,10 +43,6 @@ def test_an_admin_walks_the_whole_wizard_and_the_reports_reach_fortnox(
         page.wait_for_url("**/installningar/behorighet")
         expect(page.get_by_text("Åtkomstuppgifterna är verifierade")).to_be_visible()
         page.get_by_role("button", name="NÄSTA").click()
-    finally:
-        emulator.control.set_auto_approve(
-            auto_approve["enabled"], tenant_id=auto_approve["tenant_id"], decision=auto_approve["decision"]
-        )
 
     page.fill("#start_date", (date.today() - timedelta(days=3)).isoformat())
     page.get_by_role("button", name="NÄSTA").click()

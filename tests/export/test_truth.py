@@ -16,7 +16,7 @@ from backoffice.export.reasons import Reason
 from backoffice.integrations.fortnox.connection import client_for
 from backoffice.integrations.fortnox.models import ConnectionStatus, FortnoxConnection, FortnoxIntegration
 from tests.export.test_views import banners, export_pending
-from tests.fixtures import DEMO_MAPPING, fresh, jobs_of, open_problem
+from tests.fixtures import DEMO_MAPPING, auto_approve, fresh, jobs_of, open_problem
 
 
 def test_a_series_deleted_in_fortnox_gives_one_banner_that_names_it(db, site, connect, reports, emulator):
@@ -202,13 +202,9 @@ def test_visa_inaktiva_konton_reads_fortnox_afresh_and_says_when(db, site, conne
 
 def _consent(emulator, web, tenant_id: int):
     """Log in to Fortnox (auto-approved for the tenant) from the wizard's access step; the answer."""
-    before = emulator.control.get_auto_approve()
-    emulator.control.set_auto_approve(True, tenant_id=tenant_id)
-    try:
+    with auto_approve(emulator.control, True, tenant_id=tenant_id):
         return web.http.get(f"{web.url}/integrations/fortnox/connect",
                             params={"next": "/foretag/integrationer/fortnox/installningar/behorighet"}, timeout=30)
-    finally:
-        emulator.control.set_auto_approve(before["enabled"], tenant_id=before["tenant_id"], decision=before["decision"])
 
 
 def test_connecting_to_a_fortnox_company_another_restaurant_uses_warns_first_and_avbryt_keeps_it_unlinked(
