@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from backoffice.export.models import ExportState
 from backoffice.messages import count_text as count_text  # the one plural rule, for the pages
-from backoffice.zreport.booking import PAYMENT_METHOD_LABELS
+from backoffice.messages.zreport import PAYMENT_METHOD_LABELS
 
 #: A report's export state as a list, a filter and the card's counts name it (None: no export job,
 #: the report came before the integration was activated).

@@ -39,7 +39,7 @@ JOBS = (
     {"id": "correction-runs", "func": "backoffice.correction.tasks:run_due_corrections", "trigger": "interval",
      "seconds": 2},
     {"id": "reconcile-runs", "func": "backoffice.reconcile.tasks:run_pending", "trigger": "interval", "seconds": 2},
-    {"id": "fortnox-keep-alive", "func": "backoffice.integrations.fortnox.tasks:keep_alive", "trigger": "interval", "hours": 1},
+    {"id": "fortnox-keep-alive", "func": "backoffice.export.tasks:keep_alive", "trigger": "interval", "hours": 1},
     {"id": "send-mail", "func": "backoffice.mail.tasks:send_mail", "trigger": "interval", "seconds": 60},
 )
 _DEFAULTS = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 30}

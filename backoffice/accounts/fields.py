@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from backoffice.accounts.mapping import Mapping, MissingAccount
+from backoffice.messages.zreport import OTHER_LABELS, PAYMENT_METHOD_LABELS
 from backoffice.money import format_vat_rate, parse_vat_rate
-from backoffice.zreport.booking import OTHER_LABELS, PAYMENT_METHOD_LABELS
 
 #: The steps that choose accounts, and the kind of field key each holds.
 ACCOUNT_STEPS = {

@@ -286,7 +286,7 @@ def _record(session: Session, correction: Correction, which: str, voucher: dict)
         session.add(VoucherAttachment(job_id=correction.job_id, correction_id=correction.id,
                                       company_id=correction.company_id, state=AttachmentState.PENDING,
                                       voucher_series=correction.new_series, voucher_number=correction.new_number,
-                                      voucher_year=correction.new_year))
+                                      voucher_year=correction.new_year, voucher_date=correction.booking_date))
         # The report's current voucher is the new one now (``export status``, the next correction).
         job = correction.job
         job.current_series, job.current_number, job.current_year = (

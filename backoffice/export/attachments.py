@@ -37,7 +37,6 @@ from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from backoffice.companies.models import Company
-from backoffice.correction.models import Correction
 from backoffice.db import now_utc
 from backoffice.export.models import AttachmentRun, AttachmentState, ExportJob, ExportState, VoucherAttachment
 from backoffice.export.statements import (
@@ -219,7 +218,7 @@ def attach_one(session: Session, attachment_id: int, *, clients: Clients, now: d
     _store(session, attachment, file_name=name)  # commits: no transaction stays open while Fortnox is called
     try:
         if attachment.connect_in_doubt or attachment.look_first:
-            years = _voucher_years(session, connection, client, year, _voucher_day(session, attachment), now)
+            years = _voucher_years(session, connection, client, year, _voucher_day(attachment), now)
             files = [c.get("FileId") for c in client.voucher_file_connections(series, number, years=years)]
             if attachment.file_id is not None and attachment.file_id in files:
                 return _attached(session, attachment, now)  # our connection went through
@@ -248,13 +247,11 @@ def attach_one(session: Session, attachment_id: int, *, clients: Clients, now: d
     return _attached(session, attachment, now)
 
 
-def _voucher_day(session: Session, attachment: VoucherAttachment) -> date:
+def _voucher_day(attachment: VoucherAttachment) -> date:
     """The date of the voucher the file goes to: a correction's new voucher is booked on the
     correction's booking day, the export's voucher on the date it was sent with (its business day)."""
-    if attachment.correction_id is not None:
-        correction = session.get(Correction, attachment.correction_id)
-        if correction is not None and correction.booking_date is not None:
-            return correction.booking_date
+    if attachment.voucher_date is not None:
+        return attachment.voucher_date
     job = attachment.job
     return job.sent_date or job.zreport.business_date
 

@@ -187,10 +187,11 @@ class VoucherAttachment(Base):
     #: the correction whose new voucher this file goes to; None for the export's voucher
     correction_id: Mapped[int | None] = mapped_column(ForeignKey("correction.id"), unique=True)
     #: the voucher the file goes to when it is not the job's (a correction's new voucher): series,
-    #: number and financial year id; None for the export's voucher
+    #: number, financial year id and date (the correction's booking day); None for the export's voucher
     voucher_series: Mapped[str | None] = mapped_column(String(10))
     voucher_number: Mapped[int | None]
     voucher_year: Mapped[int | None]
+    voucher_date: Mapped[date | None]
     company_id: Mapped[int] = mapped_column(ForeignKey("company.id"), index=True)
     state: Mapped[AttachmentState] = mapped_column(String(20), default=AttachmentState.PENDING)
     #: ``Z-<register id>-<Z-number>-<business date>.pdf``

@@ -7,7 +7,7 @@ import os
 import socket
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import Flask, current_app, g
 from sqlalchemy import select
@@ -38,6 +38,8 @@ from backoffice.export.engine import export_one
 from backoffice.export.models import ExportJob, ExportState
 from backoffice.export.problems import heal_connection, sync_problems
 from backoffice.integrations.fortnox.connection import client_for
+from backoffice.integrations.fortnox.errors import FortnoxAuthError, FortnoxError
+from backoffice.integrations.fortnox.keepalive import connections_to_keep_alive, keep_connection_alive
 from backoffice.integrations.fortnox.models import ConnectionStatus, FortnoxConnection, FortnoxIntegration
 from backoffice.scheduler import round_running
 
@@ -299,6 +301,31 @@ def health_check(app: Flask) -> None:
         session.commit()  # no transaction (on SQLite: the write lock) stays open while Fortnox is called
         for connection in connections:
             heal_connection(session, connection, client_for(connection))
+
+
+def keep_alive(app: Flask, now: datetime | None = None) -> int:
+    """Hourly: keep every lapsing user connection alive (``integrations/fortnox/keepalive.py``); a
+    connection Fortnox refuses gets its banner and mail at once. Returns how many were refreshed."""
+    now = now or now_utc()
+    kept = 0
+    with app.app_context():
+        for connection in connections_to_keep_alive(session, now):
+            try:
+                keep_connection_alive(session, connection, now=now)
+            except FortnoxAuthError:
+                log.warning("Keep-alive: Fortnox refused connection %s; a new login is needed", connection.id)
+                session.expire_all()
+                for integration in list(connection.integrations):
+                    sync_problems(session, integration.company, now=now)  # the banner, and its mail
+                continue
+            except FortnoxError:
+                log.warning("Keep-alive of connection %s could not reach Fortnox; next hour again", connection.id,
+                            exc_info=True)
+                continue
+            kept += 1
+            log.info("Keep-alive refreshed the Fortnox token of connection %s", connection.id)
+        session.commit()
+    return kept
 
 
 def check_completeness(app: Flask) -> None:

@@ -7,8 +7,34 @@ sentences from here. ``str(exc)`` stays English, for logs. Button labels, field 
 stay in the templates and forms that show them.
 """
 
-from backoffice.accounts.mapping import MappingIncompleteError, MissingAccount
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import NamedTuple, Protocol
+
 from backoffice.money import format_vat_rate, sek_text
+
+
+class MissingPart(Protocol):
+    """A part of a report without an account: ``accounts.mapping.MissingAccount`` is one."""
+
+    kind: str
+    key: str | None
+    vat_rate: Decimal | None
+
+
+class _Missing(NamedTuple):
+    """A missing part read back from the JSON kept on a blocked job."""
+
+    kind: str
+    key: str | None
+    vat_rate: Decimal | None
+
+
+def _missing_from_json(missing: list[dict]) -> list[_Missing]:
+    return [
+        _Missing(m["kind"], m.get("key"), None if m.get("vat_rate") is None else Decimal(m["vat_rate"]))
+        for m in missing
+    ]
 
 # Wording of the parts of a report that need an account and have no key (mapping-v1.md, ``other``).
 _OTHER_PARTS = {
@@ -19,7 +45,7 @@ _OTHER_PARTS = {
 }
 
 
-def describe_missing_account(missing: MissingAccount) -> str:
+def describe_missing_account(missing: MissingPart) -> str:
     """Name one part of a report that lacks an account, in Swedish.
 
     ``betalningsmetod "swish"``, ``momssats 6 %``, ``varugrupp "Glass" (6 %)``, ``dricks``,
@@ -34,13 +60,18 @@ def describe_missing_account(missing: MissingAccount) -> str:
     return _OTHER_PARTS[missing.kind]
 
 
-def mapping_incomplete_message(error: MappingIncompleteError) -> str:
-    """The sentence of mapping-v1.md "When the mapping lacks an account", naming every missing part.
+def mapping_incomplete_message(error) -> str:
+    """The sentence of mapping-v1.md "When the mapping lacks an account", naming every part missing
+    from ``error`` (an ``accounts.mapping.MappingIncompleteError``).
 
     ``Bokföringen kunde inte exporteras: konto saknas för betalningsmetod "swish", momssats 6 %,
     varugrupp "Glass" (6 %).``
     """
-    parts = ", ".join(describe_missing_account(missing) for missing in error.missing)
+    return _missing_sentence(error.missing)
+
+
+def _missing_sentence(missing: Iterable[MissingPart]) -> str:
+    parts = ", ".join(describe_missing_account(part) for part in missing)
     return f"Bokföringen kunde inte exporteras: konto saknas för {parts}."
 
 
@@ -59,27 +90,12 @@ def vat_account_message(rate, account: int) -> str:
 
 def missing_parts_message(missing: list[dict]) -> str:
     """The mapping sentence from the JSON form of the missing parts kept on a blocked job."""
-    from decimal import Decimal
-
-    error = MappingIncompleteError(
-        tuple(
-            MissingAccount(m["kind"], m.get("key"), None if m.get("vat_rate") is None else Decimal(m["vat_rate"]))
-            for m in missing
-        )
-    )
-    return mapping_incomplete_message(error)
+    return _missing_sentence(_missing_from_json(missing))
 
 
 def _missing_parts(missing: list[dict]) -> str:
     """The parts of a report without an account, from their JSON form: ``betalningsmetod "swish", …``."""
-    from decimal import Decimal
-
-    return ", ".join(
-        describe_missing_account(
-            MissingAccount(m["kind"], m.get("key"), None if m.get("vat_rate") is None else Decimal(m["vat_rate"]))
-        )
-        for m in missing
-    )
+    return ", ".join(describe_missing_account(part) for part in _missing_from_json(missing))
 
 
 def _for_year(detail: dict) -> str:

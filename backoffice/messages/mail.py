@@ -1,7 +1,5 @@
 """E-post: the problem mails, the weekly summary and E-postnotiser."""
 
-from backoffice.export.reasons import Reason
-
 PREFERENCES_SAVED = "Dina val för e-post är sparade."
 SERVICE_ACCOUNT_HINT = (
     "Kopplingen hör till den som loggade in i Fortnox. Ett tjänstekonto slutar inte gälla om personen slutar "
@@ -18,29 +16,30 @@ def weekly_subject(company_name: str, week: int) -> str:
 
 
 def _what_is_wrong(kind: str, detail: dict) -> str:
-    """A short subject line naming what is wrong (the account or series where there is one)."""
-    if kind in (Reason.ACCOUNT_INACTIVE, Reason.ACCOUNT_MISSING) and detail.get("account"):
+    """A short subject line naming what is wrong (the account or series where there is one); ``kind`` is
+    an ``export.reasons.Reason`` value (the wording sits below the export, so it reads the codes)."""
+    if kind in ("account_inactive", "account_missing") and detail.get("account"):
         return f"konto {detail['account']} i Fortnox"
-    if kind in (Reason.SERIES_NOT_MANUAL, Reason.SERIES_MISSING) and detail.get("series"):
+    if kind in ("series_not_manual", "series_missing") and detail.get("series"):
         return f"verifikationsserie {detail['series']} i Fortnox"
-    if kind in (Reason.COST_CENTER_MISSING, Reason.COST_CENTER_INACTIVE) and detail.get("cost_center"):
+    if kind in ("cost_center_missing", "cost_center_inactive") and detail.get("cost_center"):
         return f"kostnadsställe {detail['cost_center']} i Fortnox"
-    if kind in (Reason.AUTH_EXPIRED, Reason.CONNECTION_INVALIDATED, Reason.ACCESS_DENIED):
+    if kind in ("auth_expired", "connection_invalidated", "access_denied"):
         return "kopplingen till Fortnox"
-    if kind in (Reason.MAPPING_INCOMPLETE, Reason.MAPPING_MISSING):
+    if kind in ("mapping_incomplete", "mapping_missing"):
         return "konto saknas i inställningarna"
-    if kind == Reason.ZREPORT_MISSING:
+    if kind == "zreport_missing":
         first, last = detail.get("first_missing", ""), detail.get("last_missing", "")
         numbers = f"Z-rapport {first}" if last in (first, "") else f"Z-rapporterna {first}–{last}"
         return f"{numbers} saknas från {detail.get('register_name', 'kassan')}"
-    if kind == Reason.GRAND_TOTAL_JUMP:
+    if kind == "grand_total_jump":
         return f"grand total i Z-rapport {detail.get('z_number', '')} från {detail.get('register_name', 'kassan')}"
-    if kind == Reason.COST_CENTERS_UNREADABLE:
+    if kind == "cost_centers_unreadable":
         return "kostnadsställena i Fortnox"
-    if kind == Reason.VOUCHER_DIFFERS:
+    if kind == "voucher_differs":
         found = f"{detail.get('found_series', '')} {detail.get('found_number', '')}".strip()
         return f"verifikation {found} i Fortnox skiljer sig" if found else "en verifikation i Fortnox skiljer sig"
-    if kind == Reason.PERIOD_LOCKED:
+    if kind == "period_locked":
         return "låst period i Fortnox"
     return "exporten till Fortnox"
 

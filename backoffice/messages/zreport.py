@@ -1,4 +1,16 @@
-"""The Z-report list and page, and ``flask zreport voucher``."""
+"""The Z-report list and page, ``flask zreport voucher``, and the row texts of a day's voucher."""
+
+#: Row texts of the payment methods registers commonly send; any other method is named as sent.
+PAYMENT_METHOD_LABELS = {"cash": "Kontant", "card": "Kort", "swish": "Swish", "gift_card": "Presentkort",
+                         "invoice": "Faktura"}
+#: Row texts of the parts under mapping/v1 ``other`` and of the cash movements outside the balance rule.
+OTHER_LABELS = {
+    "tips": "Dricks",
+    "tips_paid_out_cash": "Dricks utbetald kontant",
+    "rounding": "Öresavrundning",
+    "cash_difference": "Kassadifferens",
+    "gift_cards_sold": "Sålda presentkort",
+}
 
 #: What a report not yet in Fortnox says while its company's integration is deactivated.
 NOT_EXPORTED_INACTIVE = "Exporteras inte (integrationen är inaktiverad)"

@@ -25,6 +25,7 @@ import hashlib
 from decimal import Decimal
 
 from backoffice.accounts.mapping import Mapping, MappingIncompleteError, MissingAccount
+from backoffice.messages.zreport import OTHER_LABELS, PAYMENT_METHOD_LABELS
 from backoffice.money import ZERO, format_vat_rate
 from backoffice.zreport.report import SalesLine, ZReport
 from backoffice.zreport.voucher import (
@@ -42,19 +43,6 @@ _Key = tuple[int, str | None]
 #: One signed amount on one (account, cost centre) from one source (its row text): debit when
 #: positive, credit when negative.
 _Posting = tuple[_Key, Decimal, str]
-
-#: Row texts of the payment methods registers commonly send; any other method is named as sent.
-PAYMENT_METHOD_LABELS = {"cash": "Kontant", "card": "Kort", "swish": "Swish", "gift_card": "Presentkort",
-                         "invoice": "Faktura"}
-#: Row texts of the parts under mapping/v1 ``other`` and of the cash movements outside the balance rule.
-OTHER_LABELS = {
-    "tips": "Dricks",
-    "tips_paid_out_cash": "Dricks utbetald kontant",
-    "rounding": "Öresavrundning",
-    "cash_difference": "Kassadifferens",
-    "gift_cards_sold": "Sålda presentkort",
-}
-
 
 def source_label(kind: str, key: str | None = None, vat_rate: Decimal | None = None) -> str:
     """The short Swedish text of one source of a row: ``Kort``, ``Moms 12 %``, ``Mat 12 %``, ``Dricks``.

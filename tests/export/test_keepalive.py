@@ -9,9 +9,10 @@ from backoffice.db import now_utc
 from backoffice.export.claims import DEFAULT_LEASE
 from backoffice.export.engine import export_one
 from backoffice.export.models import ExportState
+from backoffice.export.tasks import keep_alive
 from backoffice.integrations.fortnox.connection import client_for
+from backoffice.integrations.fortnox.keepalive import KEEP_ALIVE_AFTER
 from backoffice.integrations.fortnox.models import ConnectionStatus, FortnoxConnection
-from backoffice.integrations.fortnox.tasks import KEEP_ALIVE_AFTER, keep_alive
 from backoffice.scheduler import JOBS
 from tests.fixtures import DEMO_MAPPING, fresh, jobs_of
 
@@ -93,4 +94,4 @@ def test_a_refused_keep_alive_marks_the_connection_and_opens_its_problem(db, app
 
 
 def test_keep_alive_is_on_the_workers_schedule():
-    assert any(job["func"] == "backoffice.integrations.fortnox.tasks:keep_alive" for job in JOBS)
+    assert any(job["func"] == "backoffice.export.tasks:keep_alive" for job in JOBS)

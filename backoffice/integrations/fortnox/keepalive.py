@@ -1,5 +1,8 @@
 """Keep-alive: a connection that exports nothing (a restaurant closed for the summer) never lapses.
 
+The hourly job is ``export.tasks.keep_alive``; this module decides which connections it refreshes
+and refreshes one.
+
 A person's refresh token dies after 45 days unused (docs/fortnox/facts-2026-12.md). The hourly
 health check reads Fortnox, and so refreshes the token, while the worker runs; this job is the
 guarantee that does not depend on it: a user connection whose credentials Fortnox last accepted
@@ -10,19 +13,13 @@ service account has no refresh token and needs none of this.
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime, timedelta
 
-from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from backoffice.db import now_utc, session
 from backoffice.integrations.fortnox.connection import client_for, fresh_access_token
-from backoffice.integrations.fortnox.errors import FortnoxAuthError, FortnoxError
 from backoffice.integrations.fortnox.models import ConnectionKind, ConnectionStatus, FortnoxConnection
-
-log = logging.getLogger(__name__)
 
 #: Refresh a connection whose credentials Fortnox last accepted this long ago: well inside the
 #: 45 days of a refresh token, with two weeks to spare for a worker that was down.
@@ -54,29 +51,3 @@ def keep_connection_alive(db: Session, connection: FortnoxConnection, *, now: da
     client = client_for(connection)
     client.session.auth.adopt(token, expires)  # the call below checks exactly the new token
     client.company_information()
-
-
-def keep_alive(app: Flask, now: datetime | None = None) -> int:
-    """Hourly: keep every lapsing user connection alive; returns how many were refreshed."""
-    from backoffice.export.problems import sync_problems
-
-    now = now or now_utc()
-    kept = 0
-    with app.app_context():
-        for connection in connections_to_keep_alive(session, now):
-            try:
-                keep_connection_alive(session, connection, now=now)
-            except FortnoxAuthError:
-                log.warning("Keep-alive: Fortnox refused connection %s; a new login is needed", connection.id)
-                session.expire_all()
-                for integration in list(connection.integrations):
-                    sync_problems(session, integration.company, now=now)  # the banner, and its mail
-                continue
-            except FortnoxError:
-                log.warning("Keep-alive of connection %s could not reach Fortnox; next hour again", connection.id,
-                            exc_info=True)
-                continue
-            kept += 1
-            log.info("Keep-alive refreshed the Fortnox token of connection %s", connection.id)
-        session.commit()
-    return kept
