@@ -79,18 +79,18 @@ def _init_security(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from backoffice.accounts.views import bp as accounts_bp
     from backoffice.companies.auth import csrf
     from backoffice.companies.views import bp as companies_bp
     from backoffice.correction.views import bp as correction_bp
     from backoffice.export.views import bp as export_bp
-    from backoffice.integrations.fortnox.views import bp as fortnox_bp
-    from backoffice.integrations.views import bp as integrations_bp
+    from backoffice.intake.api import bp as zreport_api_bp
+    from backoffice.intake.views import bp as zreport_bp
     from backoffice.mail.views import bp as mail_bp
     from backoffice.overview.views import bp as overview_bp
     from backoffice.reconcile.views import bp as reconcile_bp
-    from backoffice.zreport.api import bp as zreport_api_bp
-    from backoffice.zreport.views import bp as zreport_bp
+    from backoffice.settings.accounts import bp as accounts_bp
+    from backoffice.settings.connect import bp as fortnox_bp
+    from backoffice.settings.views import bp as integrations_bp
 
     # The POS API authenticates every request by its bearer token; cookies play no part, so CSRF
     # protection (for the browser's forms) does not apply there.
@@ -116,15 +116,15 @@ def _register_error_handlers(app: Flask) -> None:
 
 
 def _register_commands(app: Flask) -> None:
-    from backoffice.accounts.cli import mapping_cli
     from backoffice.cli import db_cli
     from backoffice.companies.cli import companies_cli, registers_cli, users_cli
     from backoffice.correction import cli as correction_cli  # noqa: F401  (adds `export correct`)
     from backoffice.demo import demo_cli
     from backoffice.export.cli import export_cli
+    from backoffice.intake.cli import zreport_cli
     from backoffice.reconcile.cli import reconcile_command, sie_cli
     from backoffice.scheduler import worker_command
-    from backoffice.zreport.cli import zreport_cli
+    from backoffice.settings.cli import mapping_cli
 
     for group in (db_cli, companies_cli, users_cli, registers_cli, mapping_cli, zreport_cli, export_cli, demo_cli):
         app.cli.add_command(group)

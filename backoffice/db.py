@@ -16,7 +16,7 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 from werkzeug.local import LocalProxy
 
-from backoffice.zreport.report import business_date_at
+from backoffice.business_day import business_date_at
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",

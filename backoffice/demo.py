@@ -22,10 +22,10 @@ from sqlalchemy.orm import Session
 
 from backoffice.companies.models import Company, Register, Role, User
 from backoffice.db import business_today, session
+from backoffice.intake.operations import find_zreport, store_zreport
 from backoffice.messages import demo as msg
 from backoffice.money import ORE, to_ore
 from backoffice.zreport.models import ZReportRecord
-from backoffice.zreport.operations import find_zreport, store_zreport
 from backoffice.zreport.schemas import parse_document
 
 log = logging.getLogger(__name__)

@@ -150,8 +150,8 @@ def activation_run(kind: str, reports: int, delay: float, concurrency: int, work
     from backoffice.export.problems import unblock_jobs
     from backoffice.integrations.fortnox.lists import fortnox_accounts, fortnox_series
     from backoffice.integrations.fortnox.models import FortnoxConnection, FortnoxIntegration
-    from backoffice.integrations.fortnox.operations import activate
     from backoffice.scheduler import wake
+    from backoffice.settings.operations import activate
 
     with fresh_database(kind) as url:
         emulator = EmulatorProcess(request_log_size=50_000, log=workdir / "emulator.log")

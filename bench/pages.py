@@ -124,7 +124,7 @@ def pages(session, company_id: int) -> list[tuple[str, str]]:
 
     from backoffice.companies.models import Register
     from backoffice.export.models import ExportJob, ExportState, ManualExportRun, Problem
-    from backoffice.integrations.forms import STEPS
+    from backoffice.settings.forms import STEPS
     from backoffice.zreport.models import ZReportRecord
 
     def job_report(state) -> int:

@@ -41,9 +41,9 @@ def main(argv: list[str] | None = None) -> int:
     from backoffice.db import session
     from backoffice.demo import deliver
     from backoffice.export.tasks import run_due_jobs
-    from backoffice.integrations.fortnox.views import SCOPES
     from backoffice.reconcile.models import ReconcileRun
     from backoffice.reconcile.operations import execute_run, month_end, start_run
+    from backoffice.settings.connect import SCOPES
 
     first = (date.today().replace(day=1) - timedelta(days=1)).replace(day=1)
     days = month_end(first).day

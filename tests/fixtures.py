@@ -31,7 +31,7 @@ from backoffice.export.models import ExportJob, ExportState, Problem
 from backoffice.export.states import transition
 from backoffice.integrations.fortnox.connection import client_for
 from backoffice.integrations.fortnox.models import FortnoxConnection
-from backoffice.integrations.fortnox.views import SCOPES
+from backoffice.settings.connect import SCOPES
 from bench.harness import connect_to_emulator
 from tests.conftest import CONTRACTS, PASSWORD
 

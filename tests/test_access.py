@@ -8,7 +8,7 @@ import pytest
 import requests
 
 from backoffice.export.reasons import Reason
-from backoffice.integrations.forms import STEPS
+from backoffice.settings.forms import STEPS
 from tests.fixtures import DEMO_MAPPING, jobs_of, open_problem
 
 WIZARD = "/foretag/integrationer/fortnox/installningar"

@@ -31,7 +31,7 @@ def create_job(session: Session, company_id: int, zreport_id: int, business_date
     pending, or skipped when the report is from before the start date.
 
     Part of the POS API's hot path: one statement built once (``statements.job_insert``). On
-    PostgreSQL the intake writes the job in the same statement as the report (``zreport.operations``).
+    PostgreSQL the intake writes the job in the same statement as the report (``intake.operations``).
     """
     session.connection().execute(
         INSERT_JOB, {"zreport_id": zreport_id, "company_id": company_id, "business_date": business_date, "now": now}

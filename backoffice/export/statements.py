@@ -12,7 +12,7 @@ usual, see what the database holds.
 
 Only statements and the three helpers that apply the rule live here; what they mean for a job is in
 ``jobs``, ``claims``, ``context`` and ``engine``, for an attachment in ``attachments``. The intake's
-half of the rule is ``zreport/statements.py``.
+half of the rule is ``intake/statements.py``.
 """
 
 from __future__ import annotations

@@ -24,6 +24,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from backoffice.business_day import business_date_at
 from backoffice.companies.models import Company, Membership, Role, User
 from backoffice.export.banners import make_banner, open_problems, problem_sentence
 from backoffice.export.models import ExportJob, ExportState, Problem
@@ -33,7 +34,6 @@ from backoffice.mail.models import MailKind, MailPreference, OutgoingMail
 from backoffice.mail.smtp import MailRefused, MailServerUnavailable, SmtpConnection, SmtpSettings, make_message
 from backoffice.messages import mail as msg
 from backoffice.money import ZERO
-from backoffice.zreport.report import BUSINESS_TIMEZONE
 
 log = logging.getLogger(__name__)
 
@@ -75,10 +75,6 @@ MAX_ATTEMPTS = 12
 CLAIM = timedelta(minutes=2)
 #: Mails per round of ``send_due`` (the next round, a minute later, takes the rest).
 BATCH = 100
-
-
-def business_day(now: datetime) -> date:
-    return now.astimezone(BUSINESS_TIMEZONE).date()
 
 
 # --- recipients -----------------------------------------------------------------------------------
@@ -219,7 +215,7 @@ def queue_problem_mails(session: Session, config, *, now: datetime) -> int:
 
     Needs a request context (the fix links are made by ``url_for``). Commits; returns how many.
     """
-    day = business_day(now).isoformat()
+    day = business_date_at(now).isoformat()
     queued = 0
     for problem in mailable_problems(session, now):
         company = problem.company
@@ -314,7 +310,7 @@ def week_summary(session: Session, company: Company, monday: date) -> list[Summa
 
 def queue_weekly_summaries(session: Session, config, *, now: datetime) -> int:
     """On Monday (Swedish time), queue last week's "Veckosammanfattning" for everyone who opted in. Commits."""
-    today = business_day(now)
+    today = business_date_at(now)
     if today.weekday() != 0:
         return 0
     monday = today - timedelta(days=7)

@@ -23,17 +23,16 @@ import io
 import re
 from dataclasses import dataclass
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from reportlab.lib.pagesizes import A4
 from reportlab.pdfgen.canvas import Canvas
 
 from backoffice.accounts.fields import PAYMENT_METHOD_NAMES
+from backoffice.business_day import BUSINESS_TIMEZONE
 from backoffice.money import ZERO, format_vat_rate, sek_text
 from backoffice.zreport.report import CountAmount, SalesLine, ZReport, vat_per_rate
 
 #: The restaurants' time zone: the time of closing is printed in it.
-STOCKHOLM = ZoneInfo("Europe/Stockholm")
 FONT, BOLD = "Helvetica", "Helvetica-Bold"
 PAGE_WIDTH, PAGE_HEIGHT = A4
 MARGIN = 50.0
@@ -112,7 +111,7 @@ def _rows(report: ZReport, company_name: str, org_number: str) -> list[_Row]:
         _Row("pair", ("Tillverkningsnummer", register.serial_number or "uppgift saknas")),
         _Row("pair", ("Z-nummer", str(report.z_number))),
         _Row("pair", ("Datum", report.business_date.isoformat())),
-        _Row("pair", ("Dagsavslut", report.closed_at.astimezone(STOCKHOLM).strftime("%Y-%m-%d %H:%M:%S"))),
+        _Row("pair", ("Dagsavslut", report.closed_at.astimezone(BUSINESS_TIMEZONE).strftime("%Y-%m-%d %H:%M:%S"))),
         _Row("pair", ("Valuta", report.currency)),
         _Row("space"),
     ]

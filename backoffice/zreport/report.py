@@ -28,8 +28,8 @@ import itertools
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
+from backoffice.business_day import BUSINESS_TIMEZONE, business_date_at
 from backoffice.money import ORE, ZERO, format_vat_rate, to_ore
 
 
@@ -282,18 +282,8 @@ def vat_misfits(report: ZReport) -> list[VatMisfit]:
     return misfits
 
 
-#: Where a business day begins: midnight in Sweden.
-BUSINESS_TIMEZONE = ZoneInfo("Europe/Stockholm")
 #: How far a register's clock may run ahead of ours before its ``closed_at`` is "in the future".
 CLOCK_SKEW = timedelta(minutes=5)
-
-
-def business_date_at(moment: datetime) -> date:
-    """The business day at the aware instant ``moment``: its date in Europe/Stockholm.
-
-    2026-12-01T23:30Z is 2026-12-02 00:30 in Stockholm, so the business day 2026-12-02.
-    """
-    return moment.astimezone(BUSINESS_TIMEZONE).date()
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import expect
 
 from backoffice.demo import zreport_document
-from backoffice.zreport.views import format_sek
+from backoffice.intake.views import format_sek
 from tests.browser.conftest import log_in, wait_for
 from tests.fixtures import DEMO_MAPPING, auto_approve, fresh
 

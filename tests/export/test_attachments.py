@@ -144,7 +144,7 @@ def test_a_connection_made_before_exports_without_attaching_and_a_new_login_atta
     store_tokens(connection, TokenSet(answer["access_token"], answer["refresh_token"],
                                       now_utc() + timedelta(seconds=answer["expires_in"]), answer["scope"]))
     db.commit()
-    forget_client(connection.id)  # as a reconnect does (integrations.fortnox.operations.connect)
+    forget_client(connection.id)  # as a reconnect does (settings.operations.connect)
     assert wake_after_consent(db, shop.company) == 1
 
     assert run_attachments(db, shop.company) == ["attached"]

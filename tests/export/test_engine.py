@@ -54,7 +54,7 @@ def test_a_report_is_exported_once_as_the_booking_core_voucher(db, pos, emulator
 
 
 def test_reports_before_the_start_date_are_skipped_and_activation_catches_up(db, pos, restaurant, make_document):
-    from backoffice.integrations.fortnox.operations import activate
+    from backoffice.settings.operations import activate
 
     shop = restaurant(mapping={**contract_mapping(), "start_date": "2026-11-15"}, active=False)
     old = make_document(business_date="2026-11-10")
@@ -321,7 +321,7 @@ def test_export_status_lists_every_report_with_state_voucher_and_swedish_reason(
 
 def test_inaktivera_revokes_at_fortnox_forgets_the_tokens_and_keeps_the_history(app, db, pos, emulator, restaurant, make_document):
     from backoffice.integrations.fortnox.connection import settings
-    from backoffice.integrations.fortnox.operations import deactivate
+    from backoffice.settings.operations import deactivate
 
     shop = restaurant()
     pos.post(shop.tokens["K1"], make_document())

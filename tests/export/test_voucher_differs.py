@@ -14,7 +14,7 @@ from decimal import Decimal
 from html import unescape
 
 from backoffice.export.models import AttachmentState, ExportState, VoucherAttachment
-from backoffice.zreport.views import format_sek
+from backoffice.intake.views import format_sek
 from tests.export.test_views import banners, export_pending
 from tests.fixtures import DEMO_MAPPING, fresh, jobs_of
 

@@ -9,6 +9,7 @@ from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import select
 
+from backoffice.business_day import BUSINESS_TIMEZONE
 from backoffice.companies.models import Membership, Role
 from backoffice.db import now_utc
 from backoffice.export.reasons import Reason
@@ -18,7 +19,6 @@ from backoffice.mail.tasks import send_mail
 from backoffice.messages import reason_message
 from backoffice.overview.views import business_today
 from backoffice.scheduler import JOBS
-from backoffice.zreport.views import STOCKHOLM
 from tests.fixtures import DEMO_MAPPING, fresh, open_problem
 from tests.mail.conftest import PUBLIC_URL
 
@@ -72,7 +72,7 @@ def test_at_most_one_mail_per_problem_per_day_and_again_the_next_day(db, site, c
     made = connect(site(registers=("K1",)), active=True, mapping=DEMO_MAPPING)
     open_problem(db, made.company, Reason.AUTH_EXPIRED)
     # Noon in Stockholm, so that "the next day" is a different Swedish day whatever time the suite runs.
-    noon = datetime.combine(business_today(), time(12), tzinfo=STOCKHOLM) + timedelta(days=1)
+    noon = datetime.combine(business_today(), time(12), tzinfo=BUSINESS_TIMEZONE) + timedelta(days=1)
 
     for minutes in (0, 1, 30, 240):
         send_mail(mail_app, now=noon + timedelta(minutes=minutes))
@@ -173,7 +173,7 @@ def test_a_user_of_several_companies_chooses_per_company_which_mails_they_get(db
 
     page = owner.get("/konto/e-post").text
     # Noon in Stockholm on two days to come, so that they are two Swedish days whenever the suite runs.
-    noon = datetime.combine(business_today() + timedelta(days=1), time(12), tzinfo=STOCKHOLM)
+    noon = datetime.combine(business_today() + timedelta(days=1), time(12), tzinfo=BUSINESS_TIMEZONE)
     send_mail(mail_app, now=noon)
 
     # The defaults: each company by the role there, so Krogen's problems and not Bistron's.
@@ -234,7 +234,7 @@ def test_veckosammanfattning_goes_on_monday_to_those_who_opted_in(db, site, conn
             transition(job, ExportState.EXPORTED)  # Tuesday is booked, the other days wait
     db.commit()
     assert made.manager.post("/konto/e-post", {f"weekly_{made.company.id}": "y"}).status_code == 302
-    monday_morning = datetime.combine(last_monday + timedelta(days=7), time(7), tzinfo=STOCKHOLM)
+    monday_morning = datetime.combine(last_monday + timedelta(days=7), time(7), tzinfo=BUSINESS_TIMEZONE)
 
     send_mail(mail_app, now=monday_morning - timedelta(days=1))  # a Sunday: no summary
     assert [m for m in smtp.inbox.to(made.manager.user.email) if "Veckosammanfattning" in m["Subject"]] == []

@@ -151,7 +151,7 @@ def test_settings_copied_from_another_restaurant_map_cost_centres_by_register_na
 ):
     from backoffice.accounts.operations import load_mapping, save_mapping
     from backoffice.accounts.schemas import mapping_schema
-    from tests.accounts.test_views import confirm
+    from tests.settings.test_accounts import confirm
 
     source = connect(site(registers=("K1", "K2")), active=True,
                      mapping={**DEMO_MAPPING, "start_date": "2026-10-01", "cost_centres": {"K1": "RK1", "K2": "RK2"}})

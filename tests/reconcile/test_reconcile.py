@@ -208,7 +208,7 @@ def test_a_second_voucher_carrying_a_job_s_token_is_a_duplicate_even_under_anoth
 
 
 def _without(*dropped: str) -> str:
-    from backoffice.integrations.fortnox.views import SCOPES
+    from backoffice.settings.connect import SCOPES
 
     return " ".join(scope for scope in SCOPES if scope not in dropped)
 
@@ -245,7 +245,7 @@ def test_without_the_connectfile_scope_the_files_are_unknown_and_not_asked_for(a
 
 def test_files_fortnox_refuses_to_list_are_unknown_not_missing(app, db, emulator, exported_month):
     from backoffice.integrations.fortnox.models import FortnoxConnection
-    from backoffice.integrations.fortnox.views import SCOPES
+    from backoffice.settings.connect import SCOPES
 
     shop = exported_month(days=1, registers=("K1",), scope=_without("connectfile"))
     connection = db.get(FortnoxConnection, shop.site.connection_id)

@@ -138,7 +138,7 @@ class ChaosReport:
 def reconnect(session, control, shop: Shop) -> None:
     """What a user's new Fortnox login leaves behind: fresh tokens on the connection, blocked jobs woken.
 
-    The OAuth callback (``integrations/fortnox/views.py``) stores the exchanged tokens and calls
+    The OAuth callback (``settings/connect.py``) stores the exchanged tokens and calls
     ``unblock_jobs`` for every restaurant on the connection; the consent itself is tested in
     tests/integrations. Commits.
     """

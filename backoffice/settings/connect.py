@@ -17,10 +17,10 @@ from backoffice.integrations.fortnox import oauth
 from backoffice.integrations.fortnox.connection import settings
 from backoffice.integrations.fortnox.errors import FortnoxAuthError, FortnoxError
 from backoffice.integrations.fortnox.models import FortnoxConnection
-from backoffice.integrations.fortnox.operations import connect, connection_warnings, forget_unlinked, link_connection
 from backoffice.messages import connection_warning
 from backoffice.messages import integrations as msg
 from backoffice.security import safe_next
+from backoffice.settings.operations import connect, connection_warnings, forget_unlinked, link_connection
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ with a form; NÄSTA saves the step into the company's mapping (empty parts are a
 end), so a reload or an "Åtgärda detta" link resumes exactly there. The last step checks that
 every part seen in the company's Z-reports has an account, then activates the integration.
 
-The routes are in ``backoffice.integrations.views``; each calls the handler of its step here.
+The routes are in ``backoffice.settings.views``; each calls the handler of its step here.
 """
 
 from __future__ import annotations
@@ -59,14 +59,6 @@ from backoffice.db import business_today, session
 from backoffice.export.models import ExportJob, ExportState, Problem
 from backoffice.export.problems import unblock_jobs
 from backoffice.export.reasons import Reason
-from backoffice.integrations.forms import (
-    STEP_TITLES,
-    STEPS,
-    ChooseIntegrationForm,
-    NewAccountForm,
-    SeriesForm,
-    StartDateForm,
-)
 from backoffice.integrations.fortnox.lists import (
     FortnoxUnavailable,
     chart_read_at,
@@ -75,7 +67,6 @@ from backoffice.integrations.fortnox.lists import (
     fortnox_series,
 )
 from backoffice.integrations.fortnox.models import ConnectionStatus, FortnoxConnection
-from backoffice.integrations.fortnox.operations import activate, integration_for
 from backoffice.messages import (
     activation_message,
     describe_missing_account,
@@ -86,6 +77,15 @@ from backoffice.messages import integrations as msg
 from backoffice.messages.correction import changed_days_hint
 from backoffice.money import ZERO
 from backoffice.scheduler import wake
+from backoffice.settings.forms import (
+    STEP_TITLES,
+    STEPS,
+    ChooseIntegrationForm,
+    NewAccountForm,
+    SeriesForm,
+    StartDateForm,
+)
+from backoffice.settings.operations import activate, integration_for
 from backoffice.zreport.booking import build_voucher
 from backoffice.zreport.models import ZReportRecord
 from backoffice.zreport.seen import SeenParts, seen_parts

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from backoffice.companies.models import Register, RegisterUnit
 from backoffice.db import now_utc
 from backoffice.export.jobs import create_job
-from backoffice.zreport import statements
+from backoffice.intake import statements
 from backoffice.zreport.models import LineKind, ZReportRecord
 from backoffice.zreport.report import ZReport, fingerprint
 
@@ -79,7 +79,7 @@ def store_zreport(session: Session, register: RegisterRef, zreport: ZReport, doc
     transaction; the caller commits.
 
     This is the POS API's hot path, so it writes with the prebuilt Core statements of
-    ``zreport/statements.py`` (the rule they follow is at its top): the report is inserted with
+    ``intake/statements.py`` (the rule they follow is at its top): the report is inserted with
     ``INSERT … ON CONFLICT DO NOTHING`` (when another request stored the same key first, the unique
     constraint decides and this one answers as for a repeat, with no savepoint), then its lines,
     payments and tips and its export job (``export.statements.job_insert``). On PostgreSQL all of

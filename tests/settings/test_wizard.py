@@ -99,7 +99,7 @@ def test_the_preview_does_not_activate_without_a_start_date(db, site, connect, r
 
 
 def test_activating_without_a_start_date_is_refused_and_exports_nothing(db, site, connect, reports):
-    from backoffice.integrations.fortnox.operations import StartDateMissingError, activate
+    from backoffice.settings.operations import StartDateMissingError, activate
 
     made = connect(site(registers=("K1",)), mapping={**DEMO_MAPPING, "voucher_series": "F"})
     reports(made, days=2)

@@ -61,7 +61,7 @@ def test_a_service_account_connects_and_exports_with_client_credentials_and_no_r
     # from client credentials (there is no refresh token to spend).
     from backoffice.accounts.operations import save_mapping
     from backoffice.accounts.schemas import mapping_schema
-    from backoffice.integrations.fortnox.operations import activate
+    from backoffice.settings.operations import activate
 
     start = (date.today() - timedelta(days=7)).isoformat()  # activating needs a start date
     save_mapping(db, made.company, mapping_schema.load({**DEMO_MAPPING, "start_date": start}), actor="test")

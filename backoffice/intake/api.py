@@ -14,16 +14,16 @@ from marshmallow import ValidationError
 from backoffice.companies.models import hash_token
 from backoffice.db import now_utc, session
 from backoffice.documents import MAX_COUNT, DocumentError, load_json
-from backoffice.scheduler import wake
-from backoffice.zreport.operations import (
+from backoffice.intake.operations import (
     Stored,
     WrongRegisterError,
     ZReportConflictError,
     find_zreport,
     store_zreport,
 )
+from backoffice.intake.statements import REGISTER_BY_TOKEN
+from backoffice.scheduler import wake
 from backoffice.zreport.schemas import check_intake, zreport_schema
-from backoffice.zreport.statements import REGISTER_BY_TOKEN
 
 bp = Blueprint("zreport_api", __name__, url_prefix="/api/v1")
 
@@ -37,7 +37,7 @@ def register_required(view):
     """Authenticate the register by ``Authorization: Bearer <token>``; 401 otherwise.
 
     Every request of the intake runs this, so the register is one row read by the prebuilt
-    ``zreport/statements.py`` ``REGISTER_BY_TOKEN`` (its id, company and POS id), not an ORM object.
+    ``intake/statements.py`` ``REGISTER_BY_TOKEN`` (its id, company and POS id), not an ORM object.
     """
 
     @wraps(view)

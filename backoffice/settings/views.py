@@ -1,6 +1,6 @@
 """Företag → Integrationer: the Fortnox card, and the routes of the settings wizard.
 
-The wizard's steps are in ``backoffice.integrations.wizard``; the routes here dispatch to them, and
+The wizard's steps are in ``backoffice.settings.wizard``; the routes here dispatch to them, and
 create an account or the series "F – Kassa" in Fortnox from the wizard's pages.
 """
 
@@ -15,10 +15,6 @@ from backoffice.db import session
 from backoffice.export.jobs import integration_of
 from backoffice.export.problems import heal_connection, sync_problems
 from backoffice.export.status import job_counts, status_light
-from backoffice.integrations.forms import (
-    STEPS,
-    NewAccountForm,
-)
 from backoffice.integrations.fortnox.connection import client_for, settings
 from backoffice.integrations.fortnox.lists import (
     FortnoxUnavailable,
@@ -26,12 +22,16 @@ from backoffice.integrations.fortnox.lists import (
     forget_fortnox_lists,
     fortnox_accounts,
 )
-from backoffice.integrations.fortnox.operations import deactivate
-from backoffice.integrations.wizard import CASH_SERIES, connected, empty_mapping_for, step_handler, step_url
 from backoffice.messages import integrations as msg
 from backoffice.messages import zreports
 from backoffice.scheduler import wake
 from backoffice.security import safe_next
+from backoffice.settings.forms import (
+    STEPS,
+    NewAccountForm,
+)
+from backoffice.settings.operations import deactivate
+from backoffice.settings.wizard import CASH_SERIES, connected, empty_mapping_for, step_handler, step_url
 
 bp = Blueprint("integrations", __name__, url_prefix="/foretag/integrationer")
 

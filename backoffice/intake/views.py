@@ -12,7 +12,6 @@ import json
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, current_app, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
@@ -22,6 +21,7 @@ from backoffice.accounts.defaults import ACCOUNT_LABELS
 from backoffice.accounts.fields import vat_rate_text
 from backoffice.accounts.mapping import MappingIncompleteError
 from backoffice.accounts.operations import load_mapping
+from backoffice.business_day import BUSINESS_TIMEZONE
 from backoffice.companies.models import Register, RegisterUnit
 from backoffice.db import session
 from backoffice.export.jobs import integration_of
@@ -46,7 +46,6 @@ bp = Blueprint("zreport", __name__, url_prefix="/zrapporter")
 
 PAGE_SIZE = 50
 #: The restaurants' time zone: times are shown in it.
-STOCKHOLM = ZoneInfo("Europe/Stockholm")
 
 @bp.app_context_processor
 def _names() -> dict:
@@ -72,7 +71,7 @@ def format_vat(rate) -> str:
 @bp.app_template_filter("when")
 def format_when(moment: datetime, seconds: bool = False) -> str:
     """A moment in Swedish local time: ``2026-11-23 10:12``."""
-    return moment.astimezone(STOCKHOLM).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+    return moment.astimezone(BUSINESS_TIMEZONE).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
 
 
 def state_name(job: ExportJob | None) -> str:
