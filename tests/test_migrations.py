@@ -156,3 +156,51 @@ def test_the_per_company_mail_migration_keeps_every_users_choice_for_each_of_the
             "SELECT user_id, problems, weekly FROM mail_preference ORDER BY user_id")).all()
     # One choice per user again: a mail chosen for any of their companies.
     assert [(u, bool(p), bool(w)) for u, p, w in choices] == [(10, True, True), (11, True, False)]
+
+
+CORRECTION_FILE_DATE = "ff9b3d5e7a10"  # "Date the voucher a correction's file goes to"
+
+
+def insert_row(connection, table: str, **given) -> None:
+    """One row of ``table`` as the schema of the moment has it: ``given`` and, for every other
+    required column without a default, a plain value of its type."""
+    plain = {"INTEGER": 1, "BOOLEAN": False, "DATE": "2026-11-02", "DATETIME": CREATED, "TEXT": "{}"}
+    values = dict(given)
+    for column in inspect(connection).get_columns(table):
+        name, kind = column["name"], str(column["type"]).split("(")[0].upper()
+        if name in values or column["nullable"] or column.get("default") is not None:
+            continue
+        values[name] = plain.get(kind, 0 if kind in ("NUMERIC", "SMALLINT", "BIGINT") else "x")
+        if kind == "TIMESTAMP":
+            values[name] = CREATED
+    names = ", ".join(values)
+    connection.execute(text(f"INSERT INTO {table} ({names}) VALUES ({', '.join(':' + n for n in values)})"), values)
+
+
+def test_a_corrections_pending_file_takes_the_corrections_booking_day_as_its_vouchers_date(empty_database):
+    before = migrate_to_before(empty_database, CORRECTION_FILE_DATE)
+    with empty_database.begin() as connection:
+        connection.execute(TWO_COMPANIES, {"at": CREATED})
+        insert_row(connection, "register", id=1, company_id=1, pos_id="K1", token_hash="h" * 64)
+        insert_row(connection, "register_unit", id=1, register_id=1, number=1)
+        insert_row(connection, "zreport", id=1, company_id=1, register_id=1, unit_id=1, z_number=1042,
+                   business_date="2026-04-30", content_hash="c" * 64)
+        insert_row(connection, "export_job", id=1, zreport_id=1, company_id=1, state="exported")
+        insert_row(connection, "correction_run", id=1, company_id=1)
+        # The day of 2026-04-30 corrected on 2026-05-04, a day of the next financial year.
+        insert_row(connection, "correction", id=1, run_id=1, company_id=1, zreport_id=1, job_id=1,
+                   state="done", booking_date="2026-05-04")
+        insert_row(connection, "voucher_attachment", id=1, job_id=1, company_id=1, state="pending")  # the export's
+        insert_row(connection, "voucher_attachment", id=2, job_id=1, company_id=1, state="pending", correction_id=1)
+
+    migrate(empty_database, CORRECTION_FILE_DATE)
+
+    with empty_database.connect() as connection:
+        dates = connection.execute(text("SELECT id, voucher_date FROM voucher_attachment ORDER BY id")).all()
+    assert [(i, None if d is None else str(d)) for i, d in dates] == [(1, None), (2, "2026-05-04")]
+
+    migrate(empty_database, before, down=True)
+
+    with empty_database.connect() as connection:
+        columns = {c["name"] for c in inspect(connection).get_columns("voucher_attachment")}
+    assert "voucher_date" not in columns
