@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from html import unescape
 
 import pytest
 import requests
@@ -317,4 +318,18 @@ def run_attachments(db, company, *, now: datetime | None = None, limit: int = 10
             states.append(str(attach_one(db, claim.attachment_id, clients=client_for, now=now)))
         finally:
             release_attachment(db, claim, "test-worker")
+    return states
+
+
+def banners(page: str) -> list[str]:
+    """The text of each banner on a page."""
+    return [unescape(b) for b in re.findall(r'<div class="banner" role="alert".*?</div>\s*</div>', page, re.S)]
+
+
+def export_pending(db, company) -> list[str]:
+    """Export the company's due jobs once each, in this process (no worker runs in these tests)."""
+    states = []
+    for job in jobs_of(db, company):
+        if job.state == ExportState.PENDING:
+            states.append(str(export_one(db, job.id, clients=client_for, lease=DEFAULT_LEASE)))
     return states

@@ -7,10 +7,9 @@ import re
 
 from backoffice.companies.models import Role
 from backoffice.db import business_today
-from tests.companies.test_login import login
 from tests.conftest import PASSWORD
 from tests.correction.conftest import MOVED_SALES, change_mapping, run_corrections
-from tests.fixtures import Web, jobs_of
+from tests.fixtures import Web, jobs_of, login
 
 RANGE = {"fran": "2026-11-20", "till": "2026-11-22"}
 

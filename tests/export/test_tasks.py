@@ -26,9 +26,8 @@ from backoffice.export.models import ExportJob, ExportState
 from backoffice.export.tasks import heal_blocked
 from backoffice.integrations.fortnox.connection import TransactionOpenError, client_for, forget_client
 from backoffice.integrations.fortnox.models import ConnectionStatus, FortnoxConnection
-from tests.companies.test_login import login
 from tests.conftest import PASSWORD, REPO
-from tests.fixtures import jobs_of, run_jobs
+from tests.fixtures import jobs_of, login, run_jobs
 
 #: Each Fortnox call of the heal takes this long, so that it is surely still calling Fortnox while the
 #: POS posts and the manager logs in.

@@ -15,8 +15,7 @@ from backoffice.export.problems import heal_connection, sync_problems
 from backoffice.export.reasons import Reason
 from backoffice.integrations.fortnox.connection import client_for
 from backoffice.integrations.fortnox.models import ConnectionStatus, FortnoxConnection, FortnoxIntegration
-from tests.export.test_views import banners, export_pending
-from tests.fixtures import DEMO_MAPPING, auto_approve, fresh, jobs_of, open_problem
+from tests.fixtures import DEMO_MAPPING, auto_approve, banners, export_pending, fresh, jobs_of, open_problem
 
 
 def test_a_series_deleted_in_fortnox_gives_one_banner_that_names_it(db, site, connect, reports, emulator):

@@ -10,31 +10,14 @@ from html import unescape
 import pytest
 
 from backoffice.db import now_utc
-from backoffice.export.claims import DEFAULT_LEASE
-from backoffice.export.engine import export_one
 from backoffice.export.models import ExportState
 from backoffice.export.reasons import Reason
 from backoffice.export.states import transition
-from backoffice.integrations.fortnox.connection import client_for
-from tests.fixtures import DEMO_MAPPING, jobs_of, open_problem
+from tests.fixtures import DEMO_MAPPING, banners, export_pending, jobs_of, open_problem
 
 FORTNOX = (
     '<a class="button" href="https://apps.fortnox.se" target="_blank" rel="noopener noreferrer">Gå till Fortnox</a>'
 )
-
-
-def banners(page: str) -> list[str]:
-    """The text of each banner on a page."""
-    return [unescape(b) for b in re.findall(r'<div class="banner" role="alert".*?</div>\s*</div>', page, re.S)]
-
-
-def export_pending(db, company) -> list[str]:
-    """Export the company's due jobs once each, in this process (no worker runs in these tests)."""
-    states = []
-    for job in jobs_of(db, company):
-        if job.state == ExportState.PENDING:
-            states.append(str(export_one(db, job.id, clients=client_for, lease=DEFAULT_LEASE)))
-    return states
 
 
 # Each kind of problem: its detail, the exact sentence (OPEN Two's where the seeds have one) and buttons.

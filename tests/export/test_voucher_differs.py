@@ -15,8 +15,7 @@ from html import unescape
 
 from backoffice.export.models import AttachmentState, ExportState, VoucherAttachment
 from backoffice.intake.views import format_sek
-from tests.export.test_views import banners, export_pending
-from tests.fixtures import DEMO_MAPPING, fresh, jobs_of
+from tests.fixtures import DEMO_MAPPING, banners, export_pending, fresh, jobs_of
 
 
 def voucher_posts(emulator, tenant_id: int) -> int:

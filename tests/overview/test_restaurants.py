@@ -13,9 +13,8 @@ from sqlalchemy import select
 from backoffice.companies.models import Membership, Role
 from backoffice.export.models import ExportState, ManualExportRun
 from backoffice.integrations.fortnox.models import ConnectionKind, FortnoxConnection
-from tests.companies.test_login import login
 from tests.conftest import PASSWORD
-from tests.fixtures import DEMO_MAPPING, Web, fresh, jobs_of, open_problem
+from tests.fixtures import DEMO_MAPPING, Web, fresh, jobs_of, login, open_problem
 
 
 def owner_of(db, live_server, make_user, *companies_and_roles) -> Web:

@@ -33,8 +33,8 @@ from backoffice.demo import deliver, zreport_document
 from backoffice.export.models import AttachmentRun, ExportJob, ManualExportRun, Problem
 from backoffice.integrations.fortnox.models import FortnoxConnection, FortnoxIntegration
 from backoffice.reconcile.models import ReconcileRun
-from tests.companies.test_login import login
 from tests.conftest import PASSWORD
+from tests.fixtures import login
 from tests.reliability.test_security import BEARER, CONTEXT_PARAMS, PUBLIC, routes
 
 pytestmark = pytest.mark.timeout(240)
