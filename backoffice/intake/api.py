@@ -22,7 +22,7 @@ from backoffice.intake.operations import (
     store_zreport,
 )
 from backoffice.intake.statements import REGISTER_BY_TOKEN
-from backoffice.scheduler import wake
+from backoffice.scheduler import announce_work, wake
 from backoffice.zreport.schemas import check_intake, zreport_schema
 
 bp = Blueprint("zreport_api", __name__, url_prefix="/api/v1")
@@ -97,9 +97,11 @@ def post_zreport():
             f"Z-report {exc.z_number} of register {exc.register_id!r} is already stored with other content;"
             " a Z-report is final once the day is closed.",
         )
+    if stored.created:
+        announce_work(session)  # the workers' NOTIFY, delivered by this commit
     session.commit()
     if stored.created:
-        wake()  # export within seconds, not at the next tick
+        wake(announced=True)  # export within seconds, not at the next tick
     return stored_report_response(stored, 201 if stored.created else 200)
 
 
