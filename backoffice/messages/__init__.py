@@ -22,6 +22,13 @@ class MissingPart(Protocol):
     vat_rate: Decimal | None
 
 
+class MissingParts(Protocol):
+    """What lacks an account: ``accounts.mapping.MappingIncompleteError`` is one."""
+
+    @property
+    def missing(self) -> Iterable[MissingPart]: ...
+
+
 class _Missing(NamedTuple):
     """A missing part read back from the JSON kept on a blocked job."""
 
@@ -60,7 +67,7 @@ def describe_missing_account(missing: MissingPart) -> str:
     return _OTHER_PARTS[missing.kind]
 
 
-def mapping_incomplete_message(error) -> str:
+def mapping_incomplete_message(error: MissingParts) -> str:
     """The sentence of mapping-v1.md "When the mapping lacks an account", naming every part missing
     from ``error`` (an ``accounts.mapping.MappingIncompleteError``).
 
@@ -71,8 +78,12 @@ def mapping_incomplete_message(error) -> str:
 
 
 def _missing_sentence(missing: Iterable[MissingPart]) -> str:
-    parts = ", ".join(describe_missing_account(part) for part in missing)
-    return f"Bokföringen kunde inte exporteras: konto saknas för {parts}."
+    return f"Bokföringen kunde inte exporteras: konto saknas för {_parts_text(missing)}."
+
+
+def _parts_text(missing: Iterable[MissingPart]) -> str:
+    """``betalningsmetod "swish", momssats 6 %, …``"""
+    return ", ".join(describe_missing_account(part) for part in missing)
 
 
 def vat_account_message(rate, account: int) -> str:
@@ -95,7 +106,7 @@ def missing_parts_message(missing: list[dict]) -> str:
 
 def _missing_parts(missing: list[dict]) -> str:
     """The parts of a report without an account, from their JSON form: ``betalningsmetod "swish", …``."""
-    return ", ".join(describe_missing_account(part) for part in _missing_from_json(missing))
+    return _parts_text(_missing_from_json(missing))
 
 
 def _for_year(detail: dict) -> str:
