@@ -18,7 +18,7 @@ from html import unescape
 
 import pytest
 import requests
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from backoffice.accounts.operations import save_mapping
 from backoffice.accounts.schemas import mapping_schema
@@ -33,6 +33,7 @@ from backoffice.export.states import transition
 from backoffice.integrations.fortnox.connection import client_for
 from backoffice.integrations.fortnox.models import FortnoxConnection
 from backoffice.settings.connect import SCOPES
+from backoffice.zreport.models import ZReportRecord
 from bench.harness import connect_to_emulator
 from tests.conftest import CONTRACTS, PASSWORD
 
@@ -161,6 +162,20 @@ class Site:
     tokens: dict[str, str] = field(default_factory=dict)
     tenant_id: int | None = None
     connection_id: int | None = None
+
+
+@pytest.fixture()
+def register(make_company, make_register):
+    """A company with one register, for the POS API: (company, register, token)."""
+    company = make_company()
+    register, token = make_register(company)
+    return company, register, token
+
+
+def stored_count(db, company) -> int:
+    """How many Z-reports ``company`` has stored (a fresh read: another request stored them)."""
+    db.rollback()
+    return db.scalar(select(func.count()).select_from(ZReportRecord).where(ZReportRecord.company_id == company.id))
 
 
 @pytest.fixture()

@@ -164,15 +164,14 @@ CORRECTION_FILE_DATE = "ff9b3d5e7a10"  # "Date the voucher a correction's file g
 def insert_row(connection, table: str, **given) -> None:
     """One row of ``table`` as the schema of the moment has it: ``given`` and, for every other
     required column without a default, a plain value of its type."""
-    plain = {"INTEGER": 1, "BOOLEAN": False, "DATE": "2026-11-02", "DATETIME": CREATED, "TEXT": "{}"}
+    plain = {"INTEGER": 1, "SMALLINT": 0, "BIGINT": 0, "NUMERIC": 0, "BOOLEAN": False, "DATE": "2026-11-02",
+             "DATETIME": CREATED, "TIMESTAMP": CREATED, "TEXT": "{}"}
     values = dict(given)
     for column in inspect(connection).get_columns(table):
         name, kind = column["name"], str(column["type"]).split("(")[0].upper()
         if name in values or column["nullable"] or column.get("default") is not None:
             continue
-        values[name] = plain.get(kind, 0 if kind in ("NUMERIC", "SMALLINT", "BIGINT") else "x")
-        if kind == "TIMESTAMP":
-            values[name] = CREATED
+        values[name] = plain.get(kind, "x")  # VARCHAR
     names = ", ".join(values)
     connection.execute(text(f"INSERT INTO {table} ({names}) VALUES ({', '.join(':' + n for n in values)})"), values)
 

@@ -11,18 +11,7 @@ import requests
 from sqlalchemy import func, select
 
 from backoffice.zreport.models import ZReportLine, ZReportPayment, ZReportRecord
-
-
-def stored_count(db, company) -> int:
-    db.rollback()
-    return db.scalar(select(func.count()).select_from(ZReportRecord).where(ZReportRecord.company_id == company.id))
-
-
-@pytest.fixture()
-def register(make_company, make_register):
-    company = make_company()
-    register, token = make_register(company)
-    return company, register, token
+from tests.fixtures import stored_count
 
 
 def test_valid_report_is_stored_with_its_lines_and_original_document(db, pos, register, make_document):

@@ -24,13 +24,6 @@ def stored(db, company) -> list[ZReportRecord]:
     ).all()
 
 
-@pytest.fixture()
-def register(make_company, make_register):
-    company = make_company()
-    register, token = make_register(company)
-    return company, register, token
-
-
 # --- signed payments and tips paid out in cash --------------------------------------------------
 
 

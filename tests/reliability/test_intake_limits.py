@@ -17,24 +17,11 @@ from pathlib import Path
 
 import pytest
 import requests
-from sqlalchemy import func, select
 
-from backoffice.zreport.models import ZReportRecord
+from tests.fixtures import stored_count
 
 MIB = 1024 * 1024
 BIN = Path(sys.executable).parent
-
-
-def stored_count(db, company) -> int:
-    db.rollback()
-    return db.scalar(select(func.count()).select_from(ZReportRecord).where(ZReportRecord.company_id == company.id))
-
-
-@pytest.fixture()
-def register(make_company, make_register):
-    company = make_company()
-    register, token = make_register(company)
-    return company, register, token
 
 
 @pytest.fixture(scope="module")
